@@ -1,0 +1,140 @@
+//! Client configuration: Kea-style keys, defaults, per-peer overrides.
+
+use crate::config::{parse_object, ConfigObject};
+use crate::{Error, PeerUrl};
+use std::time::Duration;
+
+/// Settings that apply to one peer (defaults at the top level, overridable per peer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerSettings {
+    /// Connections opened to the peer (`connections-per-peer`).
+    pub connections: usize,
+    /// Requests accepted but not yet completed, beyond which sends get BUSY (`max-in-flight`).
+    pub max_in_flight: usize,
+    /// Deadline of one transaction, from send to reply (`request-timeout-ms`).
+    pub request_timeout: Duration,
+    /// Deadline of one TCP connect (`connect-timeout-ms`).
+    pub connect_timeout: Duration,
+    /// Largest request or reply body (`max-frame-bytes`).
+    pub max_frame_bytes: usize,
+}
+
+impl Default for PeerSettings {
+    fn default() -> Self {
+        PeerSettings {
+            connections: 2,
+            max_in_flight: 4096,
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_frame_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The whole client configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// IO threads, each its own runtime (`io-threads`).
+    pub io_threads: usize,
+    /// How long `free` waits for outstanding replies before cancelling (`drain-timeout-ms`).
+    pub drain_timeout: Duration,
+    /// Settings for peers not listed in `peers`.
+    pub defaults: PeerSettings,
+    /// Listed peers: URL as given, and its settings.
+    pub peers: Vec<(String, PeerSettings)>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            io_threads: 2,
+            drain_timeout: Duration::from_secs(2),
+            defaults: PeerSettings::default(),
+            peers: Vec::new(),
+        }
+    }
+}
+
+const MAX_FRAME_LIMIT: u64 = u32::MAX as u64;
+const HOUR_MS: u64 = 3_600_000;
+
+fn read_peer_settings(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result<PeerSettings, Error> {
+    Ok(PeerSettings {
+        connections: obj.count("connections-per-peer", base.connections, 1, 1024)?,
+        max_in_flight: obj.count("max-in-flight", base.max_in_flight, 1, 16 * 1024 * 1024)?,
+        request_timeout: obj.millis("request-timeout-ms", base.request_timeout, 1, HOUR_MS)?,
+        connect_timeout: obj.millis("connect-timeout-ms", base.connect_timeout, 1, HOUR_MS)?,
+        max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, MAX_FRAME_LIMIT as usize)?,
+    })
+}
+
+impl ClientConfig {
+    /// Parses the client's JSON configuration; `{}` gives the defaults.
+    pub fn parse(text: &str) -> Result<ClientConfig, Error> {
+        let map = parse_object(text, "client")?;
+        let mut top = ConfigObject::new(&map, "");
+        let base = ClientConfig::default();
+        let io_threads = top.count("io-threads", base.io_threads, 1, 64)?;
+        let drain_timeout = top.millis("drain-timeout-ms", base.drain_timeout, 0, HOUR_MS)?;
+        let defaults = read_peer_settings(&mut top, &base.defaults)?;
+        let mut peers = Vec::new();
+        for (i, item) in top.array("peers")?.iter().enumerate() {
+            let path = format!("peers[{i}]");
+            let Some(map) = item.as_object() else {
+                return Err(Error::config(format!("'{path}' must be an object")));
+            };
+            let mut peer = ConfigObject::new(map, path.clone());
+            let url =
+                peer.string("url")?.ok_or_else(|| Error::config(format!("'{path}.url' is required")))?;
+            PeerUrl::parse(url).map_err(|e| Error::config(format!("'{path}.url': {}", e.message)))?;
+            if peers.iter().any(|(u, _)| u == url) {
+                return Err(Error::config(format!("'{path}.url': peer '{url}' is listed twice")));
+            }
+            let settings = read_peer_settings(&mut peer, &defaults)?;
+            peer.finish()?;
+            peers.push((url.to_string(), settings));
+        }
+        top.finish()?;
+        Ok(ClientConfig { io_threads, drain_timeout, defaults, peers })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_gives_defaults() {
+        assert_eq!(ClientConfig::parse("{}").unwrap(), ClientConfig::default());
+    }
+
+    #[test]
+    fn peers_inherit_and_override() {
+        let c = ClientConfig::parse(
+            r#"{"io-threads": 3, "max-in-flight": 10, "request-timeout-ms": 500,
+                "peers": [{"url": "hamux://127.0.0.1:1", "connections-per-peer": 7}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.io_threads, 3);
+        let (url, p) = &c.peers[0];
+        assert_eq!(url, "hamux://127.0.0.1:1");
+        assert_eq!((p.connections, p.max_in_flight, p.request_timeout), (7, 10, Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn refuses_with_the_key_named() {
+        for (text, key) in [
+            (r#"{"io-thread": 1}"#, "'io-thread'"),
+            (r#"{"io-threads": 0}"#, "'io-threads'"),
+            (r#"{"max-in-flight": "x"}"#, "'max-in-flight'"),
+            (r#"{"peers": [{"connections-per-peer": 1}]}"#, "'peers[0].url'"),
+            (r#"{"peers": [{"url": "ftp://x:1"}]}"#, "'peers[0].url'"),
+            (r#"{"peers": [{"url": "hamux://x:1", "bogus": 1}]}"#, "'peers[0].bogus'"),
+            (r#"{"peers": 5}"#, "'peers'"),
+        ] {
+            let e = ClientConfig::parse(text).unwrap_err();
+            assert_eq!(e.status, crate::Status::Config);
+            assert!(e.message.contains(key), "{text}: {}", e.message);
+        }
+    }
+}

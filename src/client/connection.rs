@@ -1,0 +1,314 @@
+//! One client connection slot: a supervisor task on one IO thread that connects on demand,
+//! runs the reader, writer and deadline sweeper, and re-connects after failures.
+//!
+//! Host threads only touch the slot's [`Outbox`]; everything else (the transaction table,
+//! the socket) belongs to the slot's task on its IO thread.
+
+use super::stats::PeerCounters;
+use super::transaction::{Txn, TxnTable};
+use super::PeerSettings;
+use crate::codec::{self, DecodeError, FrameType};
+use crate::io::{write_loop, Outbox};
+use crate::{PeerUrl, Status};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpStream;
+use tokio::runtime::Handle;
+
+/// What a connection slot needs to know about its peer.
+pub(crate) struct PeerTarget {
+    pub(crate) url: PeerUrl,
+    pub(crate) settings: PeerSettings,
+    pub(crate) counters: Arc<PeerCounters>,
+}
+
+pub(crate) struct Connection {
+    target: Arc<PeerTarget>,
+    outbox: Outbox<Txn>,
+    io: Handle,
+    started: AtomicBool,
+    connected: AtomicBool,
+}
+
+/// Why a live connection ended, and the status its in-flight transactions complete with.
+struct Ended {
+    status: Status,
+    reason: String,
+}
+
+impl Ended {
+    fn io(e: std::io::Error) -> Ended {
+        Ended { status: Status::Connect, reason: format!("connection lost: {e}") }
+    }
+    fn protocol(e: DecodeError) -> Ended {
+        Ended { status: Status::Protocol, reason: format!("peer broke the protocol: {e}") }
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(target: Arc<PeerTarget>, io: Handle) -> Connection {
+        Connection {
+            target,
+            outbox: Outbox::default(),
+            io,
+            started: AtomicBool::new(false),
+            connected: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Queues a request frame; starts the slot's task on first use. Never blocks on IO.
+    pub(crate) fn submit(self: &Arc<Self>, txn: Txn, body: &[u8]) {
+        let txid = txn.txid;
+        if let Err(Some(txn)) =
+            self.outbox.push(Some(txn), |out| codec::encode_frame(out, FrameType::Request, txid, body))
+        {
+            txn.complete(Status::Shutdown, b"client is shutting down");
+            return;
+        }
+        if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
+            self.io.spawn(self.clone().supervise());
+        }
+    }
+
+    /// Refuses new work and returns what was never written (to be cancelled).
+    pub(crate) fn close(&self) -> Vec<Txn> {
+        self.outbox.close();
+        self.outbox.discard()
+    }
+
+    fn fail_queued(&self, status: Status, reason: &str) {
+        for txn in self.outbox.discard() {
+            txn.complete(status, reason.as_bytes());
+        }
+    }
+
+    async fn supervise(self: Arc<Self>) {
+        let mut backoff = Backoff::default();
+        loop {
+            while !self.outbox.has_items() {
+                if self.outbox.is_closed() {
+                    return;
+                }
+                self.outbox.wait().await;
+            }
+            match self.connect().await {
+                Ok(stream) => {
+                    backoff.reset();
+                    self.target.counters.connects.fetch_add(1, Ordering::Relaxed);
+                    self.connected.store(true, Ordering::Relaxed);
+                    let ended = self.run(stream).await;
+                    self.connected.store(false, Ordering::Relaxed);
+                    self.target.counters.disconnects.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(peer = %self.target.url, reason = %ended.reason, "connection ended");
+                }
+                Err(reason) => {
+                    self.target.counters.connect_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(peer = %self.target.url, %reason, "connect failed");
+                    self.fail_queued(Status::Connect, &reason);
+                    // While backing off, requests fail at once rather than wait for a
+                    // peer that was just found down.
+                    let until = tokio::time::Instant::now() + backoff.next();
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(until) => break,
+                            _ = self.outbox.wait() => self.fail_queued(Status::Connect, &reason),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<TcpStream, String> {
+        let authority = self.target.url.authority();
+        let attempt =
+            tokio::time::timeout(self.target.settings.connect_timeout, TcpStream::connect(&authority));
+        match attempt.await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                Ok(stream)
+            }
+            Ok(Err(e)) => Err(format!("cannot connect to {}: {e}", self.target.url)),
+            Err(_) => Err(format!(
+                "cannot connect to {}: no answer within {} ms",
+                self.target.url,
+                self.target.settings.connect_timeout.as_millis()
+            )),
+        }
+    }
+
+    /// Runs one live connection until it fails; then completes what it carried.
+    async fn run(&self, stream: TcpStream) -> Ended {
+        let (mut reader, mut writer) = stream.into_split();
+        let table = Mutex::new(TxnTable::default());
+        let counters = &self.target.counters;
+        let mut hello = Vec::with_capacity(codec::HELLO_LEN);
+        codec::encode_hello(&mut hello);
+        let ended = tokio::select! {
+            r = async {
+                tokio::io::AsyncWriteExt::write_all(&mut writer, &hello).await?;
+                write_loop(
+                    &self.outbox,
+                    &mut writer,
+                    |txns| {
+                        let mut t = lock(&table);
+                        for txn in txns.drain(..) {
+                            t.insert(txn);
+                        }
+                    },
+                    |n| { counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed); },
+                )
+                .await
+            } => match r {
+                Ok(()) => Ended { status: Status::Cancelled, reason: "client is shutting down".into() },
+                Err(e) => Ended::io(e),
+            },
+            e = self.read_replies(&mut reader, &table) => e,
+            e = self.sweep_deadlines(&table) => e,
+        };
+        let lost = lock(&table).drain_all();
+        for txn in lost {
+            txn.complete(ended.status, ended.reason.as_bytes());
+        }
+        ended
+    }
+
+    async fn read_replies<R: AsyncRead + Unpin>(&self, reader: &mut R, table: &Mutex<TxnTable>) -> Ended {
+        let max = self.target.settings.max_frame_bytes;
+        let counters = &self.target.counters;
+        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+        let mut hello_seen = false;
+        loop {
+            if buf.capacity() - buf.len() < 16 * 1024 {
+                buf.reserve(64 * 1024);
+            }
+            match reader.read_buf(&mut buf).await {
+                Ok(0) => {
+                    return Ended { status: Status::Connect, reason: "peer closed the connection".into() }
+                }
+                Ok(n) => counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed),
+                Err(e) => return Ended::io(e),
+            };
+            let mut at = 0;
+            if !hello_seen {
+                match codec::decode_hello(&buf) {
+                    Ok(None) => continue,
+                    Ok(Some(_)) => {
+                        hello_seen = true;
+                        at = codec::HELLO_LEN;
+                    }
+                    Err(e) => return Ended::protocol(e),
+                }
+            }
+            loop {
+                match codec::decode_frame(&buf[at..], max) {
+                    Ok(Some((frame, used))) => {
+                        at += used;
+                        if let Some(ended) = self.on_frame(frame, table) {
+                            return ended;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Ended::protocol(e),
+                }
+            }
+            buf.drain(..at);
+        }
+    }
+
+    /// Handles one frame from the peer; `Some` ends the connection.
+    fn on_frame(&self, frame: codec::Frame<'_>, table: &Mutex<TxnTable>) -> Option<Ended> {
+        match frame.frame_type {
+            FrameType::Response => match lock(table).remove(frame.txid) {
+                Some(txn) => txn.complete(Status::Ok, frame.body),
+                None => {
+                    self.target.counters.late_replies.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            FrameType::Error => {
+                let (code, message) = codec::parse_error_body(frame.body);
+                if frame.txid == 0 {
+                    return Some(Ended {
+                        status: Status::Protocol,
+                        reason: format!("peer error: {message}"),
+                    });
+                }
+                let status = match Status::from_code(code) {
+                    Some(Status::Ok) | None => Status::Protocol,
+                    Some(s) => s,
+                };
+                if let Some(txn) = lock(table).remove(frame.txid) {
+                    txn.complete(status, format!("peer error: {message}").as_bytes());
+                }
+            }
+            FrameType::Ping => {
+                let body = frame.body;
+                let _ =
+                    self.outbox.push(None, |out| codec::encode_frame(out, FrameType::Pong, frame.txid, body));
+            }
+            FrameType::Pong | FrameType::Goaway => {}
+            FrameType::Request => {
+                return Some(Ended {
+                    status: Status::Protocol,
+                    reason: "peer sent a request to a client".into(),
+                })
+            }
+        }
+        None
+    }
+
+    async fn sweep_deadlines(&self, table: &Mutex<TxnTable>) -> Ended {
+        let timeout = self.target.settings.request_timeout;
+        let tick = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_millis(50));
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut expired = Vec::new();
+        loop {
+            interval.tick().await;
+            lock(table).expire(Instant::now(), &mut expired);
+            for txn in expired.drain(..) {
+                let text = format!("no reply within {} ms", timeout.as_millis());
+                txn.complete(Status::Timeout, text.as_bytes());
+            }
+        }
+    }
+}
+
+fn lock(table: &Mutex<TxnTable>) -> std::sync::MutexGuard<'_, TxnTable> {
+    table.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Exponential backoff between connect attempts, with jitter so that many clients that
+/// lost the same peer do not reconnect in lockstep.
+struct Backoff {
+    current: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { current: Backoff::FIRST }
+    }
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(50);
+    const MAX: Duration = Duration::from_secs(2);
+
+    fn next(&mut self) -> Duration {
+        let base = self.current;
+        self.current = (self.current * 2).min(Backoff::MAX);
+        let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let nanos = clock.subsec_nanos() as u64 ^ std::process::id() as u64;
+        base + Duration::from_millis(nanos % (base.as_millis() as u64 / 2 + 1))
+    }
+
+    fn reset(&mut self) {
+        self.current = Backoff::FIRST;
+    }
+}

@@ -1,0 +1,59 @@
+//! Counters one peer keeps, read by `hamux_client_stats`.
+
+use crate::Status;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Counters of one peer, updated lock-free from host and IO threads.
+#[derive(Default)]
+pub struct PeerCounters {
+    /// Accepted and not yet completed (the in-flight limit is checked against this).
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) sent: AtomicU64,
+    completed: [AtomicU64; Status::ALL.len()],
+    pub(crate) connects: AtomicU64,
+    pub(crate) connect_failures: AtomicU64,
+    pub(crate) disconnects: AtomicU64,
+    pub(crate) late_replies: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    latency_us_total: AtomicU64,
+}
+
+impl PeerCounters {
+    pub(crate) fn record_completion(&self, status: Status, latency: Duration) {
+        self.completed[status as usize].fetch_add(1, Relaxed);
+        self.latency_us_total.fetch_add(latency.as_micros() as u64, Relaxed);
+        self.in_flight.fetch_sub(1, Relaxed);
+    }
+
+    /// Transactions completed with `status` so far.
+    pub fn completed(&self, status: Status) -> u64 {
+        self.completed[status as usize].load(Relaxed)
+    }
+
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut completed = serde_json::Map::new();
+        let mut total = 0;
+        for status in Status::ALL {
+            let n = self.completed(status);
+            total += n;
+            if n > 0 {
+                completed.insert(status.label().to_string(), n.into());
+            }
+        }
+        let mean_us = self.latency_us_total.load(Relaxed).checked_div(total).unwrap_or(0);
+        serde_json::json!({
+            "in-flight": self.in_flight.load(Relaxed),
+            "sent": self.sent.load(Relaxed),
+            "completed": completed,
+            "connects": self.connects.load(Relaxed),
+            "connect-failures": self.connect_failures.load(Relaxed),
+            "disconnects": self.disconnects.load(Relaxed),
+            "late-replies": self.late_replies.load(Relaxed),
+            "bytes-out": self.bytes_out.load(Relaxed),
+            "bytes-in": self.bytes_in.load(Relaxed),
+            "mean-latency-us": mean_us,
+        })
+    }
+}

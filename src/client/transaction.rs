@@ -1,0 +1,220 @@
+//! Per-transaction state, and the table of transactions a connection has on the wire.
+//!
+//! A [`Txn`] owns the host's completion. It is consumed by [`Txn::complete`]; if it is ever
+//! dropped without completing (a runtime torn down at shutdown, a queue discarded), its
+//! `Drop` completes it with CANCELLED. So every accepted request gets exactly one callback
+//! by construction, whatever path loses it.
+
+use super::stats::PeerCounters;
+use crate::Status;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What a completion is told: the transaction, how it ended, and the reply body (for OK)
+/// or a UTF-8 description of the failure. `body` lives only for the call.
+#[derive(Debug)]
+pub struct Reply<'a> {
+    pub txid: u64,
+    pub status: Status,
+    pub body: &'a [u8],
+}
+
+/// Called exactly once per accepted request, on an IO thread (or, for requests still
+/// queued when the client is freed, on the freeing thread before free returns).
+pub type Completion = Box<dyn FnOnce(Reply<'_>) + Send>;
+
+pub(crate) struct Txn {
+    pub(crate) txid: u64,
+    pub(crate) deadline: Instant,
+    started: Instant,
+    completion: Option<Completion>,
+    counters: Arc<PeerCounters>,
+}
+
+impl Txn {
+    pub(crate) fn new(
+        txid: u64,
+        started: Instant,
+        deadline: Instant,
+        completion: Completion,
+        counters: Arc<PeerCounters>,
+    ) -> Txn {
+        Txn { txid, deadline, started, completion: Some(completion), counters }
+    }
+
+    /// Runs the completion (a panic in it is caught and logged), then updates the counters.
+    pub(crate) fn complete(mut self, status: Status, body: &[u8]) {
+        self.finish(status, body);
+    }
+
+    fn finish(&mut self, status: Status, body: &[u8]) {
+        let Some(completion) = self.completion.take() else { return };
+        let reply = Reply { txid: self.txid, status, body };
+        if catch_unwind(AssertUnwindSafe(|| completion(reply))).is_err() {
+            tracing::error!(txid = self.txid, "a response callback panicked");
+        }
+        self.counters.record_completion(status, self.started.elapsed());
+    }
+}
+
+impl Drop for Txn {
+    fn drop(&mut self) {
+        self.finish(Status::Cancelled, b"cancelled: the client shut down before a reply arrived");
+    }
+}
+
+/// Txids are sequential, so a multiplicative hash spreads them well at a fraction of
+/// SipHash's cost.
+#[derive(Default)]
+pub(crate) struct TxidHasher(u64);
+
+impl Hasher for TxidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Transactions written on one connection and not yet answered, with their deadlines in
+/// send order (one request timeout per peer, so deadlines arrive already sorted).
+#[derive(Default)]
+pub(crate) struct TxnTable {
+    by_txid: HashMap<u64, Txn, BuildHasherDefault<TxidHasher>>,
+    deadlines: VecDeque<(Instant, u64)>,
+}
+
+impl TxnTable {
+    pub(crate) fn insert(&mut self, txn: Txn) {
+        self.deadlines.push_back((txn.deadline, txn.txid));
+        self.by_txid.insert(txn.txid, txn);
+    }
+
+    pub(crate) fn remove(&mut self, txid: u64) -> Option<Txn> {
+        self.by_txid.remove(&txid)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_txid.len()
+    }
+
+    /// Removes the transactions whose deadline is at or before `now` into `expired`.
+    pub(crate) fn expire(&mut self, now: Instant, expired: &mut Vec<Txn>) {
+        while let Some(&(deadline, txid)) = self.deadlines.front() {
+            if !self.by_txid.contains_key(&txid) {
+                self.deadlines.pop_front();
+            } else if deadline <= now {
+                self.deadlines.pop_front();
+                expired.extend(self.by_txid.remove(&txid));
+            } else {
+                break;
+            }
+        }
+        // Answered transactions behind a slow one stay in the deadline queue until it
+        // goes; compact when they dominate so memory stays proportional to what is live.
+        if self.deadlines.len() > 2 * self.len() + 1024 {
+            let live = &self.by_txid;
+            self.deadlines.retain(|(_, txid)| live.contains_key(txid));
+        }
+    }
+
+    /// Empties the table (the connection is gone).
+    pub(crate) fn drain_all(&mut self) -> Vec<Txn> {
+        self.deadlines.clear();
+        self.by_txid.drain().map(|(_, t)| t).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    type Log = Arc<Mutex<Vec<(u64, Status, Vec<u8>)>>>;
+
+    fn recorder() -> (Log, impl Fn() -> Completion) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        (log, move || {
+            let l = l.clone();
+            Box::new(move |r: Reply<'_>| l.lock().unwrap().push((r.txid, r.status, r.body.to_vec())))
+                as Completion
+        })
+    }
+
+    #[test]
+    fn complete_runs_once_and_drop_cancels_the_rest() {
+        let (log, make) = recorder();
+        let counters = Arc::new(PeerCounters::default());
+        let now = Instant::now();
+        let a = Txn::new(1, now, now, make(), counters.clone());
+        let b = Txn::new(2, now, now, make(), counters.clone());
+        a.complete(Status::Ok, b"[]");
+        drop(b);
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!((log[0].0, log[0].1, log[0].2.as_slice()), (1, Status::Ok, &b"[]"[..]));
+        assert_eq!((log[1].0, log[1].1), (2, Status::Cancelled));
+        assert_eq!(counters.completed(Status::Ok), 1);
+        assert_eq!(counters.completed(Status::Cancelled), 1);
+    }
+
+    #[test]
+    fn panicking_completion_is_contained() {
+        let counters = Arc::new(PeerCounters::default());
+        let now = Instant::now();
+        let t = Txn::new(1, now, now, Box::new(|_| panic!("host bug")), counters.clone());
+        t.complete(Status::Ok, b"");
+        assert_eq!(counters.completed(Status::Ok), 1);
+    }
+
+    #[test]
+    fn table_expires_in_deadline_order() {
+        let (log, make) = recorder();
+        let counters = Arc::new(PeerCounters::default());
+        let t0 = Instant::now();
+        let mut table = TxnTable::default();
+        for id in 1..=20u64 {
+            table.insert(Txn::new(id, t0, t0 + Duration::from_millis(id), make(), counters.clone()));
+        }
+        for id in (2..=20u64).step_by(2) {
+            table.remove(id).unwrap().complete(Status::Ok, b"");
+        }
+        let mut expired = Vec::new();
+        table.expire(t0 + Duration::from_millis(10), &mut expired);
+        let ids: Vec<u64> = expired.iter().map(|t| t.txid).collect();
+        assert_eq!(ids, vec![1, 3, 5, 7, 9]);
+        assert_eq!(table.len(), 5);
+        drop(expired);
+        drop(table.drain_all());
+        assert_eq!(log.lock().unwrap().len(), 20);
+        assert_eq!(counters.completed(Status::Cancelled), 10);
+    }
+
+    #[test]
+    fn answered_entries_behind_a_slow_one_are_compacted() {
+        let (_log, make) = recorder();
+        let counters = Arc::new(PeerCounters::default());
+        let t0 = Instant::now();
+        let mut table = TxnTable::default();
+        table.insert(Txn::new(1, t0, t0 + Duration::from_secs(60), make(), counters.clone()));
+        for id in 2..=5000u64 {
+            table.insert(Txn::new(id, t0, t0 + Duration::from_secs(60), make(), counters.clone()));
+            table.remove(id).unwrap().complete(Status::Ok, b"");
+        }
+        let mut expired = Vec::new();
+        table.expire(t0, &mut expired);
+        assert!(expired.is_empty());
+        assert_eq!((table.len(), table.deadlines.len()), (1, 1));
+    }
+}

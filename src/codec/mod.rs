@@ -1,0 +1,8 @@
+//! Wire formats. `frame` is the `hamux://` framing, specified in `docs/protocol.md`.
+
+pub mod frame;
+
+pub use frame::{
+    decode_frame, decode_hello, encode_error, encode_frame, encode_hello, parse_error_body, DecodeError,
+    Frame, FrameType, HEADER_LEN, HELLO_LEN, VERSION,
+};

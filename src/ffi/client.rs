@@ -1,0 +1,130 @@
+//! `hamux_client_*`: sending commands to peers.
+
+use super::boundary::{bytes, c_str, guard, guard_value, non_null};
+use super::status::hamux_status;
+use super::strings::into_c_string;
+use crate::client::{Client, Reply};
+use crate::Error;
+use std::ffi::{c_char, c_void};
+
+/// A client: pools of connections to peers, served by IO threads. Create with
+/// `hamux_client_new`, free with `hamux_client_free`. All functions taking a client may be
+/// called from any thread concurrently, except `hamux_client_free`.
+pub struct hamux_client {
+    inner: Client,
+}
+
+/// Called exactly once for every request `hamux_client_send` accepted, on a hamux IO
+/// thread (or, for requests still queued when the client is freed, on the thread calling
+/// `hamux_client_free`, before it returns).
+///
+/// `status` is HAMUX_OK with the peer's reply in `body`, or HAMUX_E_TIMEOUT,
+/// HAMUX_E_CONNECT, HAMUX_E_PROTOCOL, HAMUX_E_CANCELLED with a UTF-8 description of the
+/// failure in `body` (not NUL-terminated). `body` is valid only during the call: copy what
+/// you keep. The callback must not block (it holds up the IO thread's other replies) and
+/// must not call `hamux_client_free`; it may call `hamux_client_send`.
+#[allow(non_camel_case_types)]
+pub type hamux_response_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        txid: u64,
+        status: hamux_status,
+        body: *const u8,
+        body_len: usize,
+    ),
+>;
+
+/// Creates a client from a JSON configuration (`"{}"` for the defaults) and writes it to
+/// `*out`. Keys: `io-threads`, `connections-per-peer`, `max-in-flight`,
+/// `request-timeout-ms`, `connect-timeout-ms`, `drain-timeout-ms`, `max-frame-bytes`, and
+/// `peers`: a list of `{"url": ..., <per-peer overrides>}`. Unknown keys and bad values
+/// give HAMUX_E_CONFIG with the key named in `hamux_last_error()`.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_client_new(
+    config_json: *const c_char,
+    out: *mut *mut hamux_client,
+) -> hamux_status {
+    super::log::init_from_env();
+    guard(|| {
+        non_null(out, "out")?;
+        let config = c_str(config_json, "config_json")?;
+        let client = Client::new(config)?;
+        *out = Box::into_raw(Box::new(hamux_client { inner: client }));
+        Ok(())
+    })
+}
+
+/// The C callback and its user data, carried to an IO thread.
+struct CCompletion {
+    cb: unsafe extern "C" fn(*mut c_void, u64, hamux_status, *const u8, usize),
+    user_data: *mut c_void,
+}
+
+// SAFETY: the host promises, by passing them to `hamux_client_send`, that the callback
+// may run on another thread with this user data.
+unsafe impl Send for CCompletion {}
+
+impl CCompletion {
+    fn call(self, reply: Reply<'_>) {
+        // SAFETY: the function pointer and user data come from the host, which guarantees
+        // they are valid until the callback has run.
+        unsafe {
+            (self.cb)(self.user_data, reply.txid, reply.status.into(), reply.body.as_ptr(), reply.body.len())
+        }
+    }
+}
+
+/// Queues `body` (a Kea command: one JSON object, `body_len` bytes, not NUL-terminated)
+/// for the peer at `peer_url` (`hamux://host:port`). Never blocks on the network.
+///
+/// On HAMUX_OK the transaction id is written to `*txid_out` (if not NULL) before the
+/// request can complete, and `cb` will be called exactly once with `user_data`. On any
+/// other status nothing was queued and `cb` is never called: HAMUX_E_INVALID (NULL
+/// argument, body not a JSON object, bad URL, body over `max-frame-bytes`), HAMUX_E_BUSY
+/// (`max-in-flight` reached), HAMUX_E_SHUTDOWN. `body` is copied before this returns.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_client_send(
+    client: *mut hamux_client,
+    peer_url: *const c_char,
+    body: *const u8,
+    body_len: usize,
+    cb: hamux_response_cb,
+    user_data: *mut c_void,
+    txid_out: *mut u64,
+) -> hamux_status {
+    guard(|| {
+        non_null(client, "client")?;
+        let url = c_str(peer_url, "peer_url")?;
+        let body = bytes(body, body_len, "body")?;
+        let cb = cb.ok_or_else(|| Error::invalid("cb is NULL"))?;
+        let completion = CCompletion { cb, user_data };
+        let txid_out = txid_out.as_mut();
+        (*client).inner.send(url, body, Box::new(move |reply| completion.call(reply)), txid_out)?;
+        Ok(())
+    })
+}
+
+/// Statistics as a JSON object (see the README): totals and, per peer, connections,
+/// in flight, sent, completed by status, connects, failures, bytes. Returns NULL if
+/// `client` is NULL. Free the string with `hamux_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_client_stats(client: *const hamux_client) -> *mut c_char {
+    guard_value(std::ptr::null_mut(), || match client.as_ref() {
+        Some(c) => into_c_string(c.inner.stats_json()),
+        None => {
+            super::boundary::set_last_error("client is NULL");
+            std::ptr::null_mut()
+        }
+    })
+}
+
+/// Stops accepting sends, waits up to `drain-timeout-ms` for outstanding replies,
+/// completes every remaining callback with HAMUX_E_CANCELLED, joins the IO threads and
+/// frees the client. No callback runs after it returns. NULL is ignored. Must not be
+/// called from a hamux callback.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_client_free(client: *mut hamux_client) {
+    if !client.is_null() {
+        guard_value((), || drop(Box::from_raw(client)));
+    }
+}

@@ -1,0 +1,104 @@
+//! `hamux_listener_*`: receiving commands from peers.
+
+use super::boundary::{c_str, guard, guard_value, non_null, set_last_error};
+use super::request::hamux_request;
+use super::status::hamux_status;
+use super::strings::into_c_string;
+use crate::listener::{Listener, Request};
+use crate::Error;
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+/// A listener: a socket for HA commands, IO threads and a pool of handler threads.
+/// Create with `hamux_listener_new`, free with `hamux_listener_free`.
+pub struct hamux_listener {
+    inner: Listener,
+}
+
+/// Called once per incoming request on one of the `handler-threads` threads, several at
+/// a time. The host now owns `request` and must answer it exactly once with
+/// `hamux_request_respond` or `hamux_request_respond_error`, from this or any other
+/// thread, now or later. `body` (the command, `body_len` bytes, not NUL-terminated) is
+/// valid only during the call. Must not call `hamux_listener_free`.
+#[allow(non_camel_case_types)]
+pub type hamux_request_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request: *mut hamux_request,
+        body: *const u8,
+        body_len: usize,
+    ),
+>;
+
+struct CHandler {
+    cb: unsafe extern "C" fn(*mut c_void, *mut hamux_request, *const u8, usize),
+    user_data: *mut c_void,
+}
+
+// SAFETY: the host passes the callback and user data to a multi-threaded listener and
+// thereby promises they may be used from the handler threads concurrently.
+unsafe impl Send for CHandler {}
+unsafe impl Sync for CHandler {}
+
+impl CHandler {
+    fn call(&self, mut request: Request) {
+        let body = request.take_body();
+        let handle = Box::into_raw(Box::new(hamux_request { inner: request }));
+        // SAFETY: the callback and user data are the host's; `handle` is a fresh box the
+        // host now owns, `body` outlives the call.
+        unsafe { (self.cb)(self.user_data, handle, body.as_ptr(), body.len()) }
+    }
+}
+
+/// Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
+/// Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
+/// `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
+/// `max-pending`. HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
+/// cannot be bound.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_new(
+    config_json: *const c_char,
+    cb: hamux_request_cb,
+    user_data: *mut c_void,
+    out: *mut *mut hamux_listener,
+) -> hamux_status {
+    super::log::init_from_env();
+    guard(|| {
+        non_null(out, "out")?;
+        let config = c_str(config_json, "config_json")?;
+        let cb = cb.ok_or_else(|| Error::invalid("cb is NULL"))?;
+        let handler = CHandler { cb, user_data };
+        let listener = Listener::new(config, Arc::new(move |request| handler.call(request)))?;
+        *out = Box::into_raw(Box::new(hamux_listener { inner: listener }));
+        Ok(())
+    })
+}
+
+/// The port the listener is bound to (useful with `"port": 0`); 0 if `listener` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_port(listener: *const hamux_listener) -> u16 {
+    listener.as_ref().map_or(0, |l| l.inner.local_addr().port())
+}
+
+/// Statistics as a JSON object (see the README): connections, requests, responses,
+/// protocol errors, bytes. NULL if `listener` is NULL. Free with `hamux_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_stats(listener: *const hamux_listener) -> *mut c_char {
+    guard_value(std::ptr::null_mut(), || match listener.as_ref() {
+        Some(l) => into_c_string(l.inner.stats_json()),
+        None => {
+            set_last_error("listener is NULL");
+            std::ptr::null_mut()
+        }
+    })
+}
+
+/// Closes the socket and all connections, waits for running request callbacks to return
+/// and frees the listener. Requests the host still holds stay valid and must still be
+/// answered; their answers return HAMUX_E_CONNECT. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_free(listener: *mut hamux_listener) {
+    if !listener.is_null() {
+        guard_value((), || drop(Box::from_raw(listener)));
+    }
+}

@@ -1,0 +1,8 @@
+//! The IO layer: threads that each run their own single-threaded runtime (their own
+//! "IO service", as Kea calls it), and the outgoing-frame buffer connections write through.
+
+mod outbox;
+mod threads;
+
+pub use outbox::{write_loop, Outbox};
+pub use threads::IoThreads;

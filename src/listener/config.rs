@@ -1,0 +1,85 @@
+//! Listener configuration: Kea-style keys and defaults.
+
+use crate::config::{parse_object, ConfigObject};
+use crate::Error;
+use std::net::IpAddr;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerConfig {
+    /// Address to bind (`address`).
+    pub address: IpAddr,
+    /// Port to bind; 0 picks a free one, readable with `hamux_listener_port` (`port`).
+    pub port: u16,
+    /// IO threads, each its own runtime (`io-threads`).
+    pub io_threads: usize,
+    /// Threads that run the host's request callback (`handler-threads`).
+    pub handler_threads: usize,
+    /// Largest request body accepted (`max-frame-bytes`).
+    pub max_frame_bytes: usize,
+    /// Requests handed to the host and not yet answered, over the whole listener; at the
+    /// limit connections stop being read until the host answers (`max-pending`).
+    pub max_pending: usize,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig {
+            address: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            io_threads: 2,
+            handler_threads: 4,
+            max_frame_bytes: 4 * 1024 * 1024,
+            max_pending: 4096,
+        }
+    }
+}
+
+impl ListenerConfig {
+    pub fn parse(text: &str) -> Result<ListenerConfig, Error> {
+        let map = parse_object(text, "listener")?;
+        let mut obj = ConfigObject::new(&map, "");
+        let base = ListenerConfig::default();
+        let address = match obj.string("address")? {
+            None => base.address,
+            Some(text) => text.parse().map_err(|_| {
+                Error::config(format!("'address' must be an IPv4 or IPv6 address, got \"{text}\""))
+            })?,
+        };
+        let config = ListenerConfig {
+            address,
+            port: obj.uint("port", base.port as u64, 0, 65535)? as u16,
+            io_threads: obj.count("io-threads", base.io_threads, 1, 64)?,
+            handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
+            max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
+            max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
+        };
+        obj.finish()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_values() {
+        assert_eq!(ListenerConfig::parse("{}").unwrap(), ListenerConfig::default());
+        let c = ListenerConfig::parse(r#"{"address": "::1", "port": 8000, "handler-threads": 8}"#).unwrap();
+        assert_eq!((c.address.to_string().as_str(), c.port, c.handler_threads), ("::1", 8000, 8));
+    }
+
+    #[test]
+    fn refuses_with_the_key_named() {
+        for (text, key) in [
+            (r#"{"address": "localhost"}"#, "'address'"),
+            (r#"{"port": 70000}"#, "'port'"),
+            (r#"{"handler-threads": 0}"#, "'handler-threads'"),
+            (r#"{"max-pending": -1}"#, "'max-pending'"),
+            (r#"{"prot": 1}"#, "'prot'"),
+        ] {
+            let e = ListenerConfig::parse(text).unwrap_err();
+            assert!(e.message.contains(key), "{text}: {}", e.message);
+        }
+    }
+}

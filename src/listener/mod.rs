@@ -1,0 +1,116 @@
+//! The listener: accepts `hamux://` connections and hands requests to the host's handler
+//! on a pool of threads, in parallel; the host answers each one from any thread.
+
+mod config;
+mod connection;
+mod request;
+mod stats;
+mod workers;
+
+pub use config::ListenerConfig;
+pub use request::Request;
+pub use stats::ListenerCounters;
+
+use crate::io::IoThreads;
+use crate::{Error, Status};
+use connection::ConnectionContext;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use workers::WorkerPool;
+
+/// The host's request handler, run on a handler thread for each request.
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
+
+/// A running listener. Dropping it (or [`shutdown`](Self::shutdown)) stops it.
+pub struct Listener {
+    local_addr: SocketAddr,
+    counters: Arc<ListenerCounters>,
+    io: Mutex<IoThreads>,
+    workers: Arc<WorkerPool<Request>>,
+}
+
+impl Listener {
+    /// Parses `config_json` (see [`ListenerConfig`]), binds and starts serving.
+    pub fn new(config_json: &str, handler: Handler) -> Result<Listener, Error> {
+        Listener::with_config(ListenerConfig::parse(config_json)?, handler)
+    }
+
+    pub fn with_config(config: ListenerConfig, handler: Handler) -> Result<Listener, Error> {
+        let addr = SocketAddr::new(config.address, config.port);
+        let socket = std::net::TcpListener::bind(addr)
+            .map_err(|e| Error::new(Status::Connect, format!("cannot listen on {addr}: {e}")))?;
+        socket.set_nonblocking(true).map_err(|e| Error::new(Status::Internal, e.to_string()))?;
+        let local_addr = socket.local_addr().map_err(|e| Error::new(Status::Internal, e.to_string()))?;
+        let workers = WorkerPool::start(config.handler_threads, config.max_pending, "hamux-handler", handler)
+            .map_err(|e| Error::new(Status::Internal, format!("cannot start handler threads: {e}")))?;
+        let io = IoThreads::start(config.io_threads, "hamux-listener-io")?;
+        let counters = Arc::new(ListenerCounters::default());
+        let ctx = Arc::new(ConnectionContext {
+            workers: Arc::new(workers),
+            pending: Arc::new(Semaphore::new(config.max_pending)),
+            counters: counters.clone(),
+            max_frame_bytes: config.max_frame_bytes,
+        });
+        let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
+        let accept_ctx = ctx.clone();
+        io.handle(0).spawn(async move {
+            let listener = match tokio::net::TcpListener::from_std(socket) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot register the listening socket");
+                    return;
+                }
+            };
+            let mut next = 0usize;
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        accept_ctx.counters.accepted.fetch_add(1, Relaxed);
+                        let ctx = accept_ctx.clone();
+                        handles[next % handles.len()].spawn(connection::serve(stream, ctx));
+                        next += 1;
+                    }
+                    Err(e) => {
+                        // Out of descriptors or similar: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+        Ok(Listener { local_addr, counters, io: Mutex::new(io), workers: ctx.workers.clone() })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn counters(&self) -> &Arc<ListenerCounters> {
+        &self.counters
+    }
+
+    pub fn stats_json(&self) -> String {
+        let mut v = self.counters.to_json();
+        v["address"] = self.local_addr.ip().to_string().into();
+        v["port"] = self.local_addr.port().into();
+        v.to_string()
+    }
+
+    /// Closes the socket and every connection, then stops the handler threads once the
+    /// callbacks they are running return. Requests the host still holds stay valid; their
+    /// answers report CONNECT. Idempotent.
+    pub fn shutdown(&self) {
+        self.io.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
+        // The pool is shared with connection tasks, all gone now: stop it through a clone
+        // of the handle, which is the last one left.
+        self.workers.close_and_join();
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,83 @@
+//! An incoming request, owned by the host until it answers it once.
+
+use super::stats::ListenerCounters;
+use crate::codec::{self, FrameType};
+use crate::io::Outbox;
+use crate::{Error, Status};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use tokio::sync::OwnedSemaphorePermit;
+
+/// A request received by the listener. Answer it with [`respond`](Self::respond) (or
+/// [`respond_error`](Self::respond_error)) from any thread, in any order; a request dropped
+/// unanswered is answered with a CANCELLED error so the peer is never left waiting.
+pub struct Request {
+    txid: u64,
+    body: Vec<u8>,
+    replies: Arc<Outbox<()>>,
+    counters: Arc<ListenerCounters>,
+    answered: bool,
+    /// Holds one of the listener's `max-pending` slots until the request is answered.
+    _pending: OwnedSemaphorePermit,
+}
+
+impl Request {
+    pub(crate) fn new(
+        txid: u64,
+        body: Vec<u8>,
+        replies: Arc<Outbox<()>>,
+        counters: Arc<ListenerCounters>,
+        pending: OwnedSemaphorePermit,
+    ) -> Request {
+        Request { txid, body, replies, counters, answered: false, _pending: pending }
+    }
+
+    /// The transaction id the peer gave the request.
+    pub fn txid(&self) -> u64 {
+        self.txid
+    }
+
+    /// The request body (a Kea command as JSON); empty after [`take_body`](Self::take_body).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Moves the body out, so the caller can hold it independently of the request.
+    pub fn take_body(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.body)
+    }
+
+    /// Sends `body` as the reply. CONNECT if the requesting connection is gone.
+    pub fn respond(mut self, body: &[u8]) -> Result<(), Error> {
+        if u32::try_from(body.len()).is_err() {
+            let _ = self.respond_status(Status::Internal, "reply too large to send");
+            return Err(Error::invalid("reply body exceeds 4 GiB"));
+        }
+        self.answered = true;
+        let txid = self.txid;
+        let pushed = self.replies.push(None, |out| codec::encode_frame(out, FrameType::Response, txid, body));
+        self.counters.responses.fetch_add(1, Relaxed);
+        pushed.map_err(|_| Error::new(Status::Connect, "the requesting peer's connection is gone"))
+    }
+
+    /// Answers with an error frame: the peer's callback gets `status` and `message`.
+    pub fn respond_error(mut self, status: Status, message: &str) -> Result<(), Error> {
+        self.respond_status(status, message)
+            .map_err(|_| Error::new(Status::Connect, "the requesting peer's connection is gone"))
+    }
+
+    fn respond_status(&mut self, status: Status, message: &str) -> Result<(), ()> {
+        self.answered = true;
+        let txid = self.txid;
+        self.counters.error_responses.fetch_add(1, Relaxed);
+        self.replies.push(None, |out| codec::encode_error(out, txid, status as u32, message)).map_err(|_| ())
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if !self.answered {
+            let _ = self.respond_status(Status::Cancelled, "the listener dropped the request unanswered");
+        }
+    }
+}

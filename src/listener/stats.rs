@@ -1,0 +1,35 @@
+//! Counters of one listener, read by `hamux_listener_stats`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+#[derive(Default)]
+pub struct ListenerCounters {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) open: AtomicU64,
+    pub(crate) protocol_errors: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) responses: AtomicU64,
+    pub(crate) error_responses: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+}
+
+impl ListenerCounters {
+    /// Requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Relaxed)
+    }
+
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "connections-accepted": self.accepted.load(Relaxed),
+            "connections-open": self.open.load(Relaxed),
+            "protocol-errors": self.protocol_errors.load(Relaxed),
+            "requests": self.requests.load(Relaxed),
+            "responses": self.responses.load(Relaxed),
+            "error-responses": self.error_responses.load(Relaxed),
+            "bytes-in": self.bytes_in.load(Relaxed),
+            "bytes-out": self.bytes_out.load(Relaxed),
+        })
+    }
+}

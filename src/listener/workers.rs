@@ -1,0 +1,162 @@
+//! The handler pool: threads that run the host's request callback, fed by a bounded queue.
+//!
+//! The queue is lock-free (crossbeam `ArrayQueue`); a worker that finds it empty spins
+//! briefly, then sleeps on a condition variable. Producers only touch the lock when a
+//! worker is asleep, so under load a request is handed over without any system call.
+
+use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+struct Queue<T> {
+    items: ArrayQueue<T>,
+    sleepers: AtomicUsize,
+    closed: AtomicBool,
+    lock: Mutex<()>,
+    wakeup: Condvar,
+}
+
+impl<T> Queue<T> {
+    fn pop_blocking(&self) -> Option<T> {
+        loop {
+            for _ in 0..64 {
+                if let Some(item) = self.items.pop() {
+                    return Some(item);
+                }
+                if self.closed.load(Ordering::Acquire) {
+                    return None;
+                }
+                std::hint::spin_loop();
+            }
+            let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.sleepers.fetch_add(1, Ordering::SeqCst);
+            // Re-check under the lock: a producer that pushed before seeing us as a sleeper
+            // did not notify, and one that saw us must take the lock, so it waits for this.
+            if let Some(item) = self.items.pop() {
+                self.sleepers.fetch_sub(1, Ordering::SeqCst);
+                return Some(item);
+            }
+            if self.closed.load(Ordering::Acquire) {
+                self.sleepers.fetch_sub(1, Ordering::SeqCst);
+                return None;
+            }
+            let guard = self.wakeup.wait(guard).unwrap_or_else(|p| p.into_inner());
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+            drop(guard);
+        }
+    }
+}
+
+/// A fixed pool of threads running `handle` on each submitted item.
+pub(crate) struct WorkerPool<T: Send + 'static> {
+    queue: Arc<Queue<T>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl<T: Send + 'static> WorkerPool<T> {
+    pub(crate) fn start(
+        threads: usize,
+        capacity: usize,
+        name: &str,
+        handle: Arc<dyn Fn(T) + Send + Sync>,
+    ) -> std::io::Result<WorkerPool<T>> {
+        let queue = Arc::new(Queue {
+            items: ArrayQueue::new(capacity.max(1)),
+            sleepers: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            wakeup: Condvar::new(),
+        });
+        let mut joins = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let queue = queue.clone();
+            let handle = handle.clone();
+            let thread = std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+                while let Some(item) = queue.pop_blocking() {
+                    let run = std::panic::AssertUnwindSafe(|| handle(item));
+                    if std::panic::catch_unwind(run).is_err() {
+                        tracing::error!("a request handler panicked");
+                    }
+                }
+            })?;
+            joins.push(thread);
+        }
+        Ok(WorkerPool { queue, threads: Mutex::new(joins) })
+    }
+
+    /// Queues an item; gives it back if the queue is full or closed.
+    pub(crate) fn submit(&self, item: T) -> Result<(), T> {
+        if self.queue.closed.load(Ordering::Acquire) {
+            return Err(item);
+        }
+        self.queue.items.push(item)?;
+        if self.queue.sleepers.load(Ordering::SeqCst) > 0 {
+            let _guard = self.queue.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.queue.wakeup.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Stops the workers after the items they are running; queued items are dropped.
+    pub(crate) fn close_and_join(&self) {
+        self.queue.closed.store(true, Ordering::Release);
+        {
+            let _guard = self.queue.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.queue.wakeup.notify_all();
+        }
+        let me = std::thread::current().id();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        while self.queue.items.pop().is_some() {}
+    }
+}
+
+impl<T: Send + 'static> Drop for WorkerPool<T> {
+    fn drop(&mut self) {
+        self.close_and_join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn runs_every_item_across_threads() {
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let pool = WorkerPool::start(3, 64, "t", Arc::new(move |n: u32| tx.lock().unwrap().send(n).unwrap()))
+            .unwrap();
+        let mut sent = 0;
+        for n in 0..10_000u32 {
+            let mut item = n;
+            loop {
+                match pool.submit(item) {
+                    Ok(()) => break,
+                    Err(back) => {
+                        item = back;
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            sent += 1;
+        }
+        let mut got: Vec<u32> = (0..sent).map(|_| rx.recv().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, (0..10_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn shutdown_joins_and_refuses() {
+        let pool = WorkerPool::start(2, 4, "t", Arc::new(|_: u32| panic!("contained"))).unwrap();
+        pool.submit(1).unwrap();
+        pool.close_and_join();
+        assert_eq!(pool.submit(2), Err(2));
+    }
+}

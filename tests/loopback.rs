@@ -191,3 +191,26 @@ fn busy_when_max_in_flight_reached() {
     }
     client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
 }
+
+#[test]
+fn requests_held_by_the_host_report_connect_after_listener_free() {
+    let held: Arc<Mutex<Vec<Request>>> = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let listener = Listener::new("{}", Arc::new(move |req| h.lock().unwrap().push(req))).unwrap();
+    let client = Client::new("{}").unwrap();
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..10 {
+        client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
+    }
+    while held.lock().unwrap().len() < 10 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(listener);
+    for req in held.lock().unwrap().drain(..) {
+        assert_eq!(req.respond(b"[]").unwrap_err().status, Status::Connect);
+    }
+    // The client, still running, sees its connection lost.
+    for _ in 0..10 {
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().1, Status::Connect);
+    }
+}

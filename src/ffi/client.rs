@@ -19,7 +19,8 @@ pub struct hamux_client {
 /// `hamux_client_free`, before it returns).
 ///
 /// `status` is HAMUX_OK with the peer's reply in `body`, or HAMUX_E_TIMEOUT,
-/// HAMUX_E_CONNECT, HAMUX_E_PROTOCOL, HAMUX_E_CANCELLED with a UTF-8 description of the
+/// HAMUX_E_CONNECT, HAMUX_E_PROTOCOL, HAMUX_E_CANCELLED — or the status a hamux peer's
+/// host gave with `hamux_request_respond_error` — with a UTF-8 description of the
 /// failure in `body` (not NUL-terminated). `body` is valid only during the call: copy what
 /// you keep. The callback must not block (it holds up the IO thread's other replies) and
 /// must not call `hamux_client_free`; it may call `hamux_client_send`.

@@ -28,9 +28,9 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(1);
 pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-    ctx.counters.open.fetch_add(1, Relaxed);
     let (mut reader, mut writer) = stream.into_split();
     let replies: Arc<Outbox<()>> = Arc::new(Outbox::default());
+    let _open = OpenConnection::new(replies.clone(), ctx.counters.clone());
     let _ = replies.push(None, codec::encode_hello);
     let read = read_requests(&mut reader, &replies, &ctx);
     let write = write_loop(
@@ -57,8 +57,28 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
         }
         _ = &mut write => {}
     }
-    replies.close();
-    ctx.counters.open.fetch_sub(1, Relaxed);
+}
+
+/// Marks a connection open for its lifetime. Its drop closes the reply outbox, also when
+/// the task is dropped mid-await by a listener shutdown, so that requests the host still
+/// holds learn that their connection is gone.
+struct OpenConnection {
+    replies: Arc<Outbox<()>>,
+    counters: Arc<ListenerCounters>,
+}
+
+impl OpenConnection {
+    fn new(replies: Arc<Outbox<()>>, counters: Arc<ListenerCounters>) -> OpenConnection {
+        counters.open.fetch_add(1, Relaxed);
+        OpenConnection { replies, counters }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.replies.close();
+        self.counters.open.fetch_sub(1, Relaxed);
+    }
 }
 
 /// A reason to close the connection, told to the peer in an Error frame for `txid`.

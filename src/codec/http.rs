@@ -1,0 +1,427 @@
+//! HTTP/1.1 as Kea's HA peers speak it: JSON POSTs with Content-Length, keep-alive.
+//!
+//! Header parsing is httparse's (the parser hyper uses); framing, limits and the rules
+//! that keep request smuggling out are here. Like the frame codec, decoding works on a
+//! buffer that may hold a partial message, asks for more with `Ok(None)`, and refuses an
+//! oversized body from its headers alone.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Largest header section accepted, in bytes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 48;
+
+/// An HTTP-level refusal: the status to answer with (listener side) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpError {
+    pub status: u16,
+    pub detail: String,
+}
+
+impl HttpError {
+    fn new(status: u16, detail: impl Into<String>) -> HttpError {
+        HttpError { status, detail: detail.into() }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {} ({}): {}", self.status, reason(self.status), self.detail)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// The reason phrase of the status codes hamux sends.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// A decoded request: only what the listener needs.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HttpRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub body: &'a [u8],
+    /// The client asked to close after this exchange (`Connection: close`, or HTTP/1.0
+    /// without keep-alive).
+    pub close: bool,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    pub content_type_json: bool,
+}
+
+/// A decoded response.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HttpResponse<'a> {
+    pub status: u16,
+    pub body: Cow<'a, [u8]>,
+    /// The server will close the connection after this response.
+    pub close: bool,
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+    None,
+}
+
+/// What the headers say about framing and the connection.
+struct Head<'a> {
+    framing: Framing,
+    close: bool,
+    authorization: Option<&'a str>,
+    content_type_json: bool,
+}
+
+fn header_value<'a>(h: &httparse::Header<'a>) -> Result<&'a str, HttpError> {
+    std::str::from_utf8(h.value).map(str::trim).map_err(|_| HttpError::new(400, "header value is not UTF-8"))
+}
+
+/// Reads framing from headers; refuses ambiguous framing (the smuggling vectors).
+fn read_head<'a>(headers: &[httparse::Header<'a>], version: u8) -> Result<Head<'a>, HttpError> {
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
+    let mut close = version == 0;
+    let mut authorization = None;
+    let mut content_type_json = false;
+    for h in headers {
+        let value = header_value(h)?;
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n: usize = value
+                .parse()
+                .ok()
+                .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| HttpError::new(400, format!("bad Content-Length '{value}'")))?;
+            if length.is_some_and(|m| m != n) {
+                return Err(HttpError::new(400, "conflicting Content-Length headers"));
+            }
+            length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            if !value.eq_ignore_ascii_case("chunked") || chunked {
+                return Err(HttpError::new(501, format!("unsupported Transfer-Encoding '{value}'")));
+            }
+            chunked = true;
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case("keep-alive") && version == 0 {
+                    close = false;
+                }
+            }
+        } else if h.name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value);
+        } else if h.name.eq_ignore_ascii_case("content-type") {
+            let media = value.split(';').next().unwrap_or("").trim();
+            content_type_json = media.eq_ignore_ascii_case("application/json");
+        }
+    }
+    let framing = match (length, chunked) {
+        (Some(_), true) => return Err(HttpError::new(400, "both Content-Length and Transfer-Encoding")),
+        (Some(n), false) => Framing::Length(n),
+        (None, true) => Framing::Chunked,
+        (None, false) => Framing::None,
+    };
+    Ok(Head { framing, close, authorization, content_type_json })
+}
+
+fn head_too_large(buf: &[u8]) -> Result<(), HttpError> {
+    if buf.len() > MAX_HEAD_BYTES {
+        Err(HttpError::new(431, format!("header section exceeds {MAX_HEAD_BYTES} bytes")))
+    } else {
+        Ok(())
+    }
+}
+
+fn parse_error(e: httparse::Error) -> HttpError {
+    match e {
+        httparse::Error::TooManyHeaders => HttpError::new(431, "too many header fields"),
+        other => HttpError::new(400, format!("malformed HTTP: {other}")),
+    }
+}
+
+/// Decodes one request from the start of `buf`. Requests must carry a Content-Length
+/// (as Kea's do); chunked request bodies are refused with 501.
+pub fn decode_request(buf: &[u8], max_body: usize) -> Result<Option<(HttpRequest<'_>, usize)>, HttpError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf).map_err(parse_error)? {
+        httparse::Status::Partial => return head_too_large(buf).map(|_| None),
+        httparse::Status::Complete(n) => n,
+    };
+    let method = req.method.unwrap_or("");
+    let path = req.path.unwrap_or("/");
+    let head = read_head(req.headers, req.version.unwrap_or(1))?;
+    let len = match head.framing {
+        Framing::Length(n) => n,
+        Framing::Chunked => return Err(HttpError::new(501, "chunked request bodies are not supported")),
+        Framing::None if method.eq_ignore_ascii_case("POST") => {
+            return Err(HttpError::new(411, "POST without Content-Length"))
+        }
+        Framing::None => 0,
+    };
+    if len > max_body {
+        return Err(HttpError::new(413, format!("body of {len} bytes exceeds the maximum of {max_body}")));
+    }
+    let total = head_len + len;
+    if buf.len() < total {
+        return Ok(None);
+    }
+    Ok(Some((
+        HttpRequest {
+            method,
+            path,
+            body: &buf[head_len..total],
+            close: head.close,
+            authorization: head.authorization,
+            content_type_json: head.content_type_json,
+        },
+        total,
+    )))
+}
+
+/// Decodes one response from the start of `buf` (Content-Length or chunked).
+pub fn decode_response(buf: &[u8], max_body: usize) -> Result<Option<(HttpResponse<'_>, usize)>, HttpError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let head_len = match resp.parse(buf).map_err(parse_error)? {
+        httparse::Status::Partial => return head_too_large(buf).map(|_| None),
+        httparse::Status::Complete(n) => n,
+    };
+    let status = resp.code.unwrap_or(0);
+    let head = read_head(resp.headers, resp.version.unwrap_or(1))?;
+    let no_body = status / 100 == 1 || status == 204 || status == 304;
+    match head.framing {
+        _ if no_body => {
+            Ok(Some((HttpResponse { status, body: Cow::Borrowed(&[]), close: head.close }, head_len)))
+        }
+        Framing::Length(len) => {
+            if len > max_body {
+                return Err(HttpError::new(
+                    413,
+                    format!("reply of {len} bytes exceeds the maximum of {max_body}"),
+                ));
+            }
+            let total = head_len + len;
+            if buf.len() < total {
+                return Ok(None);
+            }
+            let body = Cow::Borrowed(&buf[head_len..total]);
+            Ok(Some((HttpResponse { status, body, close: head.close }, total)))
+        }
+        Framing::Chunked => Ok(decode_chunked(&buf[head_len..], max_body)?.map(|(body, used)| {
+            (HttpResponse { status, body: Cow::Owned(body), close: head.close }, head_len + used)
+        })),
+        Framing::None => Err(HttpError::new(400, "reply without Content-Length or chunked encoding")),
+    }
+}
+
+/// Decodes a chunked body (with optional trailers) into one buffer.
+fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
+    let mut body = Vec::new();
+    let mut at = 0;
+    loop {
+        let Some(line_end) = find_crlf(&buf[at..]) else {
+            return if buf.len() - at > 1024 {
+                Err(HttpError::new(400, "chunk size line too long"))
+            } else {
+                Ok(None)
+            };
+        };
+        let line = std::str::from_utf8(&buf[at..at + line_end])
+            .map_err(|_| HttpError::new(400, "bad chunk size"))?;
+        let size_text = line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .ok()
+            .filter(|_| !size_text.is_empty() && size_text.len() <= 16)
+            .ok_or_else(|| HttpError::new(400, format!("bad chunk size '{size_text}'")))?;
+        at += line_end + 2;
+        if size == 0 {
+            // Trailers: header lines until an empty line.
+            loop {
+                let Some(end) = find_crlf(&buf[at..]) else { return Ok(None) };
+                at += end + 2;
+                if end == 0 {
+                    return Ok(Some((body, at)));
+                }
+            }
+        }
+        if body.len() + size > max_body {
+            return Err(HttpError::new(
+                413,
+                format!("chunked reply exceeds the maximum of {max_body} bytes"),
+            ));
+        }
+        if buf.len() < at + size + 2 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&buf[at..at + size]);
+        if &buf[at + size..at + size + 2] != b"\r\n" {
+            return Err(HttpError::new(400, "chunk not followed by CRLF"));
+        }
+        at += size + 2;
+    }
+}
+
+fn find_crlf(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\r\n")
+}
+
+/// Appends a JSON POST as Kea's HA client sends it.
+pub fn encode_request(out: &mut Vec<u8>, host: &str, path: &str, body: &[u8], authorization: Option<&str>) {
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(auth) = authorization {
+        let _ = write!(out, "Authorization: {auth}\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+/// Appends a JSON response (`close` adds `Connection: close`).
+pub fn encode_response(out: &mut Vec<u8>, status: u16, body: &[u8], close: bool) {
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+        reason(status),
+        body.len(),
+        if close { "Connection: close\r\n" } else { "" }
+    );
+    out.extend_from_slice(body);
+}
+
+/// Kea's generic answer for an HTTP-level error: `{ "result": 400, "text": "Bad Request" }`.
+pub fn encode_error_response(out: &mut Vec<u8>, status: u16, close: bool) {
+    let body = format!("{{ \"result\": {status}, \"text\": \"{}\" }}", reason(status));
+    encode_response(out, status, body.as_bytes(), close);
+}
+
+/// `Basic <base64(user:password)>`, the value of an Authorization header.
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}");
+    let mut out = String::from("Basic ");
+    for chunk in input.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: usize = 1 << 20;
+
+    #[test]
+    fn request_round_trip_and_partial_reads() {
+        let mut buf = Vec::new();
+        encode_request(&mut buf, "127.0.0.1:8000", "/", br#"{"command":"ha-heartbeat"}"#, Some("Basic eDp5"));
+        for cut in 0..buf.len() {
+            assert_eq!(decode_request(&buf[..cut], MAX), Ok(None), "cut {cut}");
+        }
+        let (req, used) = decode_request(&buf, MAX).unwrap().unwrap();
+        assert_eq!(used, buf.len());
+        assert_eq!((req.method, req.path, req.body), ("POST", "/", &br#"{"command":"ha-heartbeat"}"#[..]));
+        assert!(req.content_type_json && !req.close);
+        assert_eq!(req.authorization, Some("Basic eDp5"));
+    }
+
+    #[test]
+    fn pipelined_requests_decode_one_by_one() {
+        let mut buf = Vec::new();
+        encode_request(&mut buf, "h", "/a", b"{}", None);
+        encode_request(&mut buf, "h", "/b", b"{\"x\":1}", None);
+        let (first, used) = decode_request(&buf, MAX).unwrap().unwrap();
+        assert_eq!(first.path, "/a");
+        let (second, _) = decode_request(&buf[used..], MAX).unwrap().unwrap();
+        assert_eq!((second.path, second.body), ("/b", &b"{\"x\":1}"[..]));
+    }
+
+    #[test]
+    fn smuggling_and_oversize_are_refused() {
+        let cases: [(&[u8], u16); 7] = [
+            (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+            (b"POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411),
+            (b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
+            (b"\x00\x01garbage\r\n\r\n", 400),
+        ];
+        for (bytes, status) in cases {
+            let e = decode_request(bytes, MAX).unwrap_err();
+            assert_eq!(e.status, status, "{}: {e}", String::from_utf8_lossy(bytes));
+        }
+        let mut huge = b"POST / HTTP/1.1\r\nX: ".to_vec();
+        huge.resize(MAX_HEAD_BYTES + 10, b'a');
+        assert_eq!(decode_request(&huge, MAX).unwrap_err().status, 431);
+    }
+
+    #[test]
+    fn responses_with_length_chunked_and_close() {
+        let mut buf = Vec::new();
+        encode_response(&mut buf, 200, b"[ { \"result\": 0 } ]", false);
+        let (resp, used) = decode_response(&buf, MAX).unwrap().unwrap();
+        assert_eq!(
+            (resp.status, &*resp.body, resp.close, used),
+            (200, &b"[ { \"result\": 0 } ]"[..], false, buf.len())
+        );
+
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4;x=y\r\n[ { \r\nb\r\n\"result\": 0\r\n4\r\n } ]\r\n0\r\nTrailer: v\r\n\r\n";
+        for cut in 0..chunked.len() {
+            assert_eq!(decode_response(&chunked[..cut], MAX), Ok(None), "cut {cut}");
+        }
+        let (resp, used) = decode_response(chunked, MAX).unwrap().unwrap();
+        assert_eq!((&*resp.body, resp.close, used), (&b"[ { \"result\": 0 } ]"[..], true, chunked.len()));
+
+        let bad_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        assert_eq!(decode_response(bad_chunk, MAX).unwrap_err().status, 400);
+        let http10 = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert!(decode_response(http10, MAX).unwrap().unwrap().0.close);
+    }
+
+    #[test]
+    fn error_answer_is_keas() {
+        let mut buf = Vec::new();
+        encode_error_response(&mut buf, 400, true);
+        let (resp, _) = decode_response(&buf, MAX).unwrap().unwrap();
+        assert_eq!(&*resp.body, br#"{ "result": 400, "text": "Bad Request" }"#);
+        assert!(resp.close);
+    }
+
+    #[test]
+    fn basic_auth_is_base64() {
+        assert_eq!(basic_authorization("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(basic_authorization("a", "b"), "Basic YTpi");
+        assert_eq!(basic_authorization("ab", "c"), "Basic YWI6Yw==");
+    }
+}

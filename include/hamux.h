@@ -42,7 +42,18 @@ typedef enum hamux_status {
   HAMUX_E_TLS = 9,
   // An internal error in hamux (a bug); details in `hamux_last_error()`.
   HAMUX_E_INTERNAL = 10,
+  // An `http://` peer answered with a non-2xx HTTP status; the callback's body is the
+  // peer's answer (Kea's `{ "result": ..., "text": ... }`).
+  HAMUX_E_HTTP = 11,
 } hamux_status;
+
+// The kind of an IPv6 lease (`hamux_lease6.lease_type`).
+typedef enum hamux_lease6_type {
+  // A non-temporary address (IA_NA).
+  HAMUX_LEASE6_IA_NA = 0,
+  // A delegated prefix (IA_PD); set `prefix_len`.
+  HAMUX_LEASE6_IA_PD = 1,
+} hamux_lease6_type;
 
 // A client: pools of connections to peers, served by IO threads. Create with
 // `hamux_client_new`, free with `hamux_client_free`. All functions taking a client may be
@@ -74,6 +85,51 @@ typedef void (*hamux_response_cb)(void *user_data,
                                   const uint8_t *body,
                                   size_t body_len);
 
+// An IPv4 lease. Strings are NUL-terminated; NULL (or "") leaves an optional field out.
+typedef struct hamux_lease4 {
+  // Required, e.g. "192.0.2.1".
+  const char *ip_address;
+  // e.g. "1a:1b:1c:1d:1e:1f".
+  const char *hw_address;
+  const char *client_id;
+  uint32_t subnet_id;
+  uint32_t valid_lft;
+  // Absolute expiry in seconds since the epoch; 0 leaves it to the server.
+  int64_t expire;
+  const char *hostname;
+  bool fqdn_fwd;
+  bool fqdn_rev;
+  // 0 default, 1 declined, 2 expired-reclaimed.
+  uint32_t state;
+  // A JSON object as text, or NULL.
+  const char *user_context;
+} hamux_lease4;
+
+// An IPv6 lease. Strings are NUL-terminated; NULL (or "") leaves an optional field out.
+typedef struct hamux_lease6 {
+  // Required, e.g. "2001:db8::1".
+  const char *ip_address;
+  // A `hamux_lease6_type` value.
+  uint32_t lease_type;
+  // Prefix length, for IA_PD.
+  uint8_t prefix_len;
+  // Required, e.g. "00:03:00:01:1a:1b:1c:1d:1e:1f".
+  const char *duid;
+  uint32_t iaid;
+  const char *hw_address;
+  uint32_t subnet_id;
+  uint32_t valid_lft;
+  uint32_t preferred_lft;
+  // Absolute expiry in seconds since the epoch; 0 leaves it to the server.
+  int64_t expire;
+  const char *hostname;
+  bool fqdn_fwd;
+  bool fqdn_rev;
+  uint32_t state;
+  // A JSON object as text, or NULL.
+  const char *user_context;
+} hamux_lease6;
+
 // Called once per incoming request on one of the `handler-threads` threads, several at
 // a time. The host now owns `request` and must answer it exactly once with
 // `hamux_request_respond` or `hamux_request_respond_error`, from this or any other
@@ -97,7 +153,7 @@ enum hamux_status hamux_client_new(const char *config_json,
                                    struct hamux_client **out);
 
 // Queues `body` (a Kea command: one JSON object, `body_len` bytes, not NUL-terminated)
-// for the peer at `peer_url` (`hamux://host:port`). Never blocks on the network.
+// for the peer at `peer_url` (`hamux://host:port` or `http://host:port/path`). Never blocks on the network.
 //
 // On HAMUX_OK the transaction id is written to `*txid_out` (if not NULL) before the
 // request can complete, and `cb` will be called exactly once with `user_data`. On any
@@ -122,6 +178,61 @@ char *hamux_client_stats(const struct hamux_client *client);
 // frees the client. No callback runs after it returns. NULL is ignored. Must not be
 // called from a hamux callback.
 void hamux_client_free(struct hamux_client *client);
+
+// Sends Kea's `lease4-update` for `lease` (with `force-create` and `origin:
+// "ha-partner"`, as Kea's HA does). Otherwise as `hamux_client_send`.
+enum hamux_status hamux_lease4_update(struct hamux_client *client,
+                                      const char *peer_url,
+                                      const struct hamux_lease4 *lease,
+                                      hamux_response_cb cb,
+                                      void *user_data,
+                                      uint64_t *txid_out);
+
+// Sends Kea's `lease4-del` for `lease`. Otherwise as `hamux_client_send`.
+enum hamux_status hamux_lease4_del(struct hamux_client *client,
+                                   const char *peer_url,
+                                   const struct hamux_lease4 *lease,
+                                   hamux_response_cb cb,
+                                   void *user_data,
+                                   uint64_t *txid_out);
+
+// Sends Kea's `lease6-update` for `lease`. Otherwise as `hamux_client_send`.
+enum hamux_status hamux_lease6_update(struct hamux_client *client,
+                                      const char *peer_url,
+                                      const struct hamux_lease6 *lease,
+                                      hamux_response_cb cb,
+                                      void *user_data,
+                                      uint64_t *txid_out);
+
+// Sends Kea's `lease6-del` for `lease`. Otherwise as `hamux_client_send`.
+enum hamux_status hamux_lease6_del(struct hamux_client *client,
+                                   const char *peer_url,
+                                   const struct hamux_lease6 *lease,
+                                   hamux_response_cb cb,
+                                   void *user_data,
+                                   uint64_t *txid_out);
+
+// Sends Kea's `lease6-bulk-apply`: the `leases_count` leases in `leases` are added or
+// updated and the `deleted_count` in `deleted` removed (arrays may be NULL with a count
+// of 0). Otherwise as `hamux_client_send`.
+enum hamux_status hamux_lease6_bulk_apply(struct hamux_client *client,
+                                          const char *peer_url,
+                                          const struct hamux_lease6 *leases,
+                                          size_t leases_count,
+                                          const struct hamux_lease6 *deleted,
+                                          size_t deleted_count,
+                                          hamux_response_cb cb,
+                                          void *user_data,
+                                          uint64_t *txid_out);
+
+// Reads Kea's answer in a reply body: writes `result` (0 success, 1 error, 2 command not
+// supported, 3 nothing found; HTTP-level refusals carry the HTTP status, e.g. 400) to
+// `*result_out`, and, if `text_out` is not NULL, the `text` as a string to free with
+// `hamux_string_free`. HAMUX_E_INVALID if the body is not a Kea answer.
+enum hamux_status hamux_reply_result(const uint8_t *body,
+                                     size_t body_len,
+                                     int64_t *result_out,
+                                     char **text_out);
 
 // Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
 // Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see

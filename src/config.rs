@@ -88,6 +88,16 @@ impl<'a> ConfigObject<'a> {
         }
     }
 
+    pub(crate) fn boolean(&mut self, key: &'static str, default: bool) -> Result<bool, Error> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(serde_json::Value::Bool(b)) => Ok(*b),
+            Some(other) => {
+                Err(Error::config(format!("'{}' must be true or false, got {other}", self.key_name(key))))
+            }
+        }
+    }
+
     pub(crate) fn array(&mut self, key: &'static str) -> Result<&'a [Value], Error> {
         match self.get(key) {
             None => Ok(&[]),

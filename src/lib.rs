@@ -17,13 +17,14 @@ mod config;
 mod error;
 pub mod ffi;
 pub mod io;
+pub mod lease;
 pub mod listener;
 mod status;
 mod url;
 
 pub use error::Error;
 pub use status::Status;
-pub use url::PeerUrl;
+pub use url::{PeerUrl, Scheme};
 
 /// The crate version, as `hamux_version()` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -28,11 +28,13 @@ pub enum Status {
     Tls = 9,
     /// A bug in hamux (a caught panic, an impossible state).
     Internal = 10,
+    /// An HTTP peer answered with a non-2xx status; the body is the peer's.
+    Http = 11,
 }
 
 impl Status {
     /// Every status, in numeric order.
-    pub const ALL: [Status; 11] = [
+    pub const ALL: [Status; 12] = [
         Status::Ok,
         Status::Invalid,
         Status::Config,
@@ -44,6 +46,7 @@ impl Status {
         Status::Cancelled,
         Status::Tls,
         Status::Internal,
+        Status::Http,
     ];
 
     /// The stable C name of the status, e.g. `"HAMUX_E_TIMEOUT"`.
@@ -65,6 +68,7 @@ impl Status {
             Status::Cancelled => c"HAMUX_E_CANCELLED",
             Status::Tls => c"HAMUX_E_TLS",
             Status::Internal => c"HAMUX_E_INTERNAL",
+            Status::Http => c"HAMUX_E_HTTP",
         }
     }
 
@@ -82,6 +86,7 @@ impl Status {
             Status::Cancelled => "cancelled",
             Status::Tls => "tls",
             Status::Internal => "internal",
+            Status::Http => "http",
         }
     }
 

@@ -8,12 +8,15 @@ use std::fmt;
 pub enum Scheme {
     /// `hamux://` — length-prefixed frames, many transactions in flight, replies in any order.
     Hamux,
+    /// `http://` — HTTP/1.1 as Kea HA peers speak it: one transaction at a time per connection.
+    Http,
 }
 
 impl Scheme {
     fn parse(text: &str) -> Option<Scheme> {
         match text.to_ascii_lowercase().as_str() {
             "hamux" => Some(Scheme::Hamux),
+            "http" => Some(Scheme::Http),
             _ => None,
         }
     }
@@ -33,7 +36,8 @@ impl PeerUrl {
     pub fn parse(text: &str) -> Result<PeerUrl, Error> {
         let bad = |why: &str| Error::invalid(format!("bad peer URL '{text}': {why}"));
         let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("expected scheme://host:port"))?;
-        let scheme = Scheme::parse(scheme).ok_or_else(|| bad("unknown scheme (expected hamux://)"))?;
+        let scheme =
+            Scheme::parse(scheme).ok_or_else(|| bad("unknown scheme (expected hamux:// or http://)"))?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -69,8 +73,9 @@ impl fmt::Display for PeerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = match self.scheme {
             Scheme::Hamux => "hamux",
+            Scheme::Http => "http",
         };
-        write!(f, "{scheme}://{}", self.authority())
+        write!(f, "{scheme}://{}{}", self.authority(), if self.path == "/" { "" } else { &self.path })
     }
 }
 
@@ -88,6 +93,8 @@ mod tests {
         let u = PeerUrl::parse("HAMUX://[::1]:9/x").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("::1", 9, "/x"));
         assert_eq!(u.authority(), "[::1]:9");
+        let u = PeerUrl::parse("http://127.0.0.1:8001/").unwrap();
+        assert_eq!((u.scheme, u.path.as_str()), (Scheme::Http, "/"));
     }
 
     #[test]

@@ -58,16 +58,27 @@ fn assert_listener_still_serves(listener: &Listener) {
 }
 
 #[test]
-fn garbage_instead_of_hello_gets_an_error_frame_and_close() {
+fn bad_hello_gets_an_error_frame_and_close() {
     let listener = ok_listener("{}");
     let mut s = TcpStream::connect(listener.local_addr()).unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    s.write_all(b"HAMX\x09\0\0\0").unwrap();
     let got = frames(&read_until_closed(&mut s));
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].0, got[0].1), (FrameType::Error, 0));
     let (code, text) = codec::parse_error_body(&got[0].2);
     assert_eq!(code, Status::Protocol as u32);
-    assert!(text.contains("bad magic"), "{text}");
+    assert!(text.contains("unsupported hamux protocol version 9"), "{text}");
+    assert_listener_still_serves(&listener);
+}
+
+#[test]
+fn binary_garbage_gets_keas_bad_request_and_close() {
+    let listener = ok_listener("{}");
+    let mut s = TcpStream::connect(listener.local_addr()).unwrap();
+    s.write_all(b"\x00\x01\x02\x03\xff\r\n\r\n").unwrap();
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut s)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+    assert!(answer.ends_with(r#"{ "result": 400, "text": "Bad Request" }"#), "{answer}");
     assert_listener_still_serves(&listener);
 }
 

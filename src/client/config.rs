@@ -1,5 +1,6 @@
 //! Client configuration: Kea-style keys, defaults, per-peer overrides.
 
+use crate::codec::http;
 use crate::config::{parse_object, ConfigObject};
 use crate::{Error, PeerUrl};
 use std::time::Duration;
@@ -17,6 +18,13 @@ pub struct PeerSettings {
     pub connect_timeout: Duration,
     /// Largest request or reply body (`max-frame-bytes`).
     pub max_frame_bytes: usize,
+    /// HTTP only: the `Authorization` header value built from Kea's `basic-auth-user` and
+    /// `basic-auth-password`.
+    pub basic_auth: Option<String>,
+    /// HTTP only: when a reused keep-alive connection turns out closed by the peer after
+    /// the request was written, send it again once on a new connection
+    /// (`resend-after-idle-close`; off by default, as the peer may have executed it).
+    pub resend_after_idle_close: bool,
 }
 
 impl Default for PeerSettings {
@@ -27,6 +35,8 @@ impl Default for PeerSettings {
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             max_frame_bytes: 4 * 1024 * 1024,
+            basic_auth: None,
+            resend_after_idle_close: false,
         }
     }
 }
@@ -59,7 +69,20 @@ const MAX_FRAME_LIMIT: u64 = u32::MAX as u64;
 const HOUR_MS: u64 = 3_600_000;
 
 fn read_peer_settings(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result<PeerSettings, Error> {
+    let basic_auth = match (obj.string("basic-auth-user")?, obj.string("basic-auth-password")?) {
+        (Some(user), password) => Some(http::basic_authorization(user, password.unwrap_or(""))),
+        (None, Some(_)) => {
+            return Err(Error::config(format!(
+                "'{}' needs '{}'",
+                obj.key_name("basic-auth-password"),
+                obj.key_name("basic-auth-user")
+            )))
+        }
+        (None, None) => base.basic_auth.clone(),
+    };
     Ok(PeerSettings {
+        basic_auth,
+        resend_after_idle_close: obj.boolean("resend-after-idle-close", base.resend_after_idle_close)?,
         connections: obj.count("connections-per-peer", base.connections, 1, 1024)?,
         max_in_flight: obj.count("max-in-flight", base.max_in_flight, 1, 16 * 1024 * 1024)?,
         request_timeout: obj.millis("request-timeout-ms", base.request_timeout, 1, HOUR_MS)?,
@@ -122,6 +145,19 @@ mod tests {
     }
 
     #[test]
+    fn basic_auth_becomes_a_header_value() {
+        let c = ClientConfig::parse(
+            r#"{"peers": [{"url": "http://127.0.0.1:1/", "basic-auth-user": "Aladdin",
+                "basic-auth-password": "open sesame", "resend-after-idle-close": true}]}"#,
+        )
+        .unwrap();
+        let p = &c.peers[0].1;
+        assert_eq!(p.basic_auth.as_deref(), Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+        assert!(p.resend_after_idle_close);
+        assert_eq!(c.defaults.basic_auth, None);
+    }
+
+    #[test]
     fn refuses_with_the_key_named() {
         for (text, key) in [
             (r#"{"io-thread": 1}"#, "'io-thread'"),
@@ -131,6 +167,8 @@ mod tests {
             (r#"{"peers": [{"url": "ftp://x:1"}]}"#, "'peers[0].url'"),
             (r#"{"peers": [{"url": "hamux://x:1", "bogus": 1}]}"#, "'peers[0].bogus'"),
             (r#"{"peers": 5}"#, "'peers'"),
+            (r#"{"basic-auth-password": "x"}"#, "'basic-auth-user'"),
+            (r#"{"resend-after-idle-close": 1}"#, "'resend-after-idle-close'"),
         ] {
             let e = ClientConfig::parse(text).unwrap_err();
             assert_eq!(e.status, crate::Status::Config);

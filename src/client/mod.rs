@@ -1,9 +1,11 @@
 //! The client: host threads send commands to peer URLs and get one completion each.
 
 mod config;
-mod connection;
+mod http;
+mod multiplexed;
 mod peer;
 mod stats;
+mod target;
 mod transaction;
 
 pub use config::{ClientConfig, PeerSettings};

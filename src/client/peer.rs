@@ -1,38 +1,68 @@
-//! One peer URL: its pool of connections and its counters.
+//! One peer URL: its connections (multiplexed or HTTP) and its counters.
 
-use super::connection::{Connection, PeerTarget};
+use super::http::HttpPool;
+use super::multiplexed::MultiplexedConnection;
 use super::stats::PeerCounters;
+use super::target::PeerTarget;
 use super::transaction::Txn;
 use super::PeerSettings;
 use crate::io::IoThreads;
+use crate::url::Scheme;
 use crate::PeerUrl;
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// The connections to one peer URL.
-///
-/// Connections are kept in a lock-free queue and popped for a submit and pushed back, like
-/// Kea's lease-manager connection pool, so concurrent host threads spread over them
-/// without a lock. Each connection is pinned to one IO thread, assigned round robin.
-pub(crate) struct Peer {
-    target: Arc<PeerTarget>,
-    connections: Vec<Arc<Connection>>,
+/// How a peer's connections are shared between transactions.
+enum Connections {
+    /// `hamux://`: every connection carries many transactions; a connection is popped from
+    /// the queue for a submit and pushed straight back, so concurrent host threads spread
+    /// over the connections without a lock.
+    Multiplexed(Box<MultiplexedPool>),
+    /// `http://`: one transaction per connection at a time.
+    Http(Arc<HttpPool>),
+}
+
+struct MultiplexedPool {
+    connections: Vec<Arc<MultiplexedConnection>>,
     pool: ArrayQueue<usize>,
     fallback: AtomicUsize,
 }
 
+/// The connections to one peer URL. Each connection is pinned to one IO thread, assigned
+/// round robin.
+pub(crate) struct Peer {
+    target: Arc<PeerTarget>,
+    connections: Connections,
+}
+
 impl Peer {
     pub(crate) fn new(url: PeerUrl, settings: PeerSettings, io: &IoThreads, first_thread: usize) -> Peer {
+        let scheme = url.scheme;
         let target = Arc::new(PeerTarget { url, settings, counters: Arc::new(PeerCounters::default()) });
         let n = target.settings.connections;
-        let connections: Vec<Arc<Connection>> =
-            (0..n).map(|i| Arc::new(Connection::new(target.clone(), io.handle(first_thread + i)))).collect();
-        let pool = ArrayQueue::new(n);
-        for i in 0..n {
-            let _ = pool.push(i);
-        }
-        Peer { target, connections, pool, fallback: AtomicUsize::new(0) }
+        let connections = match scheme {
+            Scheme::Hamux => {
+                let connections = (0..n)
+                    .map(|i| {
+                        Arc::new(MultiplexedConnection::new(target.clone(), io.handle(first_thread + i)))
+                    })
+                    .collect();
+                let pool = ArrayQueue::new(n);
+                for i in 0..n {
+                    let _ = pool.push(i);
+                }
+                Connections::Multiplexed(Box::new(MultiplexedPool {
+                    connections,
+                    pool,
+                    fallback: AtomicUsize::new(0),
+                }))
+            }
+            Scheme::Http => {
+                Connections::Http(Arc::new(HttpPool::new(target.clone(), |i| io.handle(first_thread + i))))
+            }
+        };
+        Peer { target, connections }
     }
 
     pub(crate) fn settings(&self) -> &PeerSettings {
@@ -58,35 +88,46 @@ impl Peer {
         self.target.counters.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Hands the transaction to a connection popped from the pool, then pushes it back.
+    /// Hands the transaction to a connection.
     pub(crate) fn submit(&self, txn: Txn, body: &[u8]) {
         self.target.counters.sent.fetch_add(1, Ordering::Relaxed);
-        match self.pool.pop() {
-            Some(i) => {
-                self.connections[i].submit(txn, body);
-                let _ = self.pool.push(i);
-            }
-            // Every connection is popped by other threads this instant; a multiplexed
-            // connection can take more, so use one round robin rather than wait.
-            None => {
-                let i = self.fallback.fetch_add(1, Ordering::Relaxed) % self.connections.len();
-                self.connections[i].submit(txn, body);
-            }
+        match &self.connections {
+            Connections::Multiplexed(m) => match m.pool.pop() {
+                Some(i) => {
+                    m.connections[i].submit(txn, body);
+                    let _ = m.pool.push(i);
+                }
+                // Every connection is popped by other threads this instant; a multiplexed
+                // connection can take more, so use one round robin rather than wait.
+                None => {
+                    let i = m.fallback.fetch_add(1, Ordering::Relaxed) % m.connections.len();
+                    m.connections[i].submit(txn, body);
+                }
+            },
+            Connections::Http(pool) => pool.submit(txn, body),
         }
     }
 
     /// Refuses new work and cancels what never left (done after the IO threads stopped).
     pub(crate) fn close(&self) {
-        for c in &self.connections {
-            drop(c.close());
+        match &self.connections {
+            Connections::Multiplexed(m) => {
+                for c in &m.connections {
+                    drop(c.close());
+                }
+            }
+            Connections::Http(pool) => pool.close(),
         }
     }
 
     pub(crate) fn to_json(&self) -> serde_json::Value {
         let mut v = self.target.counters.to_json();
-        let connected = self.connections.iter().filter(|c| c.is_connected()).count();
+        let connected = match &self.connections {
+            Connections::Multiplexed(m) => m.connections.iter().filter(|c| c.is_connected()).count(),
+            Connections::Http(pool) => pool.connected(),
+        };
         v["url"] = self.target.url.to_string().into();
-        v["connections"] = self.connections.len().into();
+        v["connections"] = self.target.settings.connections.into();
         v["connected"] = connected.into();
         v
     }

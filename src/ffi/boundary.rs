@@ -88,6 +88,7 @@ impl From<Status> for hamux_status {
             Status::Cancelled => hamux_status::HAMUX_E_CANCELLED,
             Status::Tls => hamux_status::HAMUX_E_TLS,
             Status::Internal => hamux_status::HAMUX_E_INTERNAL,
+            Status::Http => hamux_status::HAMUX_E_HTTP,
         }
     }
 }

@@ -76,7 +76,7 @@ impl CCompletion {
 }
 
 /// Queues `body` (a Kea command: one JSON object, `body_len` bytes, not NUL-terminated)
-/// for the peer at `peer_url` (`hamux://host:port`). Never blocks on the network.
+/// for the peer at `peer_url` (`hamux://host:port` or `http://host:port/path`). Never blocks on the network.
 ///
 /// On HAMUX_OK the transaction id is written to `*txid_out` (if not NULL) before the
 /// request can complete, and `cb` will be called exactly once with `user_data`. On any
@@ -94,15 +94,30 @@ pub unsafe extern "C" fn hamux_client_send(
     txid_out: *mut u64,
 ) -> hamux_status {
     guard(|| {
-        non_null(client, "client")?;
-        let url = c_str(peer_url, "peer_url")?;
         let body = bytes(body, body_len, "body")?;
-        let cb = cb.ok_or_else(|| Error::invalid("cb is NULL"))?;
-        let completion = CCompletion { cb, user_data };
-        let txid_out = txid_out.as_mut();
-        (*client).inner.send(url, body, Box::new(move |reply| completion.call(reply)), txid_out)?;
-        Ok(())
+        send(client, peer_url, body, cb, user_data, txid_out)
     })
+}
+
+/// The common part of every send: checks the handles and queues `body`.
+///
+/// # Safety
+/// As for `hamux_client_send`.
+pub(crate) unsafe fn send(
+    client: *mut hamux_client,
+    peer_url: *const c_char,
+    body: &[u8],
+    cb: hamux_response_cb,
+    user_data: *mut c_void,
+    txid_out: *mut u64,
+) -> Result<(), Error> {
+    non_null(client, "client")?;
+    let url = c_str(peer_url, "peer_url")?;
+    let cb = cb.ok_or_else(|| Error::invalid("cb is NULL"))?;
+    let completion = CCompletion { cb, user_data };
+    let txid_out = txid_out.as_mut();
+    (*client).inner.send(url, body, Box::new(move |reply| completion.call(reply)), txid_out)?;
+    Ok(())
 }
 
 /// Statistics as a JSON object (see the README): totals and, per peer, connections,

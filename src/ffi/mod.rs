@@ -11,6 +11,7 @@
 
 mod boundary;
 mod client;
+mod lease;
 mod listener;
 mod log;
 mod request;
@@ -18,6 +19,7 @@ mod status;
 mod strings;
 
 pub use client::*;
+pub use lease::*;
 pub use listener::*;
 pub use request::*;
 pub use status::*;

@@ -33,6 +33,9 @@ pub enum hamux_status {
     HAMUX_E_TLS = 9,
     /// An internal error in hamux (a bug); details in `hamux_last_error()`.
     HAMUX_E_INTERNAL = 10,
+    /// An `http://` peer answered with a non-2xx HTTP status; the callback's body is the
+    /// peer's answer (Kea's `{ "result": ..., "text": ... }`).
+    HAMUX_E_HTTP = 11,
 }
 
 static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

@@ -1,18 +1,20 @@
-//! One accepted `hamux://` connection: decodes requests on its IO thread, hands them to the
-//! handler pool, and writes replies in whatever order the host produces them.
+//! One accepted connection: tells `hamux://` from HTTP/1.1 by its first bytes, then runs
+//! the matching session's reader on its IO thread while the writer sends replies as the
+//! host produces them.
 
+use super::reply::Replies;
 use super::request::Request;
 use super::stats::ListenerCounters;
 use super::workers::WorkerPool;
-use crate::codec::{self, DecodeError, FrameType};
-use crate::io::{write_loop, Outbox};
-use crate::Status;
+use super::{hamux_session, http_session};
+use crate::codec;
+use crate::io::write_loop;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What every connection of one listener shares.
 pub(crate) struct ConnectionContext {
@@ -22,19 +24,72 @@ pub(crate) struct ConnectionContext {
     pub(crate) max_frame_bytes: usize,
 }
 
-/// How long a closing connection may take to flush its last frames (an error report).
-const CLOSE_FLUSH: Duration = Duration::from_secs(1);
+impl ConnectionContext {
+    /// Takes one of the `max-pending` slots; at the limit, waits (and so stops reading the
+    /// connection) until the host answers something — backpressure reaches the peer via TCP.
+    pub(crate) async fn pending_slot(&self) -> OwnedSemaphorePermit {
+        match self.pending.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.pending.clone().acquire_owned().await.expect("the pending semaphore is never closed")
+            }
+        }
+    }
+
+    /// Hands a request to the handler threads. The queue holds `max-pending` items and
+    /// each queued request holds a slot, so it is full only while shutting down; the
+    /// request is then dropped and answers CANCELLED itself.
+    pub(crate) fn dispatch(&self, request: Request) {
+        self.counters.requests.fetch_add(1, Relaxed);
+        let _ = self.workers.submit(request);
+    }
+}
+
+/// How a session's reader ended.
+pub(crate) enum ReadEnd {
+    /// The peer closed (or reset) the connection: close at once.
+    PeerClosed,
+    /// The peer broke the protocol; the session queued its answer: flush it, then close.
+    Refused(String),
+    /// The session stops reading but answers what it has (HTTP `Connection: close`).
+    Draining,
+}
+
+/// How long a closing connection may take to flush its last answers.
+const CLOSE_FLUSH: Duration = Duration::from_secs(10);
 
 pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let (mut reader, mut writer) = stream.into_split();
-    let replies: Arc<Outbox<()>> = Arc::new(Outbox::default());
+    let replies = Arc::new(Replies::default());
     let _open = OpenConnection::new(replies.clone(), ctx.counters.clone());
-    let _ = replies.push(None, codec::encode_hello);
-    let read = read_requests(&mut reader, &replies, &ctx);
+
+    // The first bytes tell the protocols apart: a hamux hello starts with its magic.
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let is_hamux = loop {
+        let have = buf.len().min(codec::frame::MAGIC.len());
+        if buf[..have] != codec::frame::MAGIC[..have] {
+            break false;
+        }
+        if have == codec::frame::MAGIC.len() {
+            break true;
+        }
+        match reader.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => ctx.counters.bytes_in.fetch_add(n as u64, Relaxed),
+        };
+    };
+
+    let read = async {
+        if is_hamux {
+            hamux_session::read_requests(&mut reader, buf, &replies, &ctx).await
+        } else {
+            http_session::read_requests(&mut reader, buf, &replies, &ctx).await
+        }
+    };
     let write = write_loop(
-        &replies,
+        &replies.outbox,
         &mut writer,
         |_| {},
         |n| {
@@ -43,16 +98,19 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
     );
     tokio::pin!(read, write);
     tokio::select! {
-        outcome = &mut read => {
-            if let Err(report) = outcome {
-                ctx.counters.protocol_errors.fetch_add(1, Relaxed);
-                tracing::debug!(%peer, error = %report.message, "closing connection");
-                let _ = replies.push(None, |out| {
-                    codec::encode_error(out, report.txid, Status::Protocol as u32, &report.message)
-                });
+        end = &mut read => {
+            match end {
+                ReadEnd::PeerClosed => return,
+                ReadEnd::Refused(why) => {
+                    ctx.counters.protocol_errors.fetch_add(1, Relaxed);
+                    tracing::debug!(%peer, error = %why, "refusing connection");
+                    if is_hamux {
+                        replies.outbox.close();
+                    }
+                }
+                ReadEnd::Draining => {}
             }
-            // Flush what is queued (the error report), then close.
-            replies.close();
+            // An HTTP session closes its outbox itself once its last answer is queued.
             let _ = tokio::time::timeout(CLOSE_FLUSH, &mut write).await;
         }
         _ = &mut write => {}
@@ -63,12 +121,12 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
 /// the task is dropped mid-await by a listener shutdown, so that requests the host still
 /// holds learn that their connection is gone.
 struct OpenConnection {
-    replies: Arc<Outbox<()>>,
+    replies: Arc<Replies>,
     counters: Arc<ListenerCounters>,
 }
 
 impl OpenConnection {
-    fn new(replies: Arc<Outbox<()>>, counters: Arc<ListenerCounters>) -> OpenConnection {
+    fn new(replies: Arc<Replies>, counters: Arc<ListenerCounters>) -> OpenConnection {
         counters.open.fetch_add(1, Relaxed);
         OpenConnection { replies, counters }
     }
@@ -76,86 +134,7 @@ impl OpenConnection {
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.replies.close();
+        self.replies.outbox.close();
         self.counters.open.fetch_sub(1, Relaxed);
-    }
-}
-
-/// A reason to close the connection, told to the peer in an Error frame for `txid`.
-struct Report {
-    txid: u64,
-    message: String,
-}
-
-impl From<DecodeError> for Report {
-    fn from(e: DecodeError) -> Report {
-        let txid = match e {
-            DecodeError::Oversized { txid, .. } => txid,
-            _ => 0,
-        };
-        Report { txid, message: e.to_string() }
-    }
-}
-
-/// Reads until the peer closes (`Ok`) or breaks the protocol (`Err`).
-async fn read_requests<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    replies: &Arc<Outbox<()>>,
-    ctx: &ConnectionContext,
-) -> Result<(), Report> {
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut hello_seen = false;
-    loop {
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(64 * 1024);
-        }
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return Ok(()),
-            Ok(n) => ctx.counters.bytes_in.fetch_add(n as u64, Relaxed),
-        };
-        let mut at = 0;
-        if !hello_seen {
-            match codec::decode_hello(&buf)? {
-                None => continue,
-                Some(_) => {
-                    hello_seen = true;
-                    at = codec::HELLO_LEN;
-                }
-            }
-        }
-        while let Some((frame, used)) = codec::decode_frame(&buf[at..], ctx.max_frame_bytes)? {
-            at += used;
-            match frame.frame_type {
-                FrameType::Request => {
-                    let (txid, body) = (frame.txid, frame.body.to_vec());
-                    let permit = match ctx.pending.clone().try_acquire_owned() {
-                        Ok(permit) => permit,
-                        // At max-pending: stop reading this connection until the host
-                        // answers something (backpressure reaches the peer through TCP).
-                        Err(_) => {
-                            ctx.pending.clone().acquire_owned().await.expect("semaphore is never closed")
-                        }
-                    };
-                    ctx.counters.requests.fetch_add(1, Relaxed);
-                    let request = Request::new(txid, body, replies.clone(), ctx.counters.clone(), permit);
-                    // The queue holds max-pending items and each queued request holds a
-                    // permit, so it is full only while shutting down; the request is then
-                    // dropped and answers CANCELLED itself.
-                    let _ = ctx.workers.submit(request);
-                }
-                FrameType::Ping => {
-                    let (txid, body) = (frame.txid, frame.body);
-                    let _ = replies.push(None, |out| codec::encode_frame(out, FrameType::Pong, txid, body));
-                }
-                FrameType::Pong => {}
-                other => {
-                    return Err(Report {
-                        txid: 0,
-                        message: format!("unexpected {other:?} frame from a client"),
-                    });
-                }
-            }
-        }
-        buf.drain(..at);
     }
 }

@@ -1,8 +1,12 @@
-//! The listener: accepts `hamux://` connections and hands requests to the host's handler
-//! on a pool of threads, in parallel; the host answers each one from any thread.
+//! The listener: accepts `hamux://` and HTTP/1.1 connections on one port and hands
+//! requests to the host's handler on a pool of threads, in parallel; the host answers
+//! each one from any thread.
 
 mod config;
 mod connection;
+mod hamux_session;
+mod http_session;
+mod reply;
 mod request;
 mod stats;
 mod workers;

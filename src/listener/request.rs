@@ -1,8 +1,7 @@
 //! An incoming request, owned by the host until it answers it once.
 
+use super::reply::{Replies, Route};
 use super::stats::ListenerCounters;
-use crate::codec::{self, FrameType};
-use crate::io::Outbox;
 use crate::{Error, Status};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -12,29 +11,42 @@ use tokio::sync::OwnedSemaphorePermit;
 /// [`respond_error`](Self::respond_error)) from any thread, in any order; a request dropped
 /// unanswered is answered with a CANCELLED error so the peer is never left waiting.
 pub struct Request {
-    txid: u64,
+    route: Route,
     body: Vec<u8>,
-    replies: Arc<Outbox<()>>,
+    replies: Arc<Replies>,
     counters: Arc<ListenerCounters>,
     answered: bool,
     /// Holds one of the listener's `max-pending` slots until the request is answered.
     _pending: OwnedSemaphorePermit,
 }
 
+fn gone() -> Error {
+    Error::new(Status::Connect, "the requesting peer's connection is gone")
+}
+
 impl Request {
     pub(crate) fn new(
-        txid: u64,
+        route: Route,
         body: Vec<u8>,
-        replies: Arc<Outbox<()>>,
+        replies: Arc<Replies>,
         counters: Arc<ListenerCounters>,
         pending: OwnedSemaphorePermit,
     ) -> Request {
-        Request { txid, body, replies, counters, answered: false, _pending: pending }
+        Request { route, body, replies, counters, answered: false, _pending: pending }
     }
 
-    /// The transaction id the peer gave the request.
+    /// The transaction id the peer gave the request (for HTTP, the request's position on
+    /// its connection, from 0).
     pub fn txid(&self) -> u64 {
-        self.txid
+        match self.route {
+            Route::Frame { txid } => txid,
+            Route::Http { seq, .. } => seq,
+        }
+    }
+
+    /// Whether the request came over HTTP/1.1 (its answers then go back in request order).
+    pub fn is_http(&self) -> bool {
+        matches!(self.route, Route::Http { .. })
     }
 
     /// The request body (a Kea command as JSON); empty after [`take_body`](Self::take_body).
@@ -54,23 +66,20 @@ impl Request {
             return Err(Error::invalid("reply body exceeds 4 GiB"));
         }
         self.answered = true;
-        let txid = self.txid;
-        let pushed = self.replies.push(None, |out| codec::encode_frame(out, FrameType::Response, txid, body));
         self.counters.responses.fetch_add(1, Relaxed);
-        pushed.map_err(|_| Error::new(Status::Connect, "the requesting peer's connection is gone"))
+        self.replies.reply(self.route, body).map_err(|_| gone())
     }
 
-    /// Answers with an error frame: the peer's callback gets `status` and `message`.
+    /// Answers with an error: a hamux peer's callback gets `status` and `message`; an HTTP
+    /// peer gets Kea's `[ { "result": 1, "text": message } ]`.
     pub fn respond_error(mut self, status: Status, message: &str) -> Result<(), Error> {
         self.respond_status(status, message)
-            .map_err(|_| Error::new(Status::Connect, "the requesting peer's connection is gone"))
     }
 
-    fn respond_status(&mut self, status: Status, message: &str) -> Result<(), ()> {
+    fn respond_status(&mut self, status: Status, message: &str) -> Result<(), Error> {
         self.answered = true;
-        let txid = self.txid;
         self.counters.error_responses.fetch_add(1, Relaxed);
-        self.replies.push(None, |out| codec::encode_error(out, txid, status as u32, message)).map_err(|_| ())
+        self.replies.fail(self.route, status, message).map_err(|_| gone())
     }
 }
 

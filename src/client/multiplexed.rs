@@ -1,15 +1,15 @@
-//! One client connection slot: a supervisor task on one IO thread that connects on demand,
-//! runs the reader, writer and deadline sweeper, and re-connects after failures.
+//! One multiplexed (`hamux://`) connection slot: a supervisor task on one IO thread that
+//! connects on demand, runs the reader, writer and deadline sweeper, and re-connects
+//! after failures. Many transactions share the connection; replies come in any order.
 //!
 //! Host threads only touch the slot's [`Outbox`]; everything else (the transaction table,
 //! the socket) belongs to the slot's task on its IO thread.
 
-use super::stats::PeerCounters;
+use super::target::{Backoff, PeerTarget};
 use super::transaction::{Txn, TxnTable};
-use super::PeerSettings;
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::{write_loop, Outbox};
-use crate::{PeerUrl, Status};
+use crate::Status;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,14 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 
-/// What a connection slot needs to know about its peer.
-pub(crate) struct PeerTarget {
-    pub(crate) url: PeerUrl,
-    pub(crate) settings: PeerSettings,
-    pub(crate) counters: Arc<PeerCounters>,
-}
-
-pub(crate) struct Connection {
+pub(crate) struct MultiplexedConnection {
     target: Arc<PeerTarget>,
     outbox: Outbox<Txn>,
     io: Handle,
@@ -47,9 +40,9 @@ impl Ended {
     }
 }
 
-impl Connection {
-    pub(crate) fn new(target: Arc<PeerTarget>, io: Handle) -> Connection {
-        Connection {
+impl MultiplexedConnection {
+    pub(crate) fn new(target: Arc<PeerTarget>, io: Handle) -> MultiplexedConnection {
+        MultiplexedConnection {
             target,
             outbox: Outbox::default(),
             io,
@@ -97,7 +90,7 @@ impl Connection {
                 }
                 self.outbox.wait().await;
             }
-            match self.connect().await {
+            match self.target.connect().await {
                 Ok(stream) => {
                     backoff.reset();
                     self.target.counters.connects.fetch_add(1, Ordering::Relaxed);
@@ -122,24 +115,6 @@ impl Connection {
                     }
                 }
             }
-        }
-    }
-
-    async fn connect(&self) -> Result<TcpStream, String> {
-        let authority = self.target.url.authority();
-        let attempt =
-            tokio::time::timeout(self.target.settings.connect_timeout, TcpStream::connect(&authority));
-        match attempt.await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                Ok(stream)
-            }
-            Ok(Err(e)) => Err(format!("cannot connect to {}: {e}", self.target.url)),
-            Err(_) => Err(format!(
-                "cannot connect to {}: no answer within {} ms",
-                self.target.url,
-                self.target.settings.connect_timeout.as_millis()
-            )),
         }
     }
 
@@ -282,33 +257,4 @@ impl Connection {
 
 fn lock(table: &Mutex<TxnTable>) -> std::sync::MutexGuard<'_, TxnTable> {
     table.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Exponential backoff between connect attempts, with jitter so that many clients that
-/// lost the same peer do not reconnect in lockstep.
-struct Backoff {
-    current: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { current: Backoff::FIRST }
-    }
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(50);
-    const MAX: Duration = Duration::from_secs(2);
-
-    fn next(&mut self) -> Duration {
-        let base = self.current;
-        self.current = (self.current * 2).min(Backoff::MAX);
-        let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let nanos = clock.subsec_nanos() as u64 ^ std::process::id() as u64;
-        base + Duration::from_millis(nanos % (base.as_millis() as u64 / 2 + 1))
-    }
-
-    fn reset(&mut self) {
-        self.current = Backoff::FIRST;
-    }
 }

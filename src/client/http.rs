@@ -1,0 +1,302 @@
+//! `http://` peers: HTTP/1.1 is in order per connection, so each connection carries one
+//! transaction at a time. A connection is popped from the peer's idle pool for a
+//! transaction and pushed back when its reply is complete — Kea's own multi-threaded
+//! design — and `connections-per-peer` connections give that many requests in parallel.
+//!
+//! Requests that find no idle connection wait in the peer's backlog. Every push (of a
+//! request to the backlog, or of a connection to the idle pool) is followed by a
+//! dispatch that pairs the two queues, so neither can be left waiting on the other.
+
+use super::target::{Backoff, PeerTarget};
+use super::transaction::Txn;
+use crate::codec::http;
+use crate::Status;
+use crossbeam_queue::{ArrayQueue, SegQueue};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// A request ready to go: its transaction and its encoded HTTP bytes.
+struct Job {
+    txn: Txn,
+    request: Vec<u8>,
+}
+
+struct Slot {
+    mailbox: Mutex<Option<Job>>,
+    notify: Notify,
+    io: Handle,
+    started: AtomicBool,
+    connected: AtomicBool,
+}
+
+/// The connections to one `http://` peer.
+pub(crate) struct HttpPool {
+    target: Arc<PeerTarget>,
+    slots: Vec<Slot>,
+    idle: ArrayQueue<usize>,
+    backlog: SegQueue<Job>,
+    closed: AtomicBool,
+}
+
+impl HttpPool {
+    pub(crate) fn new(target: Arc<PeerTarget>, io: impl Fn(usize) -> Handle) -> HttpPool {
+        let n = target.settings.connections;
+        let slots = (0..n)
+            .map(|i| Slot {
+                mailbox: Mutex::new(None),
+                notify: Notify::new(),
+                io: io(i),
+                started: AtomicBool::new(false),
+                connected: AtomicBool::new(false),
+            })
+            .collect();
+        let idle = ArrayQueue::new(n);
+        for i in 0..n {
+            let _ = idle.push(i);
+        }
+        HttpPool { target, slots, idle, backlog: SegQueue::new(), closed: AtomicBool::new(false) }
+    }
+
+    pub(crate) fn connected(&self) -> usize {
+        self.slots.iter().filter(|s| s.connected.load(Ordering::Relaxed)).count()
+    }
+
+    pub(crate) fn submit(self: &Arc<Self>, txn: Txn, body: &[u8]) {
+        if self.closed.load(Ordering::Acquire) {
+            txn.complete(Status::Shutdown, b"client is shutting down");
+            return;
+        }
+        let mut request = Vec::with_capacity(body.len() + 160);
+        let url = &self.target.url;
+        http::encode_request(
+            &mut request,
+            &url.authority(),
+            &url.path,
+            body,
+            self.target.settings.basic_auth.as_deref(),
+        );
+        self.backlog.push(Job { txn, request });
+        fence(Ordering::SeqCst);
+        self.dispatch();
+    }
+
+    /// Pairs waiting requests with idle connections until one of the queues is empty.
+    fn dispatch(self: &Arc<Self>) {
+        while !self.backlog.is_empty() {
+            let Some(i) = self.idle.pop() else { return };
+            match self.backlog.pop() {
+                Some(job) => self.assign(i, job),
+                None => {
+                    let _ = self.idle.push(i);
+                    fence(Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    fn assign(self: &Arc<Self>, i: usize, job: Job) {
+        let slot = &self.slots[i];
+        *slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
+        if !slot.started.swap(true, Ordering::AcqRel) {
+            slot.io.spawn(self.clone().run_slot(i));
+        }
+        slot.notify.notify_one();
+    }
+
+    /// Refuses new work and cancels what never left (done after the IO threads stopped).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        while let Some(job) = self.backlog.pop() {
+            drop(job);
+        }
+        for slot in &self.slots {
+            drop(slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()).take());
+        }
+    }
+
+    /// The task of connection slot `i`: one exchange per job, then back to the pool.
+    async fn run_slot(self: Arc<Self>, i: usize) {
+        let slot = &self.slots[i];
+        let mut conn =
+            SlotConnection { stream: None, buf: Vec::new(), backoff: Backoff::default(), down: None };
+        loop {
+            let job = loop {
+                if let Some(job) = slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    break job;
+                }
+                slot.notify.notified().await;
+            };
+            self.exchange(&mut conn, job).await;
+            slot.connected.store(conn.stream.is_some(), Ordering::Relaxed);
+            let _ = self.idle.push(i);
+            fence(Ordering::SeqCst);
+            self.dispatch();
+        }
+    }
+
+    async fn exchange(&self, conn: &mut SlotConnection, job: Job) {
+        let Job { txn, request } = job;
+        let deadline = Instant::from_std(txn.deadline);
+        let counters = &self.target.counters;
+        let mut may_resend = self.target.settings.resend_after_idle_close;
+        loop {
+            let reused = conn.stream.is_some() && conn.still_open();
+            if !reused {
+                conn.drop_stream(counters);
+                if let Some((until, reason)) = &conn.down {
+                    if Instant::now() < *until {
+                        return txn.complete(Status::Connect, reason.as_bytes());
+                    }
+                }
+                match tokio::time::timeout_at(deadline, self.target.connect()).await {
+                    Ok(Ok(stream)) => {
+                        counters.connects.fetch_add(1, Ordering::Relaxed);
+                        conn.backoff.reset();
+                        conn.down = None;
+                        conn.stream = Some(stream);
+                    }
+                    Ok(Err(reason)) => {
+                        counters.connect_failures.fetch_add(1, Ordering::Relaxed);
+                        conn.down = Some((Instant::now() + conn.backoff.next(), reason.clone()));
+                        return txn.complete(Status::Connect, reason.as_bytes());
+                    }
+                    Err(_) => {
+                        return txn.complete(Status::Timeout, b"no connection before the request deadline")
+                    }
+                }
+            }
+            let max = self.target.settings.max_frame_bytes;
+            let outcome = tokio::time::timeout_at(deadline, conn.round_trip(&request, max, counters)).await;
+            match outcome {
+                Err(_) => {
+                    // The reply may still come; this connection can no longer be trusted.
+                    conn.drop_stream(counters);
+                    let text =
+                        format!("no reply within {} ms", self.target.settings.request_timeout.as_millis());
+                    return txn.complete(Status::Timeout, text.as_bytes());
+                }
+                Ok(Ok(reply)) => {
+                    if reply.close {
+                        conn.drop_stream(counters);
+                    }
+                    let status = if (200..300).contains(&reply.status) { Status::Ok } else { Status::Http };
+                    return txn.complete(status, &reply.body);
+                }
+                Ok(Err(failure)) => {
+                    conn.drop_stream(counters);
+                    if failure.closed_before_reply && reused && may_resend {
+                        may_resend = false;
+                        continue;
+                    }
+                    return txn.complete(failure.status, failure.reason.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// The socket (if open) of one slot and its connect history.
+struct SlotConnection {
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+    backoff: Backoff,
+    /// After a failed connect: until when requests fail at once, and why.
+    down: Option<(Instant, String)>,
+}
+
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+    close: bool,
+}
+
+struct Failure {
+    status: Status,
+    reason: String,
+    /// The peer closed the connection without sending a byte of the reply.
+    closed_before_reply: bool,
+}
+
+impl SlotConnection {
+    fn drop_stream(&mut self, counters: &super::stats::PeerCounters) {
+        if self.stream.take().is_some() {
+            counters.disconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        self.buf.clear();
+    }
+
+    /// Whether an idle keep-alive connection is still usable: not closed by the peer and
+    /// with no unsolicited bytes waiting. One non-blocking peek, so a connection the peer
+    /// closed while idle is replaced before a request is written to it.
+    fn still_open(&self) -> bool {
+        let Some(stream) = &self.stream else { return false };
+        let mut byte = 0u8;
+        // SAFETY: a one-byte peek into a local through the socket's own descriptor.
+        let n = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+            && self.buf.is_empty()
+    }
+
+    async fn round_trip(
+        &mut self,
+        request: &[u8],
+        max: usize,
+        counters: &super::stats::PeerCounters,
+    ) -> Result<Reply, Failure> {
+        let stream = self.stream.as_mut().expect("connected before a round trip");
+        let lost = |e: std::io::Error| Failure {
+            status: Status::Connect,
+            reason: format!("connection lost: {e}"),
+            closed_before_reply: false,
+        };
+        stream.write_all(request).await.map_err(lost)?;
+        counters.bytes_out.fetch_add(request.len() as u64, Ordering::Relaxed);
+        loop {
+            match http::decode_response(&self.buf, max) {
+                Ok(Some((resp, used))) => {
+                    let reply =
+                        Reply { status: resp.status, body: resp.body.into_owned(), close: resp.close };
+                    self.buf.drain(..used);
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(Failure {
+                        status: Status::Protocol,
+                        reason: format!("bad HTTP reply: {e}"),
+                        closed_before_reply: false,
+                    })
+                }
+            }
+            self.buf.reserve(16 * 1024);
+            match stream.read_buf(&mut self.buf).await {
+                Ok(0) => {
+                    return Err(Failure {
+                        status: Status::Connect,
+                        reason: "peer closed the connection before replying".into(),
+                        closed_before_reply: self.buf.is_empty(),
+                    })
+                }
+                Ok(n) => counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed),
+                Err(e) => {
+                    let before_reply = self.buf.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset;
+                    return Err(Failure { closed_before_reply: before_reply, ..lost(e) });
+                }
+            };
+        }
+    }
+}

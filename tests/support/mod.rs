@@ -1,0 +1,3 @@
+//! Shared test support: running real Kea daemons on loopback.
+
+pub mod kea;

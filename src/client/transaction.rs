@@ -52,11 +52,12 @@ impl Txn {
 
     fn finish(&mut self, status: Status, body: &[u8]) {
         let Some(completion) = self.completion.take() else { return };
+        // Release the in-flight slot first: a callback may send the next request at once.
+        self.counters.record_completion(status, self.started.elapsed());
         let reply = Reply { txid: self.txid, status, body };
         if catch_unwind(AssertUnwindSafe(|| completion(reply))).is_err() {
             tracing::error!(txid = self.txid, "a response callback panicked");
         }
-        self.counters.record_completion(status, self.started.elapsed());
     }
 }
 

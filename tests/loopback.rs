@@ -223,7 +223,8 @@ fn a_callback_may_send_the_next_request_at_the_in_flight_limit() {
     let (c2, u2, tx2) = (client.clone(), url(&listener), tx.clone());
     let first: Completion = Box::new(move |r: Reply<'_>| {
         let sent = c2.send(&u2, b"{}", completion(&tx2), None);
-        tx2.send((r.txid, r.status, format!("{:?}", sent.map(|_| ()).map_err(|e| e.status)).into_bytes())).unwrap();
+        tx2.send((r.txid, r.status, format!("{:?}", sent.map(|_| ()).map_err(|e| e.status)).into_bytes()))
+            .unwrap();
     });
     client.send(&url(&listener), b"{}", first, None).unwrap();
     let (_, status, sent) = rx.recv_timeout(WAIT).unwrap();

@@ -214,3 +214,20 @@ fn requests_held_by_the_host_report_connect_after_listener_free() {
         assert_eq!(rx.recv_timeout(WAIT).unwrap().1, Status::Connect);
     }
 }
+
+#[test]
+fn a_callback_may_send_the_next_request_at_the_in_flight_limit() {
+    let listener = echo_listener("{}");
+    let client = Arc::new(Client::new(r#"{"max-in-flight": 1}"#).unwrap());
+    let (tx, rx) = mpsc::channel();
+    let (c2, u2, tx2) = (client.clone(), url(&listener), tx.clone());
+    let first: Completion = Box::new(move |r: Reply<'_>| {
+        let sent = c2.send(&u2, b"{}", completion(&tx2), None);
+        tx2.send((r.txid, r.status, format!("{:?}", sent.map(|_| ()).map_err(|e| e.status)).into_bytes()))
+            .unwrap();
+    });
+    client.send(&url(&listener), b"{}", first, None).unwrap();
+    let (_, status, sent) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!((status, String::from_utf8(sent).unwrap().as_str()), (Status::Ok, "Ok(())"));
+    assert_eq!(rx.recv_timeout(WAIT).unwrap().1, Status::Ok);
+}

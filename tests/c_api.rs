@@ -1,0 +1,186 @@
+//! The C API as a C host sees it: each program in `c_tests/` is compiled with `cc` against
+//! `include/hamux.h` and the `libhamux.so` cargo built for this test run, then run with a
+//! time limit; it must exit 0.
+//!
+//! `HAMUX_C_SANITIZE=address` builds the programs with AddressSanitizer (LeakSanitizer
+//! suppressions in `c_tests/lsan.supp`); `HAMUX_C_VALGRIND=1` runs them under valgrind
+//! (suppressions in `c_tests/valgrind.supp`) with less work (`HAMUX_C_SCALE`) and stretched
+//! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The programs share two cores and some make timing claims: run them one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+const VALGRIND_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `target/<profile>/deps`, where this test binary (`c_api-<hash>`) lives and where cargo
+/// has just built the package's cdylib, `libhamux.so`, with the rlib the tests link. (The
+/// copy in `target/<profile>/` is only refreshed by `cargo build`: it may be stale here.)
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().expect("test binary in target/<profile>/deps").to_path_buf();
+    let (so, rlib) = (dir.join("libhamux.so"), dir.join("libhamux.rlib"));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let (Some(so_time), Some(rlib_time)) = (modified(&so), modified(&rlib)) else {
+        panic!("{} or {} missing: cargo should build the cdylib with the rlib", so.display(), rlib.display());
+    };
+    // One rustc run writes both; a library older than the rlib is left from another build.
+    assert!(
+        so_time + Duration::from_secs(60) >= rlib_time,
+        "{} is older than {}",
+        so.display(),
+        rlib.display()
+    );
+    dir
+}
+
+fn valgrind() -> bool {
+    std::env::var("HAMUX_C_VALGRIND").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+fn sanitizer() -> Option<String> {
+    let value = std::env::var("HAMUX_C_SANITIZE").ok().filter(|v| !v.is_empty())?;
+    assert_eq!(value, "address", "HAMUX_C_SANITIZE supports only \"address\"");
+    assert!(!valgrind(), "HAMUX_C_SANITIZE and HAMUX_C_VALGRIND cannot be combined");
+    Some(value)
+}
+
+/// Compiles `c_tests/<name>.c` into `target/<profile>/c_tests/` and returns the binary.
+fn compile(name: &str) -> PathBuf {
+    let lib_dir = lib_dir();
+    let out_dir = lib_dir.parent().expect("target/<profile>").join("c_tests");
+    std::fs::create_dir_all(&out_dir).expect("create target/<profile>/c_tests");
+    let sanitize = sanitizer();
+    let exe = out_dir.join(if sanitize.is_some() { format!("{name}-asan") } else { name.to_string() });
+    let src = manifest_dir().join("c_tests").join(format!("{name}.c"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-g"])
+        .arg("-I")
+        .arg(manifest_dir().join("include"));
+    match &sanitize {
+        Some(s) => cmd.args([format!("-fsanitize={s}").as_str(), "-fno-omit-frame-pointer", "-O1"]),
+        None => cmd.arg("-O2"),
+    };
+    cmd.arg(&src).arg("-o").arg(&exe).arg("-L").arg(&lib_dir).arg("-lhamux");
+    // RPATH (not RUNPATH): searched before LD_LIBRARY_PATH, which cargo points at other copies.
+    cmd.arg("-Wl,--disable-new-dtags").arg(format!("-Wl,-rpath,{}", lib_dir.display())).arg("-lpthread");
+    let output = match cmd.output() {
+        Ok(output) => output,
+        Err(e) => panic!("cannot run the C compiler `{cc}` ({e}): install gcc or set CC"),
+    };
+    assert!(
+        output.status.success(),
+        "compiling {name}.c failed: {cmd:?}\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    exe
+}
+
+/// Compiles and runs `c_tests/<name>.c`; fails unless it exits 0 within the time limit.
+fn run_c_test(name: &str) {
+    let exe = compile(name);
+    let supp = manifest_dir().join("c_tests");
+    let (mut cmd, limit) = if valgrind() {
+        let mut cmd = Command::new("valgrind");
+        cmd.args(["-q", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite"])
+            .args(["--show-leak-kinds=definite", "--fair-sched=yes"])
+            .arg(format!("--suppressions={}", supp.join("valgrind.supp").display()))
+            .arg(&exe);
+        for (var, value) in [("HAMUX_C_SCALE", "0.1"), ("HAMUX_C_TIME_FACTOR", "5")] {
+            if std::env::var_os(var).is_none() {
+                cmd.env(var, value);
+            }
+        }
+        (cmd, VALGRIND_TIME_LIMIT)
+    } else {
+        (Command::new(&exe), TIME_LIMIT)
+    };
+    if sanitizer().is_some() {
+        cmd.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=98");
+        cmd.env(
+            "LSAN_OPTIONS",
+            format!("suppressions={}:print_suppressions=0", supp.join("lsan.supp").display()),
+        );
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let started = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => panic!("cannot start {cmd:?}: {e} (for HAMUX_C_VALGRIND, install valgrind)"),
+    };
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the C test") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = started.elapsed();
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    match status {
+        Some(status) if status.success() => println!("{stdout}{stderr}{name}: passed in {elapsed:.2?}"),
+        Some(status) => panic!(
+            "{name} failed ({status}) after {elapsed:.2?}: {cmd:?}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+        ),
+        None => panic!(
+            "{name} killed after {limit:?} time limit: {cmd:?}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+        ),
+    }
+}
+
+#[test]
+fn basic() {
+    run_c_test("basic");
+}
+
+#[test]
+fn stress() {
+    run_c_test("stress");
+}
+
+#[test]
+fn head_of_line() {
+    run_c_test("head_of_line");
+}
+
+#[test]
+fn free_inflight() {
+    run_c_test("free_inflight");
+}
+
+#[test]
+fn bad_input() {
+    run_c_test("bad_input");
+}
+
+#[test]
+fn peer_down() {
+    run_c_test("peer_down");
+}

@@ -184,3 +184,8 @@ fn bad_input() {
 fn peer_down() {
     run_c_test("peer_down");
 }
+
+#[test]
+fn lease_helpers() {
+    run_c_test("lease_helpers");
+}

@@ -98,7 +98,7 @@ fn pipelined_http_requests_are_answered_in_order_even_when_the_host_answers_back
     let mut reqs: Vec<Request> = held.lock().unwrap().drain(..).collect();
     reqs.sort_by_key(|r| r.txid());
     for req in reqs.into_iter().rev() {
-        let answer = format!("[{{\"n\":{}}}]", req.txid());
+        let answer = format!("[{{\"n\":{}}}]", req.txid() - 1);
         req.respond(answer.as_bytes()).unwrap();
     }
     let got = read_responses(&mut s, 3);

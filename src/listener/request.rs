@@ -36,11 +36,11 @@ impl Request {
     }
 
     /// The transaction id the peer gave the request (for HTTP, the request's position on
-    /// its connection, from 0).
+    /// its connection, from 1).
     pub fn txid(&self) -> u64 {
         match self.route {
             Route::Frame { txid } => txid,
-            Route::Http { seq, .. } => seq,
+            Route::Http { seq, .. } => seq + 1,
         }
     }
 

@@ -75,7 +75,9 @@ int main(void) {
     CHECK(pthread_create(&responder, NULL, slow_responder, NULL) == 0);
 
     double start = now_ms();
-    static const char slow_cmd[] = "{\"command\":\"slow\"}", fast_cmd[] = "{\"command\":\"fast\"}";
+    /* Lease updates: the commands the listener hands to the host in parallel. */
+    static const char slow_cmd[] = "{\"command\":\"lease4-update\",\"arguments\":{\"hostname\":\"slow\"}}",
+                      fast_cmd[] = "{\"command\":\"lease4-update\",\"arguments\":{\"hostname\":\"fast\"}}";
     CHECK_STATUS(hamux_client_send(client, url, (const uint8_t *)slow_cmd, sizeof slow_cmd - 1, on_response,
                                    (void *)(intptr_t)0, NULL),
                  HAMUX_OK);

@@ -90,9 +90,11 @@ fn pipelined_http_requests_are_answered_in_order_even_when_the_host_answers_back
     let h = held.clone();
     let listener = Listener::new("{}", Arc::new(move |req| h.lock().unwrap().push(req))).unwrap();
     let mut s = TcpStream::connect(listener.local_addr()).unwrap();
-    s.write_all(format!("{}{}{}", post(r#"{"n":0}"#), post(r#"{"n":1}"#), post(r#"{"n":2}"#)).as_bytes())
-        .unwrap();
+    let lease = |n: u32| post(&format!(r#"{{"command":"lease4-update","n":{n}}}"#));
+    s.write_all(format!("{}{}{}", lease(0), lease(1), lease(2)).as_bytes()).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
     while held.lock().unwrap().len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "the three requests never reached the host");
         std::thread::sleep(Duration::from_millis(5));
     }
     let mut reqs: Vec<Request> = held.lock().unwrap().drain(..).collect();

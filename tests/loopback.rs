@@ -10,6 +10,18 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A lease update: one of the commands the listener hands to the host in parallel.
+const LEASE: &[u8] = br#"{"command":"lease4-update"}"#;
+
+/// Polls `cond` until it holds; fails the test after `WAIT`.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A listener whose handler echoes the request body back wrapped in a Kea-style answer.
 fn echo_listener(config: &str) -> Listener {
     let handler: Handler = Arc::new(|req: Request| {
@@ -100,9 +112,18 @@ fn slow_request_does_not_hold_back_later_ones_on_one_connection() {
     let client = Client::new(r#"{"connections-per-peer": 1}"#).unwrap();
     let (tx, rx) = mpsc::channel();
     let url = url(&listener);
-    let slow = client.send(&url, br#"{"command":"slow"}"#, completion(&tx), None).unwrap();
+    let slow = client
+        .send(&url, br#"{"command":"lease4-update","arguments":{"hostname":"slow"}}"#, completion(&tx), None)
+        .unwrap();
     for _ in 0..100 {
-        client.send(&url, br#"{"command":"fast"}"#, completion(&tx), None).unwrap();
+        client
+            .send(
+                &url,
+                br#"{"command":"lease4-update","arguments":{"hostname":"fast"}}"#,
+                completion(&tx),
+                None,
+            )
+            .unwrap();
     }
     for _ in 0..100 {
         let (txid, status, _) = rx.recv_timeout(WAIT).unwrap();
@@ -127,7 +148,7 @@ fn closed_port_gives_connect() {
     let client = Client::new("{}").unwrap();
     let (tx, rx) = mpsc::channel();
     for _ in 0..3 {
-        client.send(&format!("hamux://127.0.0.1:{port}"), b"{}", completion(&tx), None).unwrap();
+        client.send(&format!("hamux://127.0.0.1:{port}"), LEASE, completion(&tx), None).unwrap();
         let (_, status, body) = rx.recv_timeout(WAIT).unwrap();
         assert_eq!(status, Status::Connect, "{}", String::from_utf8_lossy(&body));
     }
@@ -140,7 +161,7 @@ fn unanswered_request_times_out_and_late_reply_is_ignored() {
     let listener = Listener::new("{}", Arc::new(move |req| h.lock().unwrap().push(req))).unwrap();
     let client = Client::new(r#"{"request-timeout-ms": 100}"#).unwrap();
     let (tx, rx) = mpsc::channel();
-    let txid = client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
+    let txid = client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
     let (got, status, _) = rx.recv_timeout(WAIT).unwrap();
     assert_eq!((got, status), (txid, Status::Timeout));
     held.lock().unwrap().pop().unwrap().respond(b"[]").unwrap();
@@ -155,7 +176,7 @@ fn shutdown_cancels_what_is_in_flight_exactly_once() {
     let client = Client::new(r#"{"drain-timeout-ms": 50}"#).unwrap();
     let (tx, rx) = mpsc::channel();
     for _ in 0..50 {
-        client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
+        client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
     }
     drop(client);
     let outcomes: Vec<Outcome> = rx.try_iter().collect();
@@ -176,20 +197,18 @@ fn busy_when_max_in_flight_reached() {
     let client = Client::new(r#"{"max-in-flight": 5}"#).unwrap();
     let (tx, rx) = mpsc::channel();
     for _ in 0..5 {
-        client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
+        client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
     }
-    let err = client.send(&url(&listener), b"{}", completion(&tx), None).unwrap_err();
+    let err = client.send(&url(&listener), LEASE, completion(&tx), None).unwrap_err();
     assert_eq!(err.status, Status::Busy);
-    while held.lock().unwrap().len() < 5 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("5 requests are held", || held.lock().unwrap().len() == 5);
     for req in held.lock().unwrap().drain(..) {
         req.respond(b"[]").unwrap();
     }
     for _ in 0..5 {
         assert_eq!(rx.recv_timeout(WAIT).unwrap().1, Status::Ok);
     }
-    client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
+    client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
 }
 
 #[test]
@@ -200,11 +219,9 @@ fn requests_held_by_the_host_report_connect_after_listener_free() {
     let client = Client::new("{}").unwrap();
     let (tx, rx) = mpsc::channel();
     for _ in 0..10 {
-        client.send(&url(&listener), b"{}", completion(&tx), None).unwrap();
+        client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
     }
-    while held.lock().unwrap().len() < 10 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("10 requests are held", || held.lock().unwrap().len() == 10);
     drop(listener);
     for req in held.lock().unwrap().drain(..) {
         assert_eq!(req.respond(b"[]").unwrap_err().status, Status::Connect);
@@ -222,7 +239,7 @@ fn a_callback_may_send_the_next_request_at_the_in_flight_limit() {
     let (tx, rx) = mpsc::channel();
     let (c2, u2, tx2) = (client.clone(), url(&listener), tx.clone());
     let first: Completion = Box::new(move |r: Reply<'_>| {
-        let sent = c2.send(&u2, b"{}", completion(&tx2), None);
+        let sent = c2.send(&u2, LEASE, completion(&tx2), None);
         tx2.send((r.txid, r.status, format!("{:?}", sent.map(|_| ()).map_err(|e| e.status)).into_bytes()))
             .unwrap();
     });

@@ -1,5 +1,6 @@
 //! Listener configuration: Kea-style keys and defaults.
 
+use super::command::HA_PARALLEL_COMMANDS;
 use crate::config::{parse_object, ConfigObject};
 use crate::Error;
 use std::net::IpAddr;
@@ -19,6 +20,10 @@ pub struct ListenerConfig {
     /// Requests handed to the host and not yet answered, over the whole listener; at the
     /// limit connections stop being read until the host answers (`max-pending`).
     pub max_pending: usize,
+    /// Commands handed to the host in parallel (`parallel-commands`; default: Kea's HA
+    /// lease commands and `ha-heartbeat`; `["*"]`: all). Any other command goes through
+    /// the serial lane: one at a time, in arrival order. `None` means all.
+    pub parallel_commands: Option<Vec<String>>,
 }
 
 impl Default for ListenerConfig {
@@ -30,8 +35,23 @@ impl Default for ListenerConfig {
             handler_threads: 4,
             max_frame_bytes: 4 * 1024 * 1024,
             max_pending: 4096,
+            parallel_commands: Some(HA_PARALLEL_COMMANDS.iter().map(|c| c.to_string()).collect()),
         }
     }
+}
+
+fn parallel_commands(items: &[serde_json::Value]) -> Result<Option<Vec<String>>, Error> {
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        match item.as_str() {
+            Some("*") => return Ok(None),
+            Some(name) => names.push(name.to_string()),
+            None => {
+                return Err(Error::config(format!("'parallel-commands' must list command names, got {item}")))
+            }
+        }
+    }
+    Ok(Some(names))
 }
 
 impl ListenerConfig {
@@ -52,6 +72,10 @@ impl ListenerConfig {
             handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
             max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
+            parallel_commands: match obj.array("parallel-commands")? {
+                [] if !map.contains_key("parallel-commands") => base.parallel_commands,
+                items => parallel_commands(items)?,
+            },
         };
         obj.finish()?;
         Ok(config)
@@ -67,6 +91,11 @@ mod tests {
         assert_eq!(ListenerConfig::parse("{}").unwrap(), ListenerConfig::default());
         let c = ListenerConfig::parse(r#"{"address": "::1", "port": 8000, "handler-threads": 8}"#).unwrap();
         assert_eq!((c.address.to_string().as_str(), c.port, c.handler_threads), ("::1", 8000, 8));
+        assert!(c.parallel_commands.unwrap().contains(&"lease4-update".to_string()));
+        let all = ListenerConfig::parse(r#"{"parallel-commands": ["*"]}"#).unwrap();
+        assert_eq!(all.parallel_commands, None);
+        let none = ListenerConfig::parse(r#"{"parallel-commands": []}"#).unwrap();
+        assert_eq!(none.parallel_commands, Some(vec![]));
     }
 
     #[test]
@@ -77,6 +106,7 @@ mod tests {
             (r#"{"handler-threads": 0}"#, "'handler-threads'"),
             (r#"{"max-pending": -1}"#, "'max-pending'"),
             (r#"{"prot": 1}"#, "'prot'"),
+            (r#"{"parallel-commands": [1]}"#, "'parallel-commands'"),
         ] {
             let e = ListenerConfig::parse(text).unwrap_err();
             assert!(e.message.contains(key), "{text}: {}", e.message);

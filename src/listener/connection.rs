@@ -2,13 +2,16 @@
 //! the matching session's reader on its IO thread while the writer sends replies as the
 //! host produces them.
 
+use super::command::command_name;
 use super::reply::Replies;
 use super::request::Request;
+use super::serial::SerialLane;
 use super::stats::ListenerCounters;
 use super::workers::WorkerPool;
 use super::{hamux_session, http_session};
 use crate::codec;
 use crate::io::write_loop;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +22,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// What every connection of one listener shares.
 pub(crate) struct ConnectionContext {
     pub(crate) workers: Arc<WorkerPool<Request>>,
+    pub(crate) serial: Arc<SerialLane>,
+    /// Commands handed to the host in parallel; `None`: all of them.
+    pub(crate) parallel_commands: Option<HashSet<String>>,
     pub(crate) pending: Arc<Semaphore>,
     pub(crate) counters: Arc<ListenerCounters>,
     pub(crate) max_frame_bytes: usize,
@@ -39,9 +45,19 @@ impl ConnectionContext {
     /// Hands a request to the handler threads. The queue holds `max-pending` items and
     /// each queued request holds a slot, so it is full only while shutting down; the
     /// request is then dropped and answers CANCELLED itself.
+    /// Commands not in `parallel-commands` go through the serial lane instead.
     pub(crate) fn dispatch(&self, request: Request) {
         self.counters.requests.fetch_add(1, Relaxed);
-        let _ = self.workers.submit(request);
+        let parallel = match &self.parallel_commands {
+            None => true,
+            Some(names) => command_name(request.body()).is_some_and(|c| names.contains(&c)),
+        };
+        if parallel {
+            let _ = self.workers.submit(request);
+        } else {
+            self.counters.serial_requests.fetch_add(1, Relaxed);
+            self.serial.submit(request);
+        }
     }
 }
 

@@ -2,12 +2,14 @@
 //! requests to the host's handler on a pool of threads, in parallel; the host answers
 //! each one from any thread.
 
+mod command;
 mod config;
 mod connection;
 mod hamux_session;
 mod http_session;
 mod reply;
 mod request;
+mod serial;
 mod stats;
 mod workers;
 
@@ -18,6 +20,7 @@ pub use stats::ListenerCounters;
 use crate::io::IoThreads;
 use crate::{Error, Status};
 use connection::ConnectionContext;
+use serial::SerialLane;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -33,6 +36,7 @@ pub struct Listener {
     counters: Arc<ListenerCounters>,
     io: Mutex<IoThreads>,
     workers: Arc<WorkerPool<Request>>,
+    serial: Arc<SerialLane>,
 }
 
 impl Listener {
@@ -51,8 +55,11 @@ impl Listener {
             .map_err(|e| Error::new(Status::Internal, format!("cannot start handler threads: {e}")))?;
         let io = IoThreads::start(config.io_threads, "hamux-listener-io")?;
         let counters = Arc::new(ListenerCounters::default());
+        let workers = Arc::new(workers);
         let ctx = Arc::new(ConnectionContext {
-            workers: Arc::new(workers),
+            serial: Arc::new(SerialLane::new(workers.clone())),
+            parallel_commands: config.parallel_commands.map(|names| names.into_iter().collect()),
+            workers,
             pending: Arc::new(Semaphore::new(config.max_pending)),
             counters: counters.clone(),
             max_frame_bytes: config.max_frame_bytes,
@@ -84,7 +91,13 @@ impl Listener {
                 }
             }
         });
-        Ok(Listener { local_addr, counters, io: Mutex::new(io), workers: ctx.workers.clone() })
+        Ok(Listener {
+            local_addr,
+            counters,
+            io: Mutex::new(io),
+            workers: ctx.workers.clone(),
+            serial: ctx.serial.clone(),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -107,6 +120,7 @@ impl Listener {
     /// answers report CONNECT. Idempotent.
     pub fn shutdown(&self) {
         self.io.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
+        self.serial.clear();
         // The pool is shared with connection tasks, all gone now: stop it through a clone
         // of the handle, which is the last one left.
         self.workers.close_and_join();

@@ -1,6 +1,7 @@
 //! An incoming request, owned by the host until it answers it once.
 
 use super::reply::{Replies, Route};
+use super::serial::SerialLane;
 use super::stats::ListenerCounters;
 use crate::{Error, Status};
 use std::sync::atomic::Ordering::Relaxed;
@@ -16,6 +17,8 @@ pub struct Request {
     replies: Arc<Replies>,
     counters: Arc<ListenerCounters>,
     answered: bool,
+    /// Set while the request holds the serial lane: answering it lets the next one go.
+    lane: Option<Arc<SerialLane>>,
     /// Holds one of the listener's `max-pending` slots until the request is answered.
     _pending: OwnedSemaphorePermit,
 }
@@ -32,7 +35,7 @@ impl Request {
         counters: Arc<ListenerCounters>,
         pending: OwnedSemaphorePermit,
     ) -> Request {
-        Request { route, body, replies, counters, answered: false, _pending: pending }
+        Request { route, body, replies, counters, answered: false, lane: None, _pending: pending }
     }
 
     /// The transaction id the peer gave the request (for HTTP, the request's position on
@@ -59,15 +62,27 @@ impl Request {
         std::mem::take(&mut self.body)
     }
 
+    pub(crate) fn on_answer(&mut self, lane: Arc<SerialLane>) {
+        self.lane = Some(lane);
+    }
+
+    fn answered(&mut self) {
+        self.answered = true;
+        if let Some(lane) = self.lane.take() {
+            lane.release();
+        }
+    }
+
     /// Sends `body` as the reply. CONNECT if the requesting connection is gone.
     pub fn respond(mut self, body: &[u8]) -> Result<(), Error> {
         if u32::try_from(body.len()).is_err() {
             let _ = self.respond_status(Status::Internal, "reply too large to send");
             return Err(Error::invalid("reply body exceeds 4 GiB"));
         }
-        self.answered = true;
         self.counters.responses.fetch_add(1, Relaxed);
-        self.replies.reply(self.route, body).map_err(|_| gone())
+        let sent = self.replies.reply(self.route, body).map_err(|_| gone());
+        self.answered();
+        sent
     }
 
     /// Answers with an error: a hamux peer's callback gets `status` and `message`; an HTTP
@@ -77,9 +92,10 @@ impl Request {
     }
 
     fn respond_status(&mut self, status: Status, message: &str) -> Result<(), Error> {
-        self.answered = true;
         self.counters.error_responses.fetch_add(1, Relaxed);
-        self.replies.fail(self.route, status, message).map_err(|_| gone())
+        let sent = self.replies.fail(self.route, status, message).map_err(|_| gone());
+        self.answered();
+        sent
     }
 }
 

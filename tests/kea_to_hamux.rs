@@ -1,0 +1,232 @@
+//! Real Kea 2.2 replicating to hamux: a kea-dhcp4 primary whose HA partner URL is a hamux
+//! listener, driven by perfdhcp. The leases perfdhcp obtained must be exactly the ones the
+//! hamux host received, and perfdhcp's clients must get their ACKs (Kea holds each ACK
+//! until the partner acknowledges the lease update).
+
+mod support;
+
+use hamux::client::{Client, Reply};
+use hamux::listener::{Listener, Request};
+use hamux::Status;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::kea::{self, Kea};
+
+/// perfdhcp acts as a relay at this address, which Kea's subnet selects.
+const RELAY: &str = "127.0.0.2";
+
+/// Only one perfdhcp may use the relay address and port 67 at a time.
+static PERFDHCP: Mutex<()> = Mutex::new(());
+
+/// Leases the hamux host holds: ip-address → hw-address.
+type Leases = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// RFC 1123 date, as Kea's heartbeat carries it ("Tue, 24 Nov 2026 09:40:33 GMT").
+fn http_date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// What a Kea HA partner answers; lease updates go into `leases`.
+fn partner_answer(command: &Value, leases: &Leases) -> Value {
+    let args = &command["arguments"];
+    let ip = args["ip-address"].as_str().unwrap_or("").to_string();
+    match command["command"].as_str().unwrap_or("") {
+        "lease4-update" => {
+            let hw = args["hw-address"].as_str().unwrap_or("").to_string();
+            leases.lock().unwrap().insert(ip, hw);
+            json!([{"result": 0, "text": "IPv4 lease updated."}])
+        }
+        "lease4-del" => {
+            leases.lock().unwrap().remove(&ip);
+            json!([{"result": 0, "text": "IPv4 lease deleted."}])
+        }
+        "ha-heartbeat" => json!([{"result": 0, "text": "HA peer status returned.", "arguments": {
+            "state": "hot-standby", "date-time": http_date(SystemTime::now()), "scopes": [],
+            "unsent-update-count": 0}}]),
+        "lease4-get-page" => {
+            json!([{"result": 3, "text": "0 IPv4 lease(s) found.", "arguments": {"leases": [], "count": 0}}])
+        }
+        "dhcp-disable" | "dhcp-enable" | "ha-sync-complete-notify" => json!([{"result": 0, "text": "done"}]),
+        other => json!([{"result": 2, "text": format!("'{other}' command not supported.")}]),
+    }
+}
+
+fn partner_listener(leases: &Leases) -> Listener {
+    let leases = leases.clone();
+    let handler = Arc::new(move |req: Request| {
+        let command: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
+        let answer = partner_answer(&command, &leases);
+        let _ = req.respond(answer.to_string().as_bytes());
+    });
+    Listener::new(r#"{"handler-threads": 2}"#, handler).unwrap()
+}
+
+/// Gives `lo` the relay address (needs root); false (and why) if that is impossible here.
+fn relay_address_ready() -> bool {
+    let have = || {
+        let out = Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]).output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{RELAY}/")))
+    };
+    if have() {
+        return true;
+    }
+    let _ = Command::new("ip").args(["addr", "add", &format!("{RELAY}/32"), "dev", "lo"]).status();
+    if have() {
+        return true;
+    }
+    assert!(std::env::var_os("HAMUX_REQUIRE_KEA").is_none(), "cannot add {RELAY} to lo (needs root)");
+    eprintln!("SKIPPED: cannot add {RELAY} to lo (needs root and iproute2)");
+    false
+}
+
+fn command_over_http(client: &Client, url: &str, command: Value) -> Value {
+    let (tx, rx) = mpsc::channel();
+    let done = Box::new(move |r: Reply<'_>| {
+        let _ = tx.send((r.status, r.body.to_vec()));
+    });
+    client.send(url, command.to_string().as_bytes(), done, None).unwrap();
+    let (status, body) = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(status, Status::Ok, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The primary's HA state, as its own heartbeat answer reports it.
+fn ha_state(client: &Client, url: &str) -> String {
+    let reply = command_over_http(client, url, json!({"command": "ha-heartbeat", "service": ["dhcp4"]}));
+    reply[0]["arguments"]["state"].as_str().unwrap_or("").to_string()
+}
+
+/// `sent` and `received` of perfdhcp's REQUEST-ACK block.
+fn request_ack_counts(report: &str) -> (u64, u64) {
+    let block = report.split("***Statistics for: REQUEST-ACK***").nth(1).expect("a REQUEST-ACK block");
+    let count = |label: &str| {
+        block.lines().find_map(|l| l.trim().strip_prefix(label)).and_then(|v| v.trim().parse().ok()).unwrap()
+    };
+    (count("sent packets:"), count("received packets:"))
+}
+
+fn run_primary_against_hamux(mode: &str, extra: Value, normal_state: &str) {
+    let _one_at_a_time = PERFDHCP.lock().unwrap_or_else(|p| p.into_inner());
+    if !kea::available("kea-dhcp4") || !relay_address_ready() {
+        return;
+    }
+    let leases: Leases = Arc::default();
+    let listener = partner_listener(&leases);
+    let primary_port = kea::free_port();
+    let dhcp_port = kea::free_port();
+    let primary_url = format!("http://127.0.0.1:{primary_port}/");
+    let role = if mode == "passive-backup" { "backup" } else { "standby" };
+    let peers = [
+        ("server1", primary_url.clone(), "primary"),
+        ("server2", format!("http://127.0.0.1:{}/", listener.local_addr().port()), role),
+    ];
+    let hooks = vec![kea::lease_cmds_hook(), kea::ha_hook("server1", mode, &peers, extra)];
+    let config = kea::server(
+        "Dhcp4",
+        hooks,
+        json!({
+            "interfaces-config": {"interfaces": ["lo"], "dhcp-socket-type": "udp"},
+            "valid-lifetime": 3600,
+            "subnet4": [{"id": 1, "subnet": "10.0.0.0/8", "relay": {"ip-addresses": [RELAY]},
+                "pools": [{"pool": "10.1.0.0 - 10.1.255.255"}]}]
+        }),
+    );
+    let kea = Kea::start(
+        "kea-dhcp4",
+        &config,
+        &["-p", &dhcp_port.to_string()],
+        SocketAddr::from(([127, 0, 0, 1], primary_port)),
+    );
+    let client = Client::new("{}").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ha_state(&client, &primary_url) != normal_state {
+        assert!(Instant::now() < deadline, "primary never reached {normal_state}: {}", kea.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let perfdhcp = Command::new("/usr/sbin/perfdhcp")
+        .args([
+            "-4",
+            "-r",
+            "100",
+            "-R",
+            "150",
+            "-p",
+            "3",
+            "-l",
+            RELAY,
+            "-L",
+            "67",
+            "-N",
+            &dhcp_port.to_string(),
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("perfdhcp runs");
+    let report = String::from_utf8_lossy(&perfdhcp.stdout).into_owned();
+    let (sent, received) = request_ack_counts(&report);
+    assert!(sent > 100, "perfdhcp sent only {sent} requests:\n{report}");
+    assert_eq!(received, sent, "every client must get its ACK:\n{report}\n{}", kea.log());
+
+    let all =
+        command_over_http(&client, &primary_url, json!({"command": "lease4-get-all", "service": ["dhcp4"]}));
+    let at_primary: BTreeMap<String, String> = all[0]["arguments"]["leases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (l["ip-address"].as_str().unwrap().to_string(), l["hw-address"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(at_primary.len() >= 100, "{} leases at the primary", at_primary.len());
+    assert_eq!(*leases.lock().unwrap(), at_primary, "the hamux host must hold exactly the primary's leases");
+    assert_eq!(ha_state(&client, &primary_url), normal_state, "{}", kea.log());
+    println!(
+        "{mode}: {received}/{sent} ACKs, {} leases at the primary and at the hamux host",
+        at_primary.len()
+    );
+}
+
+#[test]
+fn kea_primary_in_passive_backup_waits_for_hamux_acks() {
+    run_primary_against_hamux("passive-backup", json!({"wait-backup-ack": true}), "passive-backup");
+}
+
+#[test]
+fn kea_primary_in_hot_standby_with_a_hamux_partner_stays_normal() {
+    run_primary_against_hamux("hot-standby", json!({}), "hot-standby");
+}
+
+#[test]
+fn http_date_is_rfc_1123() {
+    assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(1_795_512_033)), "Tue, 24 Nov 2026 09:20:33 GMT");
+    assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+}

@@ -1,0 +1,168 @@
+//! Request bodies: Kea `lease4-update` commands as an HA partner sends them.
+//!
+//! A body is built once per window slot from a template whose varying fields have a fixed
+//! width; each request then only overwrites those digits in place (no allocation, no
+//! formatting on the hot path). Leases are numbered `0..POOL`; lease `n` has the address
+//! `10.(100 + n / 10000).(100 + n / 100 % 100).(100 + n % 100)`, so every octet has three
+//! digits, and its own hardware address, client id and hostname.
+
+/// Leases the benchmark picks from at random (the size of the simulated address pool).
+/// 100k leases keep the listener's store within the L3 cache of a small machine; with 1M
+/// its cache misses cost about 25% of the round trips per second.
+pub const POOL: u64 = 100_000;
+
+/// Largest `--body-size` (hamux's default `max-frame-bytes`); the smallest is
+/// [`Body::min_size`], the body without padding.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Whether lease `n` is one of the 1% the head-of-line handler answers late. The handler
+/// sees the same thing in the address: its last octet is 100.
+pub fn is_slow_lease(n: u64) -> bool {
+    n % 100 == 0
+}
+
+/// Where the varying fields sit in the template.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    ip: usize,
+    hw: usize,
+    client_id: usize,
+    expire: usize,
+    host: usize,
+}
+
+/// A body with fixed-width fields, rewritten in place for each lease.
+#[derive(Clone)]
+pub struct Body {
+    bytes: Vec<u8>,
+    at: Layout,
+    expire_base: u64,
+}
+
+const HOST_PREFIX: &str = "client-";
+const HOST_SUFFIX: &str = ".example.org";
+/// Hostname padding is used up to this many bytes; beyond, a `user-context` carries it.
+const HOST_PAD_MAX: usize = 190;
+
+fn render(host_pad: usize, context_pad: Option<usize>, expire: u64) -> String {
+    let pad = "x".repeat(host_pad);
+    let context = match context_pad {
+        Some(n) => format!(",\"user-context\":{{\"ha-bench-padding\":\"{}\"}}", "p".repeat(n)),
+        None => String::new(),
+    };
+    format!(
+        concat!(
+            "{{\"command\":\"lease4-update\",\"service\":[\"dhcp4\"],\"arguments\":{{",
+            "\"ip-address\":\"10.100.100.100\",\"hw-address\":\"02:00:00:00:00:00\",",
+            "\"client-id\":\"01:02:00:00:00:00:00\",\"subnet-id\":1,\"valid-lft\":3600,",
+            "\"expire\":{expire},\"hostname\":\"{prefix}000000{pad}{suffix}\",",
+            "\"fqdn-fwd\":false,\"fqdn-rev\":false,\"state\":0,\"force-create\":true,",
+            "\"origin\":\"ha-partner\"{context}}}}}"
+        ),
+        expire = expire,
+        prefix = HOST_PREFIX,
+        pad = pad,
+        suffix = HOST_SUFFIX,
+        context = context,
+    )
+}
+
+fn offset(text: &str, key: &str) -> usize {
+    let needle = format!("\"{key}\":");
+    text.find(&needle).map(|i| i + needle.len()).expect("template has every field")
+}
+
+impl Body {
+    /// The smallest body (no padding).
+    pub fn min_size() -> usize {
+        render(0, None, 1_000_000_000).len()
+    }
+
+    /// A body of exactly `size` bytes (at least [`min_size`](Self::min_size)).
+    pub fn new(size: usize) -> Result<Body, String> {
+        let min = Body::min_size();
+        if !(min..=MAX_BODY).contains(&size) {
+            return Err(format!("--body-size must be from {min} to {MAX_BODY} bytes, got {size}"));
+        }
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        // Ten digits until 2286; the per-lease offset below stays under 3600.
+        let expire_base = (now + 3600).clamp(1_000_000_000, 9_999_990_000);
+        let extra = size - min;
+        let context_overhead = render(0, Some(0), expire_base).len() - min;
+        let text = if extra <= HOST_PAD_MAX || extra < context_overhead {
+            render(extra, None, expire_base)
+        } else {
+            render(0, Some(extra - context_overhead), expire_base)
+        };
+        debug_assert_eq!(text.len(), size);
+        let at = Layout {
+            ip: offset(&text, "ip-address") + 1,
+            hw: offset(&text, "hw-address") + 1,
+            client_id: offset(&text, "client-id") + 1,
+            expire: offset(&text, "expire"),
+            host: offset(&text, "hostname") + 1 + HOST_PREFIX.len(),
+        };
+        Ok(Body { bytes: text.into_bytes(), at, expire_base })
+    }
+
+    /// Rewrites the body for lease `n` (taken modulo [`POOL`]).
+    pub fn set_lease(&mut self, n: u64) {
+        let n = n % POOL;
+        let b = &mut self.bytes;
+        // ip-address "10.1bb.1cc.1dd"
+        decimal(&mut b[self.at.ip + 3..self.at.ip + 6], 100 + n / 10_000);
+        decimal(&mut b[self.at.ip + 7..self.at.ip + 10], 100 + n / 100 % 100);
+        decimal(&mut b[self.at.ip + 11..self.at.ip + 14], 100 + n % 100);
+        // hw-address "02:00:00:XX:XX:XX" and client-id "01:" + hw-address
+        for (i, shift) in [16u32, 8, 0].into_iter().enumerate() {
+            let byte = (n >> shift) as u8;
+            hex(&mut b[self.at.hw + 9 + 3 * i..], byte);
+            hex(&mut b[self.at.client_id + 12 + 3 * i..], byte);
+        }
+        decimal(&mut b[self.at.expire..self.at.expire + 10], self.expire_base + n % 3600);
+        decimal(&mut b[self.at.host..self.at.host + 6], n);
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Writes `value` right-aligned in decimal over all of `out`, zero-padded.
+fn decimal(out: &mut [u8], mut value: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+fn hex(out: &mut [u8], byte: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out[0] = DIGITS[(byte >> 4) as usize];
+    out[1] = DIGITS[(byte & 15) as usize];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_valid_json_of_the_asked_size_with_the_lease_in_place() {
+        let min = Body::min_size();
+        for size in [min, min + 1, 350, min + 190, min + 191, min + 250, 4096] {
+            let mut body = Body::new(size).unwrap();
+            body.set_lease(12_345);
+            assert_eq!(body.bytes().len(), size);
+            let v: serde_json::Value = serde_json::from_slice(body.bytes()).unwrap();
+            let args = &v["arguments"];
+            assert_eq!(args["ip-address"], "10.101.123.145");
+            assert_eq!(args["hw-address"], "02:00:00:00:30:39");
+            assert_eq!(args["client-id"], "01:02:00:00:00:30:39");
+            assert!(args["hostname"].as_str().unwrap().starts_with("client-012345"));
+            assert!(args["expire"].as_u64().unwrap() >= 1_000_000_000);
+        }
+        assert!(Body::new(min - 1).is_err());
+        assert!(is_slow_lease(0) && is_slow_lease(300) && !is_slow_lease(301));
+    }
+}

@@ -1,0 +1,307 @@
+//! The closed-loop client, driven through the C ABI.
+//!
+//! `window` chains each keep one request in flight: a chain's response callback (on a hamux
+//! IO thread) records the latency and sends the chain's next request from inside the
+//! callback. A chain is touched by one thread at a time — whoever sent its request, then
+//! the IO thread running its callback — so its state needs no lock; hamux's own hand-over
+//! of the request orders the accesses. Latencies go to the callback thread's own
+//! histograms ([`Recorder`]). The only other shared writes are the per-chain progress
+//! counter (read by the main thread) and the count of chains still running, whose final
+//! decrements (Release) publish everything recorded to the main thread (Acquire).
+
+use crate::body::{is_slow_lease, Body, POOL};
+use crate::capi::{self, Client};
+use crate::cpu;
+use crate::histogram::Histogram;
+use crate::progress::Progress;
+use crate::recorder::Recorder;
+use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
+use std::cell::UnsafeCell;
+use std::ffi::{c_void, CString};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// One closed-loop run.
+pub struct LoadSpec<'a> {
+    pub label: &'a str,
+    pub url: &'a str,
+    pub window: usize,
+    pub duration: Duration,
+    pub body_size: usize,
+    /// Classify latencies of leases the listener answers late (head-of-line).
+    pub split_slow: bool,
+}
+
+/// What a run measured. Latencies are in nanoseconds; `slow` only for head-of-line.
+pub struct LoadResult {
+    pub elapsed: Duration,
+    pub cpu: Duration,
+    pub fast: Histogram,
+    pub slow: Histogram,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl LoadResult {
+    pub fn completed(&self) -> u64 {
+        self.fast.count() + self.slow.count()
+    }
+}
+
+/// What every chain of a run shares (read-only on the hot path, but for `running`).
+struct Shared {
+    client: *mut hamux_client,
+    url: CString,
+    stop: AtomicBool,
+    /// Chains that still have a request in flight.
+    running: AtomicUsize,
+    latencies: Recorder,
+}
+
+/// A chain's state, owned by whichever thread holds its in-flight request.
+struct ChainState {
+    body: Body,
+    rng: u64,
+    lease: u64,
+    sent_at: Instant,
+    completed: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+/// One window slot. Aligned so chains served by different IO threads share no cache line.
+#[repr(align(128))]
+struct Chain {
+    shared: *const Shared,
+    split_slow: bool,
+    state: UnsafeCell<ChainState>,
+    /// Responses so far, for the progress line.
+    done: AtomicU64,
+}
+
+const REPLY_OK_PREFIX: &[u8] = b"[ { \"result\": 0,";
+
+impl Chain {
+    /// Sends the chain's next request. On `false` nothing is in flight any more.
+    ///
+    /// # Safety
+    /// The caller holds the chain (no request of it in flight) and `shared` is alive.
+    unsafe fn send_next(&self) -> bool {
+        let shared = &*self.shared;
+        let st = &mut *self.state.get();
+        st.rng ^= st.rng << 13;
+        st.rng ^= st.rng >> 7;
+        st.rng ^= st.rng << 17;
+        st.lease = st.rng % POOL;
+        st.body.set_lease(st.lease);
+        st.sent_at = Instant::now();
+        let body = st.body.bytes();
+        let user_data = self as *const Chain as *mut c_void;
+        let (ptr, len) = (body.as_ptr(), body.len());
+        // From here on the callback may run on another thread before send returns: `st`
+        // is not touched again unless the send failed.
+        let status = hamux_client_send(
+            shared.client,
+            shared.url.as_ptr(),
+            ptr,
+            len,
+            Some(on_reply),
+            user_data,
+            std::ptr::null_mut(),
+        );
+        if status == hamux_status::HAMUX_OK {
+            return true;
+        }
+        st.record_error(|| {
+            format!("hamux_client_send: {}: {}", capi::status_name(status), capi::last_error())
+        });
+        false
+    }
+}
+
+impl ChainState {
+    fn record_error(&mut self, describe: impl FnOnce() -> String) {
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(describe());
+        }
+    }
+}
+
+/// The `hamux_response_cb` of every benchmark request.
+unsafe extern "C" fn on_reply(
+    user_data: *mut c_void,
+    _txid: u64,
+    status: hamux_status,
+    body: *const u8,
+    len: usize,
+) {
+    let now = Instant::now();
+    // SAFETY: user_data is a chain of a live run, and this callback holds it now.
+    let chain = &*(user_data as *const Chain);
+    let shared = &*chain.shared;
+    let st = &mut *chain.state.get();
+    let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
+    if status == hamux_status::HAMUX_OK && body.starts_with(REPLY_OK_PREFIX) {
+        let latency = now.saturating_duration_since(st.sent_at).as_nanos() as u64;
+        let slow = chain.split_slow && is_slow_lease(st.lease);
+        shared.latencies.with(|l| {
+            if slow {
+                l.slow.record(latency);
+            } else {
+                l.fast.record(latency);
+            }
+            l.last = Some(now);
+        });
+        st.completed += 1;
+    } else {
+        st.record_error(|| {
+            format!(
+                "{}: {}",
+                capi::status_name(status),
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            )
+        });
+        shared.latencies.with(|l| l.last = Some(now));
+    }
+    chain.done.store(st.completed + st.errors, Ordering::Relaxed);
+    if shared.stop.load(Ordering::Relaxed) || !chain.send_next() {
+        shared.running.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Runs `spec` on `client` and returns what it measured.
+pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
+    let url = CString::new(spec.url).map_err(|_| "URL contains NUL".to_string())?;
+    let shared = Shared {
+        client: client.raw(),
+        url,
+        stop: AtomicBool::new(false),
+        running: AtomicUsize::new(0),
+        latencies: Recorder::new(),
+    };
+    let template = Body::new(spec.body_size)?;
+    let start = Instant::now();
+    let chains: Vec<Chain> = (0..spec.window)
+        .map(|i| Chain {
+            shared: &shared,
+            split_slow: spec.split_slow,
+            state: UnsafeCell::new(ChainState {
+                body: template.clone(),
+                rng: (0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)) | 1,
+                lease: 0,
+                sent_at: start,
+                completed: 0,
+                errors: 0,
+                first_error: None,
+            }),
+            done: AtomicU64::new(0),
+        })
+        .collect();
+
+    let mut progress = Progress::new(spec.label, spec.duration);
+    let cpu_start = cpu::used();
+    let start = Instant::now();
+    for chain in &chains {
+        shared.running.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: the chain is idle; `shared` and `chains` outlive the run (we wait below).
+        if !unsafe { chain.send_next() } {
+            shared.running.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let deadline = start + spec.duration;
+    loop {
+        let now = Instant::now();
+        if now >= deadline || shared.running.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        progress.update(now - start, chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
+        std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+    }
+    shared.stop.store(true, Ordering::Relaxed);
+    // Wait for the requests still in flight (bounded by hamux's request timeout).
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while shared.running.load(Ordering::Acquire) > 0 {
+        if Instant::now() > give_up {
+            // The callbacks still reference `chains`: they must not be freed under them.
+            eprintln!("hamux: {} requests never completed; aborting", shared.running.load(Ordering::Acquire));
+            std::process::abort();
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let cpu = cpu::used().saturating_sub(cpu_start);
+    progress.finish(start.elapsed(), chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
+
+    // SAFETY: no chain runs any more, and each callback's recording happened-before its
+    // chain's final Release decrement of `running`, which the Acquire load above saw.
+    let latencies = unsafe { shared.latencies.collect() };
+    let mut result = LoadResult {
+        elapsed: latencies.last.map_or(Duration::ZERO, |t| t.saturating_duration_since(start)),
+        cpu,
+        fast: latencies.fast,
+        slow: latencies.slow,
+        errors: 0,
+        first_error: None,
+    };
+    result.elapsed = result.elapsed.max(Duration::from_micros(1));
+    for chain in chains {
+        let st = chain.state.into_inner();
+        result.errors += st.errors;
+        result.first_error = result.first_error.or(st.first_error);
+    }
+    Ok(result)
+}
+
+/// Sends one request per connection (and waits for them) so connects happen before the
+/// clock starts; fails with the first error, e.g. an unreachable peer.
+pub fn warm_up(client: &Client, url: &str, connections: usize, body_size: usize) -> Result<(), String> {
+    struct Pending {
+        left: AtomicUsize,
+        error: std::sync::Mutex<Option<String>>,
+    }
+    unsafe extern "C" fn done(ud: *mut c_void, _: u64, status: hamux_status, body: *const u8, len: usize) {
+        let p = &*(ud as *const Pending);
+        if status != hamux_status::HAMUX_OK {
+            let text = String::from_utf8_lossy(std::slice::from_raw_parts(body, len)).into_owned();
+            let mut e = p.error.lock().unwrap_or_else(|e| e.into_inner());
+            e.get_or_insert_with(|| format!("{}: {text}", capi::status_name(status)));
+        }
+        p.left.fetch_sub(1, Ordering::Release);
+    }
+    let pending = Pending { left: AtomicUsize::new(0), error: std::sync::Mutex::new(None) };
+    let c_url = CString::new(url).map_err(|_| "URL contains NUL".to_string())?;
+    let mut body = Body::new(body_size)?;
+    let mut send_error = None;
+    for n in 0..connections as u64 * 2 {
+        body.set_lease(POOL - 1 - n);
+        pending.left.fetch_add(1, Ordering::AcqRel);
+        let ud = &pending as *const Pending as *mut c_void;
+        let b = body.bytes();
+        // SAFETY: `pending` outlives every callback: we wait for all of them below.
+        let status = unsafe {
+            hamux_client_send(
+                client.raw(),
+                c_url.as_ptr(),
+                b.as_ptr(),
+                b.len(),
+                Some(done),
+                ud,
+                std::ptr::null_mut(),
+            )
+        };
+        if status != hamux_status::HAMUX_OK {
+            pending.left.fetch_sub(1, Ordering::AcqRel);
+            send_error =
+                Some(format!("hamux_client_send: {}: {}", capi::status_name(status), capi::last_error()));
+            break;
+        }
+    }
+    // Callbacks reference `pending`: wait for every one before it goes out of scope.
+    while pending.left.load(Ordering::Acquire) > 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    match send_error.or(pending.error.into_inner().unwrap_or_else(|e| e.into_inner())) {
+        Some(e) => Err(format!("{url}: {e}")),
+        None => Ok(()),
+    }
+}

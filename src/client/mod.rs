@@ -2,6 +2,7 @@
 
 mod config;
 mod http;
+mod latency;
 mod multiplexed;
 mod peer;
 mod stats;

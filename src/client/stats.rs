@@ -1,5 +1,6 @@
 //! Counters one peer keeps, read by `hamux_client_stats`.
 
+use super::latency::LatencyHistogram;
 use crate::Status;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
@@ -17,13 +18,15 @@ pub struct PeerCounters {
     pub(crate) late_replies: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
-    latency_us_total: AtomicU64,
+    latency: LatencyHistogram,
 }
 
 impl PeerCounters {
     pub(crate) fn record_completion(&self, status: Status, latency: Duration) {
         self.completed[status as usize].fetch_add(1, Relaxed);
-        self.latency_us_total.fetch_add(latency.as_micros() as u64, Relaxed);
+        if status == Status::Ok {
+            self.latency.record(latency);
+        }
         self.in_flight.fetch_sub(1, Relaxed);
     }
 
@@ -34,15 +37,12 @@ impl PeerCounters {
 
     pub(crate) fn to_json(&self) -> serde_json::Value {
         let mut completed = serde_json::Map::new();
-        let mut total = 0;
         for status in Status::ALL {
             let n = self.completed(status);
-            total += n;
             if n > 0 {
                 completed.insert(status.label().to_string(), n.into());
             }
         }
-        let mean_us = self.latency_us_total.load(Relaxed).checked_div(total).unwrap_or(0);
         serde_json::json!({
             "in-flight": self.in_flight.load(Relaxed),
             "sent": self.sent.load(Relaxed),
@@ -53,7 +53,8 @@ impl PeerCounters {
             "late-replies": self.late_replies.load(Relaxed),
             "bytes-out": self.bytes_out.load(Relaxed),
             "bytes-in": self.bytes_in.load(Relaxed),
-            "mean-latency-us": mean_us,
+            "latency-p50-us": self.latency.quantile_us(0.50),
+            "latency-p99-us": self.latency.quantile_us(0.99),
         })
     }
 }

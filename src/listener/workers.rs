@@ -2,22 +2,37 @@
 //!
 //! The queue is lock-free (crossbeam `ArrayQueue`); a worker that finds it empty spins
 //! briefly, then sleeps on a condition variable. Producers only touch the lock when a
-//! worker is asleep, so under load a request is handed over without any system call.
+//! worker is asleep and not yet woken, so under load a request is handed over without
+//! any system call.
 
 use crossbeam_queue::ArrayQueue;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
+/// Sleeping workers, under the queue's lock.
+#[derive(Default)]
+struct Sleep {
+    /// Workers waiting and not yet claimed by a producer.
+    idle: usize,
+    /// Wake-ups producers granted that no worker has taken yet.
+    granted: usize,
+}
+
 struct Queue<T> {
     items: ArrayQueue<T>,
-    sleepers: AtomicUsize,
+    /// Mirror of `Sleep::idle`, so a producer checks for sleepers without the lock.
+    idle_hint: AtomicUsize,
     closed: AtomicBool,
-    lock: Mutex<()>,
+    sleep: Mutex<Sleep>,
     wakeup: Condvar,
 }
 
 impl<T> Queue<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sleep> {
+        self.sleep.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn pop_blocking(&self) -> Option<T> {
         loop {
             for _ in 0..64 {
@@ -29,21 +44,43 @@ impl<T> Queue<T> {
                 }
                 std::hint::spin_loop();
             }
-            let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.sleepers.fetch_add(1, Ordering::SeqCst);
-            // Re-check under the lock: a producer that pushed before seeing us as a sleeper
-            // did not notify, and one that saw us must take the lock, so it waits for this.
-            if let Some(item) = self.items.pop() {
-                self.sleepers.fetch_sub(1, Ordering::SeqCst);
-                return Some(item);
+            let mut sleep = self.lock();
+            sleep.idle += 1;
+            self.idle_hint.store(sleep.idle, Ordering::SeqCst);
+            // Announce the sleeper before the last look at the queue; a producer pushes
+            // before it looks for sleepers. One of the two sees the other.
+            fence(Ordering::SeqCst);
+            loop {
+                if sleep.granted > 0 {
+                    // A producer claimed us (and already took us off `idle`).
+                    sleep.granted -= 1;
+                    break;
+                }
+                let item = self.items.pop();
+                if item.is_some() || self.closed.load(Ordering::Acquire) {
+                    sleep.idle -= 1;
+                    self.idle_hint.store(sleep.idle, Ordering::SeqCst);
+                    return item;
+                }
+                sleep = self.wakeup.wait(sleep).unwrap_or_else(|p| p.into_inner());
             }
-            if self.closed.load(Ordering::Acquire) {
-                self.sleepers.fetch_sub(1, Ordering::SeqCst);
-                return None;
-            }
-            let guard = self.wakeup.wait(guard).unwrap_or_else(|p| p.into_inner());
-            self.sleepers.fetch_sub(1, Ordering::SeqCst);
-            drop(guard);
+        }
+    }
+
+    /// Wakes one sleeping worker, if any, for an item just pushed. A worker already woken
+    /// is no longer counted as sleeping, so a burst of pushes costs one wake-up per
+    /// sleeper, not one per item.
+    fn wake_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.idle_hint.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut sleep = self.lock();
+        if sleep.idle > 0 {
+            sleep.idle -= 1;
+            sleep.granted += 1;
+            self.idle_hint.store(sleep.idle, Ordering::SeqCst);
+            self.wakeup.notify_one();
         }
     }
 }
@@ -63,9 +100,9 @@ impl<T: Send + 'static> WorkerPool<T> {
     ) -> std::io::Result<WorkerPool<T>> {
         let queue = Arc::new(Queue {
             items: ArrayQueue::new(capacity.max(1)),
-            sleepers: AtomicUsize::new(0),
+            idle_hint: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-            lock: Mutex::new(()),
+            sleep: Mutex::new(Sleep::default()),
             wakeup: Condvar::new(),
         });
         let mut joins = Vec::with_capacity(threads);
@@ -91,10 +128,7 @@ impl<T: Send + 'static> WorkerPool<T> {
             return Err(item);
         }
         self.queue.items.push(item)?;
-        if self.queue.sleepers.load(Ordering::SeqCst) > 0 {
-            let _guard = self.queue.lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.queue.wakeup.notify_one();
-        }
+        self.queue.wake_one();
         Ok(())
     }
 
@@ -102,7 +136,7 @@ impl<T: Send + 'static> WorkerPool<T> {
     pub(crate) fn close_and_join(&self) {
         self.queue.closed.store(true, Ordering::Release);
         {
-            let _guard = self.queue.lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _sleep = self.queue.lock();
             self.queue.wakeup.notify_all();
         }
         let me = std::thread::current().id();

@@ -55,14 +55,18 @@ fn sanitizer() -> Option<String> {
     Some(value)
 }
 
-/// Compiles `c_tests/<name>.c` into `target/<profile>/c_tests/` and returns the binary.
-fn compile(name: &str) -> PathBuf {
-    let lib_dir = lib_dir();
-    let out_dir = lib_dir.parent().expect("target/<profile>").join("c_tests");
+/// Where compiled C programs (and extracted sources) go: `target/<profile>/c_tests/`.
+fn out_dir() -> PathBuf {
+    let out_dir = lib_dir().parent().expect("target/<profile>").join("c_tests");
     std::fs::create_dir_all(&out_dir).expect("create target/<profile>/c_tests");
+    out_dir
+}
+
+/// Compiles `src` into `target/<profile>/c_tests/<name>` and returns the binary.
+fn compile(name: &str, src: &Path) -> PathBuf {
+    let lib_dir = lib_dir();
     let sanitize = sanitizer();
-    let exe = out_dir.join(if sanitize.is_some() { format!("{name}-asan") } else { name.to_string() });
-    let src = manifest_dir().join("c_tests").join(format!("{name}.c"));
+    let exe = out_dir().join(if sanitize.is_some() { format!("{name}-asan") } else { name.to_string() });
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let mut cmd = Command::new(&cc);
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-g"])
@@ -72,7 +76,7 @@ fn compile(name: &str) -> PathBuf {
         Some(s) => cmd.args([format!("-fsanitize={s}").as_str(), "-fno-omit-frame-pointer", "-O1"]),
         None => cmd.arg("-O2"),
     };
-    cmd.arg(&src).arg("-o").arg(&exe).arg("-L").arg(&lib_dir).arg("-lhamux");
+    cmd.arg(src).arg("-o").arg(&exe).arg("-L").arg(&lib_dir).arg("-lhamux");
     // RPATH (not RUNPATH): searched before LD_LIBRARY_PATH, which cargo points at other copies.
     cmd.arg("-Wl,--disable-new-dtags").arg(format!("-Wl,-rpath,{}", lib_dir.display())).arg("-lpthread");
     let output = match cmd.output() {
@@ -90,7 +94,12 @@ fn compile(name: &str) -> PathBuf {
 
 /// Compiles and runs `c_tests/<name>.c`; fails unless it exits 0 within the time limit.
 fn run_c_test(name: &str) {
-    let exe = compile(name);
+    run_c_program(name, &manifest_dir().join("c_tests").join(format!("{name}.c")));
+}
+
+/// Compiles and runs the C program `src`; fails unless it exits 0 within the time limit.
+fn run_c_program(name: &str, src: &Path) {
+    let exe = compile(name, src);
     let supp = manifest_dir().join("c_tests");
     let (mut cmd, limit) = if valgrind() {
         let mut cmd = Command::new("valgrind");
@@ -188,4 +197,16 @@ fn peer_down() {
 #[test]
 fn lease_helpers() {
     run_c_test("lease_helpers");
+}
+
+/// The README's C quick start compiles as shown and runs: its reply line is printed.
+#[test]
+fn readme_quick_start() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
+    let section = readme.split("## C quick start").nth(1).expect("a '## C quick start' section");
+    let code =
+        section.split("```c\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a ```c block");
+    let src = out_dir().join("readme_quick_start.c");
+    std::fs::write(&src, code).expect("write the extracted quick start");
+    run_c_program("readme_quick_start", &src);
 }

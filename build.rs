@@ -2,10 +2,15 @@
 //!
 //! The header is committed; CI regenerates it and fails if the committed copy differs.
 //! Set `HAMUX_SKIP_HEADER=1` to build without touching it (e.g. from a read-only tree).
+//!
+//! On ELF targets it also gives `libhamux.so` its versioned soname, `libhamux.so.0.<minor>`
+//! while the version is 0.x (`libhamux.so.<major>` from 1.0 on), as `make install` installs
+//! it (README, "Installing").
 
 use std::path::PathBuf;
 
 fn main() {
+    soname();
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=HAMUX_SKIP_HEADER");
@@ -23,3 +28,48 @@ fn main() {
         Err(e) => panic!("cbindgen could not generate include/hamux.h: {e}"),
     }
 }
+
+/// `-Wl,-soname,libhamux.so.<abi>` for the cdylib on ELF targets. Programs linked against a
+/// library with a soname record that name (not `libhamux.so`) and the loader looks for a
+/// file of that name, so the soname is also linked to `libhamux.so` in
+/// `target/<profile>/` and `target/<profile>/deps/`: programs linked in the build tree
+/// (`c_tests/`, the README's quick start) keep running from there.
+fn soname() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let elf = ["linux", "android", "freebsd", "netbsd", "openbsd", "dragonfly", "illumos", "solaris"];
+    if !elf.contains(&os.as_str()) {
+        return;
+    }
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets CARGO_PKG_VERSION_MAJOR");
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets CARGO_PKG_VERSION_MINOR");
+    // 0.x: every minor release may break the ABI (as for Cargo's semver), so it is in the name.
+    let soname = if major == "0" { format!("libhamux.so.0.{minor}") } else { format!("libhamux.so.{major}") };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+
+    // OUT_DIR is <target>/<profile>/build/hamux-<hash>/out.
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let Some(profile_dir) = out_dir.ancestors().nth(3) else { return };
+    if out_dir.ancestors().nth(2).and_then(|d| d.file_name()) != Some("build".as_ref()) {
+        return; // an unknown layout: leave it
+    }
+    for dir in [profile_dir.to_path_buf(), profile_dir.join("deps")] {
+        link_soname(&dir, &soname);
+    }
+}
+
+/// `dir/<soname>` -> `libhamux.so` (relative; it may dangle until the library is linked).
+#[cfg(unix)]
+fn link_soname(dir: &std::path::Path, soname: &str) {
+    let link = dir.join(soname);
+    if std::fs::read_link(&link).is_ok_and(|target| target.as_os_str() == "libhamux.so") {
+        return;
+    }
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::remove_file(&link);
+    if let Err(e) = std::os::unix::fs::symlink("libhamux.so", &link) {
+        println!("cargo:warning=cannot link {} to libhamux.so: {e}", link.display());
+    }
+}
+
+#[cfg(not(unix))]
+fn link_soname(_dir: &std::path::Path, _soname: &str) {}

@@ -2,7 +2,7 @@
 
 use crate::codec::http;
 use crate::config::{parse_object, ConfigObject};
-use crate::{Error, PeerUrl};
+use crate::{Callbacks, Error, PeerUrl};
 use std::time::Duration;
 
 /// Settings that apply to one peer (defaults at the top level, overridable per peer).
@@ -52,6 +52,8 @@ pub struct ClientConfig {
     pub defaults: PeerSettings,
     /// Listed peers: URL as given, and its settings.
     pub peers: Vec<(String, PeerSettings)>,
+    /// Where completions run (`callbacks`: `"threads"` or `"poll"`).
+    pub callbacks: Callbacks,
 }
 
 impl Default for ClientConfig {
@@ -61,6 +63,7 @@ impl Default for ClientConfig {
             drain_timeout: Duration::from_secs(2),
             defaults: PeerSettings::default(),
             peers: Vec::new(),
+            callbacks: Callbacks::Threads,
         }
     }
 }
@@ -99,6 +102,7 @@ impl ClientConfig {
         let base = ClientConfig::default();
         let io_threads = top.count("io-threads", base.io_threads, 1, 64)?;
         let drain_timeout = top.millis("drain-timeout-ms", base.drain_timeout, 0, HOUR_MS)?;
+        let callbacks = top.callbacks()?;
         let defaults = read_peer_settings(&mut top, &base.defaults)?;
         let mut peers = Vec::new();
         for (i, item) in top.array("peers")?.iter().enumerate() {
@@ -118,7 +122,7 @@ impl ClientConfig {
             peers.push((url.to_string(), settings));
         }
         top.finish()?;
-        Ok(ClientConfig { io_threads, drain_timeout, defaults, peers })
+        Ok(ClientConfig { io_threads, drain_timeout, defaults, peers, callbacks })
     }
 }
 
@@ -167,6 +171,7 @@ mod tests {
             (r#"{"peers": [{"url": "ftp://x:1"}]}"#, "'peers[0].url'"),
             (r#"{"peers": [{"url": "hamux://x:1", "bogus": 1}]}"#, "'peers[0].bogus'"),
             (r#"{"peers": 5}"#, "'peers'"),
+            (r#"{"callbacks": "fibers"}"#, "'callbacks'"),
             (r#"{"basic-auth-password": "x"}"#, "'basic-auth-user'"),
             (r#"{"resend-after-idle-close": 1}"#, "'resend-after-idle-close'"),
         ] {

@@ -2,7 +2,7 @@
 
 use super::command::HA_PARALLEL_COMMANDS;
 use crate::config::{parse_object, ConfigObject};
-use crate::Error;
+use crate::{Callbacks, Error};
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub struct ListenerConfig {
     /// lease commands and `ha-heartbeat`; `["*"]`: all). Any other command goes through
     /// the serial lane: one at a time, in arrival order. `None` means all.
     pub parallel_commands: Option<Vec<String>>,
+    /// Where the request handler runs (`callbacks`: `"threads"` or `"poll"`).
+    pub callbacks: Callbacks,
 }
 
 impl Default for ListenerConfig {
@@ -36,6 +38,7 @@ impl Default for ListenerConfig {
             max_frame_bytes: 4 * 1024 * 1024,
             max_pending: 4096,
             parallel_commands: Some(HA_PARALLEL_COMMANDS.iter().map(|c| c.to_string()).collect()),
+            callbacks: Callbacks::Threads,
         }
     }
 }
@@ -72,6 +75,7 @@ impl ListenerConfig {
             handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
             max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
+            callbacks: obj.callbacks()?,
             parallel_commands: match obj.array("parallel-commands")? {
                 [] if !map.contains_key("parallel-commands") => base.parallel_commands,
                 items => parallel_commands(items)?,

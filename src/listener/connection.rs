@@ -3,11 +3,11 @@
 //! host produces them.
 
 use super::command::command_name;
+use super::handlers::Handlers;
 use super::reply::Replies;
 use super::request::Request;
 use super::serial::SerialLane;
 use super::stats::ListenerCounters;
-use super::workers::WorkerPool;
 use super::{hamux_session, http_session};
 use crate::codec;
 use crate::io::write_loop;
@@ -21,7 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What every connection of one listener shares.
 pub(crate) struct ConnectionContext {
-    pub(crate) workers: Arc<WorkerPool<Request>>,
+    pub(crate) workers: Arc<Handlers>,
     pub(crate) serial: Arc<SerialLane>,
     /// Commands handed to the host in parallel; `None`: all of them.
     pub(crate) parallel_commands: Option<HashSet<String>>,

@@ -6,6 +6,7 @@ mod command;
 mod config;
 mod connection;
 mod hamux_session;
+mod handlers;
 mod http_session;
 mod reply;
 mod request;
@@ -17,9 +18,10 @@ pub use config::ListenerConfig;
 pub use request::Request;
 pub use stats::ListenerCounters;
 
-use crate::io::IoThreads;
-use crate::{Error, Status};
+use crate::io::{IoThreads, PollQueue};
+use crate::{Callbacks, Error, Status};
 use connection::ConnectionContext;
+use handlers::Handlers;
 use serial::SerialLane;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -35,7 +37,7 @@ pub struct Listener {
     local_addr: SocketAddr,
     counters: Arc<ListenerCounters>,
     io: Mutex<IoThreads>,
-    workers: Arc<WorkerPool<Request>>,
+    workers: Arc<Handlers>,
     serial: Arc<SerialLane>,
 }
 
@@ -51,8 +53,22 @@ impl Listener {
             .map_err(|e| Error::new(Status::Connect, format!("cannot listen on {addr}: {e}")))?;
         socket.set_nonblocking(true).map_err(|e| Error::new(Status::Internal, e.to_string()))?;
         let local_addr = socket.local_addr().map_err(|e| Error::new(Status::Internal, e.to_string()))?;
-        let workers = WorkerPool::start(config.handler_threads, config.max_pending, "hamux-handler", handler)
-            .map_err(|e| Error::new(Status::Internal, format!("cannot start handler threads: {e}")))?;
+        let workers = match config.callbacks {
+            Callbacks::Threads => Handlers::Threads(
+                WorkerPool::start(config.handler_threads, config.max_pending, "hamux-handler", handler)
+                    .map_err(|e| {
+                        Error::new(Status::Internal, format!("cannot start handler threads: {e}"))
+                    })?,
+            ),
+            Callbacks::Poll => Handlers::Poll {
+                queue: Box::new(
+                    PollQueue::new()
+                        .map_err(|e| Error::new(Status::Internal, format!("cannot create eventfd: {e}")))?,
+                ),
+                handler,
+                closed: Default::default(),
+            },
+        };
         let io = IoThreads::start(config.io_threads, "hamux-listener-io")?;
         let counters = Arc::new(ListenerCounters::default());
         let workers = Arc::new(workers);
@@ -98,6 +114,17 @@ impl Listener {
             workers: ctx.workers.clone(),
             serial: ctx.serial.clone(),
         })
+    }
+
+    /// Poll mode: the descriptor that is readable while requests wait for
+    /// [`dispatch`](Self::dispatch); `None` in threads mode.
+    pub fn poll_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.workers.poll_fd()
+    }
+
+    /// Poll mode: runs the handler for up to `max` waiting requests on this thread.
+    pub fn dispatch(&self, max: usize) -> usize {
+        self.workers.dispatch(max)
     }
 
     pub fn local_addr(&self) -> SocketAddr {

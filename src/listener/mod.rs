@@ -2,6 +2,7 @@
 //! requests to the host's handler on a pool of threads, in parallel; the host answers
 //! each one from any thread.
 
+mod allow;
 mod command;
 mod config;
 mod connection;
@@ -14,6 +15,7 @@ mod serial;
 mod stats;
 mod workers;
 
+pub use allow::AllowList;
 pub use config::ListenerConfig;
 pub use request::Request;
 pub use stats::ListenerCounters;
@@ -82,6 +84,7 @@ impl Listener {
         });
         let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
         let accept_ctx = ctx.clone();
+        let allowed = config.allowed_peers.clone();
         io.handle(0).spawn(async move {
             let listener = match tokio::net::TcpListener::from_std(socket) {
                 Ok(l) => l,
@@ -93,7 +96,14 @@ impl Listener {
             let mut next = 0usize;
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => {
+                    Ok((stream, from)) => {
+                        if !allowed.allows(from) {
+                            // Closed at once: no byte is read from a stranger.
+                            accept_ctx.counters.refused.fetch_add(1, Relaxed);
+                            tracing::warn!(peer = %from, "connection refused: not in allowed-peers");
+                            drop(stream);
+                            continue;
+                        }
                         accept_ctx.counters.accepted.fetch_add(1, Relaxed);
                         let ctx = accept_ctx.clone();
                         handles[next % handles.len()].spawn(connection::serve(stream, ctx));

@@ -75,7 +75,11 @@ impl Rule {
         }
         let shift = u32::from(width - self.prefix);
         let same_network = shift >= 128 || (net >> shift) == (ip >> shift);
-        same_network && self.ports.is_none_or(|(lo, hi)| (lo..=hi).contains(&peer.port()))
+        let port_ok = match self.ports {
+            None => true,
+            Some((lo, hi)) => (lo..=hi).contains(&peer.port()),
+        };
+        same_network && port_ok
     }
 }
 

@@ -56,6 +56,15 @@ typedef enum hamux_lease6_type {
   HAMUX_LEASE6_IA_PD = 1,
 } hamux_lease6_type;
 
+// Severity of a log event; a logger receives events at or above its level.
+typedef enum hamux_log_level {
+  HAMUX_LOG_ERROR = 1,
+  HAMUX_LOG_WARN = 2,
+  HAMUX_LOG_INFO = 3,
+  HAMUX_LOG_DEBUG = 4,
+  HAMUX_LOG_TRACE = 5,
+} hamux_log_level;
+
 // A client: pools of connections to peers, served by IO threads. Create with
 // `hamux_client_new`, free with `hamux_client_free`. All functions taking a client may be
 // called from any thread concurrently, except `hamux_client_free`.
@@ -72,7 +81,9 @@ typedef struct hamux_request hamux_request;
 
 // Called exactly once for every request `hamux_client_send` accepted, on a hamux IO
 // thread (or, for requests still queued when the client is freed, on the thread calling
-// `hamux_client_free`, before it returns).
+// `hamux_client_free`, before it returns). With `"callbacks": "poll"` it runs instead on
+// the thread that calls `hamux_client_dispatch` (and, for what is left at free, in
+// `hamux_client_free`).
 //
 // `status` is HAMUX_OK with the peer's reply in `body`, or HAMUX_E_TIMEOUT,
 // HAMUX_E_CONNECT, HAMUX_E_PROTOCOL, HAMUX_E_CANCELLED — or the status a hamux peer's
@@ -132,7 +143,7 @@ typedef struct hamux_lease6 {
 } hamux_lease6;
 
 // Called once per incoming request on one of the `handler-threads` threads, several at
-// a time. The host now owns `request` and must answer it exactly once with
+// a time (with `"callbacks": "poll"`: on the thread calling `hamux_listener_dispatch`). The host now owns `request` and must answer it exactly once with
 // `hamux_request_respond` or `hamux_request_respond_error`, from this or any other
 // thread, now or later. `body` (the command, `body_len` bytes, not NUL-terminated) is
 // valid only during the call. Must not call `hamux_listener_free`.
@@ -141,6 +152,15 @@ typedef void (*hamux_request_cb)(void *user_data,
                                  const uint8_t *body,
                                  size_t body_len);
 
+// Receives one log event: its level (a `hamux_log_level` value), its target (the hamux
+// module, e.g. "hamux::client::multiplexed") and its message, both NUL-terminated and
+// valid only during the call. Runs on whichever hamux thread logged, possibly several
+// at once; it must not block and must not call hamux functions.
+typedef void (*hamux_log_cb)(void *user_data,
+                             uint32_t level,
+                             const char *target,
+                             const char *message);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -148,7 +168,8 @@ extern "C" {
 // Creates a client from a JSON configuration (`"{}"` for the defaults) and writes it to
 // `*out`. Keys: `io-threads`, `connections-per-peer`, `max-in-flight`,
 // `request-timeout-ms`, `connect-timeout-ms`, `drain-timeout-ms`, `max-frame-bytes`, and
-// `peers`: a list of `{"url": ..., <per-peer overrides>}`. Unknown keys and bad values
+// `peers`: a list of `{"url": ..., <per-peer overrides>}`, `callbacks` ("threads" or
+// "poll"). Unknown keys and bad values
 // give HAMUX_E_CONFIG with the key named in `hamux_last_error()`.
 enum hamux_status hamux_client_new(const char *config_json,
                                    struct hamux_client **out);
@@ -173,6 +194,17 @@ enum hamux_status hamux_client_send(struct hamux_client *client,
 // in flight, sent, completed by status, connects, failures, bytes. Returns NULL if
 // `client` is NULL. Free the string with `hamux_string_free`.
 char *hamux_client_stats(const struct hamux_client *client);
+
+// With `"callbacks": "poll"`: a descriptor (an eventfd) that is readable while
+// completions wait for `hamux_client_dispatch`; poll it in the host's event loop. -1 in
+// the default threads mode or if `client` is NULL. Owned by the client: do not close it.
+int32_t hamux_client_fd(const struct hamux_client *client);
+
+// With `"callbacks": "poll"`: runs up to `max` waiting response callbacks on the calling
+// thread and returns how many ran (0 in threads mode or if `client` is NULL). Call it
+// when `hamux_client_fd` is readable. Callbacks may send; they must not free the client.
+size_t hamux_client_dispatch(struct hamux_client *client,
+                             size_t max);
 
 // Stops accepting sends, waits up to `drain-timeout-ms` for outstanding replies,
 // completes every remaining callback with HAMUX_E_CANCELLED, joins the IO threads and
@@ -238,7 +270,7 @@ enum hamux_status hamux_reply_result(const uint8_t *body,
 // Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
 // Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
 // `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-// `max-pending`. HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
+// `max-pending`, `parallel-commands`, `callbacks` ("threads" or "poll"). HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
 // cannot be bound.
 enum hamux_status hamux_listener_new(const char *config_json,
                                      hamux_request_cb cb,
@@ -252,10 +284,29 @@ uint16_t hamux_listener_port(const struct hamux_listener *listener);
 // protocol errors, bytes. NULL if `listener` is NULL. Free with `hamux_string_free`.
 char *hamux_listener_stats(const struct hamux_listener *listener);
 
+// With `"callbacks": "poll"`: a descriptor (an eventfd) that is readable while requests
+// wait for `hamux_listener_dispatch`. -1 in threads mode or if `listener` is NULL.
+// Owned by the listener: do not close it.
+int32_t hamux_listener_fd(const struct hamux_listener *listener);
+
+// With `"callbacks": "poll"`: runs the request callback for up to `max` waiting requests
+// on the calling thread and returns how many ran (0 in threads mode or if `listener` is
+// NULL).
+size_t hamux_listener_dispatch(struct hamux_listener *listener,
+                               size_t max);
+
 // Closes the socket and all connections, waits for running request callbacks to return
 // and frees the listener. Requests the host still holds stay valid and must still be
 // answered; their answers return HAMUX_E_CONNECT. NULL is ignored.
 void hamux_listener_free(struct hamux_listener *listener);
+
+// Routes hamux's log events up to `max_level` (a `hamux_log_level` value; out of range
+// means TRACE) to `cb` with `user_data`; a NULL `cb` stops it. Replaces any earlier
+// logger. hamux is silent by default (or logs to stderr if the environment variable
+// `HAMUX_LOG` holds a filter such as "debug").
+void hamux_set_logger(hamux_log_cb cb,
+                      void *user_data,
+                      uint32_t max_level);
 
 // Sends `body` (`body_len` bytes; NULL only with 0) as the reply and frees the request.
 // Returns HAMUX_E_CONNECT if the requesting peer's connection is gone (the handle is

@@ -18,6 +18,15 @@ pub(crate) fn parse_object(text: &str, what: &str) -> Result<Map<String, Value>,
     }
 }
 
+/// Where callbacks run (`callbacks`): on hamux's own threads, or queued for the host to
+/// run on its own thread (`"poll"`, for single-threaded hosts with an event loop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Callbacks {
+    #[default]
+    Threads,
+    Poll,
+}
+
 /// A JSON object being read key by key; `path` prefixes key names in messages.
 pub(crate) struct ConfigObject<'a> {
     map: &'a Map<String, Value>,
@@ -95,6 +104,17 @@ impl<'a> ConfigObject<'a> {
             Some(other) => {
                 Err(Error::config(format!("'{}' must be true or false, got {other}", self.key_name(key))))
             }
+        }
+    }
+
+    pub(crate) fn callbacks(&mut self) -> Result<Callbacks, Error> {
+        match self.string("callbacks")? {
+            None | Some("threads") => Ok(Callbacks::Threads),
+            Some("poll") => Ok(Callbacks::Poll),
+            Some(other) => Err(Error::config(format!(
+                "'{}' must be \"threads\" or \"poll\", got \"{other}\"",
+                self.key_name("callbacks")
+            ))),
         }
     }
 

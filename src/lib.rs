@@ -19,9 +19,11 @@ pub mod ffi;
 pub mod io;
 pub mod lease;
 pub mod listener;
+pub mod log;
 mod status;
 mod url;
 
+pub use config::Callbacks;
 pub use error::Error;
 pub use status::Status;
 pub use url::{PeerUrl, Scheme};

@@ -210,3 +210,18 @@ fn readme_quick_start() {
     std::fs::write(&src, code).expect("write the extracted quick start");
     run_c_program("readme_quick_start", &src);
 }
+
+#[test]
+fn poll_host() {
+    run_c_test("poll_host");
+}
+
+#[test]
+fn serial_lane() {
+    run_c_test("serial_lane");
+}
+
+#[test]
+fn logger() {
+    run_c_test("logger");
+}

@@ -184,3 +184,28 @@ fn client_passes_on_a_peer_error_for_its_request() {
     assert_eq!(status, Status::Busy);
     assert!(text.contains("handler queue full"), "{text}");
 }
+
+#[test]
+fn a_peer_that_accepts_and_closes_is_not_hammered() {
+    // Accepts every connection and closes it without a hello, counting connections.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("hamux://{}", server.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let a = accepted.clone();
+    std::thread::spawn(move || {
+        for s in server.incoming() {
+            a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    let client = Client::new("{}").unwrap();
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..3 {
+        let tx = tx.clone();
+        client.send(&url, b"{}", Box::new(move |r: Reply<'_>| tx.send(r.status).unwrap()), None).unwrap();
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), Status::Connect);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let n = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=3).contains(&n), "{n} connections for 3 requests: the client must back off");
+}

@@ -2,7 +2,8 @@
 
 use crate::codec::http;
 use crate::config::{parse_object, ConfigObject};
-use crate::{Error, PeerUrl};
+use crate::{Callbacks, Error, PeerUrl};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Settings that apply to one peer (defaults at the top level, overridable per peer).
@@ -25,6 +26,9 @@ pub struct PeerSettings {
     /// the request was written, send it again once on a new connection
     /// (`resend-after-idle-close`; off by default, as the peer may have executed it).
     pub resend_after_idle_close: bool,
+    /// Local address (and port) outgoing connections are bound to before connecting
+    /// (`source-address`, `source-port`), so a partner's allow-list can pin them.
+    pub source: Option<SocketAddr>,
 }
 
 impl Default for PeerSettings {
@@ -37,6 +41,7 @@ impl Default for PeerSettings {
             max_frame_bytes: 4 * 1024 * 1024,
             basic_auth: None,
             resend_after_idle_close: false,
+            source: None,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct ClientConfig {
     pub defaults: PeerSettings,
     /// Listed peers: URL as given, and its settings.
     pub peers: Vec<(String, PeerSettings)>,
+    /// Where completions run (`callbacks`: `"threads"` or `"poll"`).
+    pub callbacks: Callbacks,
 }
 
 impl Default for ClientConfig {
@@ -61,6 +68,7 @@ impl Default for ClientConfig {
             drain_timeout: Duration::from_secs(2),
             defaults: PeerSettings::default(),
             peers: Vec::new(),
+            callbacks: Callbacks::Threads,
         }
     }
 }
@@ -80,7 +88,9 @@ fn read_peer_settings(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result
         }
         (None, None) => base.basic_auth.clone(),
     };
+    let source = read_source(obj, base)?;
     Ok(PeerSettings {
+        source,
         basic_auth,
         resend_after_idle_close: obj.boolean("resend-after-idle-close", base.resend_after_idle_close)?,
         connections: obj.count("connections-per-peer", base.connections, 1, 1024)?,
@@ -88,6 +98,27 @@ fn read_peer_settings(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result
         request_timeout: obj.millis("request-timeout-ms", base.request_timeout, 1, HOUR_MS)?,
         connect_timeout: obj.millis("connect-timeout-ms", base.connect_timeout, 1, HOUR_MS)?,
         max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, MAX_FRAME_LIMIT as usize)?,
+    })
+}
+
+fn read_source(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result<Option<SocketAddr>, Error> {
+    let address = match obj.string("source-address")? {
+        None => None,
+        Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
+            Error::config(format!(
+                "'{}' must be an IP address, got \"{text}\"",
+                obj.key_name("source-address")
+            ))
+        })?),
+    };
+    let port = obj.uint("source-port", base.source.map_or(0, |s| s.port()) as u64, 0, 65535)? as u16;
+    Ok(match (address, port) {
+        (Some(ip), port) => Some(SocketAddr::new(ip, port)),
+        (None, 0) => base.source,
+        (None, port) => {
+            let ip = base.source.map_or(IpAddr::from([0, 0, 0, 0]), |s| s.ip());
+            Some(SocketAddr::new(ip, port))
+        }
     })
 }
 
@@ -99,7 +130,13 @@ impl ClientConfig {
         let base = ClientConfig::default();
         let io_threads = top.count("io-threads", base.io_threads, 1, 64)?;
         let drain_timeout = top.millis("drain-timeout-ms", base.drain_timeout, 0, HOUR_MS)?;
+        let callbacks = top.callbacks()?;
         let defaults = read_peer_settings(&mut top, &base.defaults)?;
+        if defaults.source.is_some_and(|s| s.port() != 0) && defaults.connections > 1 {
+            return Err(Error::config(
+                "'source-port': one source port carries one connection; set connections-per-peer to 1",
+            ));
+        }
         let mut peers = Vec::new();
         for (i, item) in top.array("peers")?.iter().enumerate() {
             let path = format!("peers[{i}]");
@@ -114,11 +151,16 @@ impl ClientConfig {
                 return Err(Error::config(format!("'{path}.url': peer '{url}' is listed twice")));
             }
             let settings = read_peer_settings(&mut peer, &defaults)?;
+            if settings.source.is_some_and(|s| s.port() != 0) && settings.connections > 1 {
+                return Err(Error::config(format!(
+                    "'{path}.source-port': one source port carries one connection; set connections-per-peer to 1"
+                )));
+            }
             peer.finish()?;
             peers.push((url.to_string(), settings));
         }
         top.finish()?;
-        Ok(ClientConfig { io_threads, drain_timeout, defaults, peers })
+        Ok(ClientConfig { io_threads, drain_timeout, defaults, peers, callbacks })
     }
 }
 
@@ -167,6 +209,12 @@ mod tests {
             (r#"{"peers": [{"url": "ftp://x:1"}]}"#, "'peers[0].url'"),
             (r#"{"peers": [{"url": "hamux://x:1", "bogus": 1}]}"#, "'peers[0].bogus'"),
             (r#"{"peers": 5}"#, "'peers'"),
+            (r#"{"callbacks": "fibers"}"#, "'callbacks'"),
+            (r#"{"source-address": "here"}"#, "'source-address'"),
+            (
+                r#"{"peers": [{"url": "hamux://x:1", "source-port": 4000, "connections-per-peer": 2}]}"#,
+                "source-port",
+            ),
             (r#"{"basic-auth-password": "x"}"#, "'basic-auth-user'"),
             (r#"{"resend-after-idle-close": 1}"#, "'resend-after-idle-close'"),
         ] {

@@ -13,18 +13,20 @@ pub use config::{ClientConfig, PeerSettings};
 pub use stats::PeerCounters;
 pub use transaction::{Completion, Reply};
 
-use crate::io::IoThreads;
-use crate::{Error, PeerUrl, Status};
+use crate::io::{IoThreads, PollQueue};
+use crate::{Callbacks, Error, PeerUrl, Status};
 use peer::Peer;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use transaction::Txn;
+use transaction::{Deferred, Txn};
 
 /// A hamux client. Cheap to share between threads (`&Client` is all `send` needs).
 pub struct Client {
     config: ClientConfig,
+    /// Poll mode: completions wait here for [`dispatch`](Client::dispatch).
+    deferred: Option<Arc<PollQueue<Deferred>>>,
     peers: RwLock<HashMap<String, Arc<Peer>>>,
     io: Mutex<IoThreads>,
     closed: AtomicBool,
@@ -40,7 +42,15 @@ impl Client {
 
     pub fn with_config(config: ClientConfig) -> Result<Client, Error> {
         let io = IoThreads::start(config.io_threads, "hamux-client-io")?;
+        let deferred = match config.callbacks {
+            Callbacks::Threads => None,
+            Callbacks::Poll => Some(Arc::new(
+                PollQueue::new()
+                    .map_err(|e| Error::new(Status::Internal, format!("cannot create eventfd: {e}")))?,
+            )),
+        };
         let client = Client {
+            deferred,
             peers: RwLock::new(HashMap::new()),
             io: Mutex::new(io),
             closed: AtomicBool::new(false),
@@ -111,10 +121,30 @@ impl Client {
             *out = txid;
         }
         let now = Instant::now();
-        let txn =
+        let mut txn =
             Txn::new(txid, now, now + peer.settings().request_timeout, completion, peer.counters().clone());
+        if let Some(queue) = &self.deferred {
+            txn = txn.deferred_to(queue.clone());
+        }
         peer.submit(txn, body);
         Ok(txid)
+    }
+
+    /// Poll mode: the descriptor that is readable while completions wait for
+    /// [`dispatch`](Self::dispatch); `None` in threads mode.
+    pub fn poll_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.deferred.as_ref().map(|q| q.fd())
+    }
+
+    /// Poll mode: runs up to `max` waiting completions on this thread; returns how many.
+    pub fn dispatch(&self, max: usize) -> usize {
+        let Some(queue) = &self.deferred else { return 0 };
+        let ready = queue.take(max);
+        let n = ready.len();
+        for completion in ready {
+            completion();
+        }
+        n
     }
 
     /// Requests accepted and not yet completed, over all peers.
@@ -153,6 +183,13 @@ impl Client {
         self.io.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
         for peer in self.peers.read().unwrap_or_else(|p| p.into_inner()).values() {
             peer.close();
+        }
+        // Poll mode: what completed (or was cancelled) and was never dispatched runs now,
+        // on the freeing thread — the host's own.
+        if let Some(queue) = &self.deferred {
+            while !queue.is_empty() {
+                self.dispatch(usize::MAX);
+            }
         }
     }
 }

@@ -29,14 +29,19 @@ pub(crate) struct MultiplexedConnection {
 struct Ended {
     status: Status,
     reason: String,
+    /// The peer's hello arrived: the connection was a working hamux session.
+    established: bool,
 }
 
 impl Ended {
+    fn new(status: Status, reason: impl Into<String>) -> Ended {
+        Ended { status, reason: reason.into(), established: false }
+    }
     fn io(e: std::io::Error) -> Ended {
-        Ended { status: Status::Connect, reason: format!("connection lost: {e}") }
+        Ended::new(Status::Connect, format!("connection lost: {e}"))
     }
     fn protocol(e: DecodeError) -> Ended {
-        Ended { status: Status::Protocol, reason: format!("peer broke the protocol: {e}") }
+        Ended::new(Status::Protocol, format!("peer broke the protocol: {e}"))
     }
 }
 
@@ -90,29 +95,38 @@ impl MultiplexedConnection {
                 }
                 self.outbox.wait().await;
             }
-            match self.target.connect().await {
+            let reason = match self.target.connect().await {
                 Ok(stream) => {
-                    backoff.reset();
                     self.target.counters.connects.fetch_add(1, Ordering::Relaxed);
                     self.connected.store(true, Ordering::Relaxed);
                     let ended = self.run(stream).await;
                     self.connected.store(false, Ordering::Relaxed);
                     self.target.counters.disconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(peer = %self.target.url, reason = %ended.reason, "connection ended");
+                    if ended.established {
+                        // A working session was lost: what was never written goes out on
+                        // the next connection, at once.
+                        backoff.reset();
+                        continue;
+                    }
+                    // The peer took the connection but never spoke hamux (it refused us,
+                    // or is something else): treat it like a failed connect.
+                    ended.reason
                 }
                 Err(reason) => {
                     self.target.counters.connect_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(peer = %self.target.url, %reason, "connect failed");
-                    self.fail_queued(Status::Connect, &reason);
-                    // While backing off, requests fail at once rather than wait for a
-                    // peer that was just found down.
-                    let until = tokio::time::Instant::now() + backoff.next();
-                    loop {
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(until) => break,
-                            _ = self.outbox.wait() => self.fail_queued(Status::Connect, &reason),
-                        }
-                    }
+                    reason
+                }
+            };
+            self.fail_queued(Status::Connect, &reason);
+            // While backing off, requests fail at once rather than wait for a peer that
+            // was just found down.
+            let until = tokio::time::Instant::now() + backoff.next();
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    _ = self.outbox.wait() => self.fail_queued(Status::Connect, &reason),
                 }
             }
         }
@@ -125,7 +139,8 @@ impl MultiplexedConnection {
         let counters = &self.target.counters;
         let mut hello = Vec::with_capacity(codec::HELLO_LEN);
         codec::encode_hello(&mut hello);
-        let ended = tokio::select! {
+        let established = AtomicBool::new(false);
+        let mut ended = tokio::select! {
             r = async {
                 tokio::io::AsyncWriteExt::write_all(&mut writer, &hello).await?;
                 write_loop(
@@ -141,12 +156,13 @@ impl MultiplexedConnection {
                 )
                 .await
             } => match r {
-                Ok(()) => Ended { status: Status::Cancelled, reason: "client is shutting down".into() },
+                Ok(()) => Ended::new(Status::Cancelled, "client is shutting down"),
                 Err(e) => Ended::io(e),
             },
-            e = self.read_replies(&mut reader, &table) => e,
+            e = self.read_replies(&mut reader, &table, &established) => e,
             e = self.sweep_deadlines(&table) => e,
         };
+        ended.established = established.load(Ordering::Relaxed);
         let lost = lock(&table).drain_all();
         for txn in lost {
             txn.complete(ended.status, ended.reason.as_bytes());
@@ -154,7 +170,12 @@ impl MultiplexedConnection {
         ended
     }
 
-    async fn read_replies<R: AsyncRead + Unpin>(&self, reader: &mut R, table: &Mutex<TxnTable>) -> Ended {
+    async fn read_replies<R: AsyncRead + Unpin>(
+        &self,
+        reader: &mut R,
+        table: &Mutex<TxnTable>,
+        established: &AtomicBool,
+    ) -> Ended {
         let max = self.target.settings.max_frame_bytes;
         let counters = &self.target.counters;
         let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
@@ -164,9 +185,7 @@ impl MultiplexedConnection {
                 buf.reserve(64 * 1024);
             }
             match reader.read_buf(&mut buf).await {
-                Ok(0) => {
-                    return Ended { status: Status::Connect, reason: "peer closed the connection".into() }
-                }
+                Ok(0) => return Ended::new(Status::Connect, "peer closed the connection"),
                 Ok(n) => counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed),
                 Err(e) => return Ended::io(e),
             };
@@ -176,6 +195,7 @@ impl MultiplexedConnection {
                     Ok(None) => continue,
                     Ok(Some(_)) => {
                         hello_seen = true;
+                        established.store(true, Ordering::Relaxed);
                         at = codec::HELLO_LEN;
                     }
                     Err(e) => return Ended::protocol(e),
@@ -209,10 +229,7 @@ impl MultiplexedConnection {
             FrameType::Error => {
                 let (code, message) = codec::parse_error_body(frame.body);
                 if frame.txid == 0 {
-                    return Some(Ended {
-                        status: Status::Protocol,
-                        reason: format!("peer error: {message}"),
-                    });
+                    return Some(Ended::new(Status::Protocol, format!("peer error: {message}")));
                 }
                 let status = match Status::from_code(code) {
                     Some(Status::Ok) | None => Status::Protocol,
@@ -229,10 +246,7 @@ impl MultiplexedConnection {
             }
             FrameType::Pong | FrameType::Goaway => {}
             FrameType::Request => {
-                return Some(Ended {
-                    status: Status::Protocol,
-                    reason: "peer sent a request to a client".into(),
-                })
+                return Some(Ended::new(Status::Protocol, "peer sent a request to a client"))
             }
         }
         None

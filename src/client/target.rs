@@ -6,7 +6,7 @@ use super::PeerSettings;
 use crate::PeerUrl;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 pub(crate) struct PeerTarget {
     pub(crate) url: PeerUrl,
@@ -17,20 +17,46 @@ pub(crate) struct PeerTarget {
 impl PeerTarget {
     /// Opens a TCP connection within `connect-timeout-ms`; the error text is for callbacks.
     pub(crate) async fn connect(&self) -> Result<TcpStream, String> {
-        let authority = self.url.authority();
-        let attempt = tokio::time::timeout(self.settings.connect_timeout, TcpStream::connect(&authority));
+        let attempt = tokio::time::timeout(self.settings.connect_timeout, self.open());
         match attempt.await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 Ok(stream)
             }
-            Ok(Err(e)) => Err(format!("cannot connect to {}: {e}", self.url)),
+            Ok(Err(e)) => Err(format!("cannot connect to {}{}: {e}", self.url, self.from())),
             Err(_) => Err(format!(
                 "cannot connect to {}: no answer within {} ms",
                 self.url,
                 self.settings.connect_timeout.as_millis()
             )),
         }
+    }
+}
+
+impl PeerTarget {
+    /// Resolves the peer and connects, from `source-address`/`source-port` if set.
+    async fn open(&self) -> std::io::Result<TcpStream> {
+        let authority = self.url.authority();
+        let Some(source) = self.settings.source else { return TcpStream::connect(&authority).await };
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address of the peer's family");
+        for addr in tokio::net::lookup_host(&authority).await? {
+            if addr.is_ipv4() != source.is_ipv4() {
+                continue;
+            }
+            let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            // A fixed source port must be reusable right after the previous connection.
+            socket.set_reuseaddr(true)?;
+            socket.bind(source)?;
+            match socket.connect(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn from(&self) -> String {
+        self.settings.source.map(|s| format!(" from {s}")).unwrap_or_default()
     }
 }
 

@@ -6,6 +6,7 @@
 //! by construction, whatever path loses it.
 
 use super::stats::PeerCounters;
+use crate::io::PollQueue;
 use crate::Status;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -23,8 +24,20 @@ pub struct Reply<'a> {
 }
 
 /// Called exactly once per accepted request, on an IO thread (or, for requests still
-/// queued when the client is freed, on the freeing thread before free returns).
+/// queued when the client is freed, on the freeing thread before free returns; or, in
+/// poll mode, on the host thread that dispatches).
 pub type Completion = Box<dyn FnOnce(Reply<'_>) + Send>;
+
+/// A completion waiting for the host's `dispatch` (poll mode), its reply bound in.
+pub(crate) type Deferred = Box<dyn FnOnce() + Send>;
+
+/// Runs a completion; a panic in it is caught and logged.
+pub(crate) fn run_completion(completion: Completion, reply: Reply<'_>) {
+    let txid = reply.txid;
+    if catch_unwind(AssertUnwindSafe(|| completion(reply))).is_err() {
+        tracing::error!(txid, "a response callback panicked");
+    }
+}
 
 pub(crate) struct Txn {
     pub(crate) txid: u64,
@@ -32,6 +45,8 @@ pub(crate) struct Txn {
     started: Instant,
     completion: Option<Completion>,
     counters: Arc<PeerCounters>,
+    /// Poll mode: where the completion is queued instead of run.
+    defer: Option<Arc<PollQueue<Deferred>>>,
 }
 
 impl Txn {
@@ -42,7 +57,13 @@ impl Txn {
         completion: Completion,
         counters: Arc<PeerCounters>,
     ) -> Txn {
-        Txn { txid, deadline, started, completion: Some(completion), counters }
+        Txn { txid, deadline, started, completion: Some(completion), counters, defer: None }
+    }
+
+    /// Poll mode: the completion will be queued on `queue` rather than run.
+    pub(crate) fn deferred_to(mut self, queue: Arc<PollQueue<Deferred>>) -> Txn {
+        self.defer = Some(queue);
+        self
     }
 
     /// Runs the completion (a panic in it is caught and logged), then updates the counters.
@@ -54,9 +75,13 @@ impl Txn {
         let Some(completion) = self.completion.take() else { return };
         // Release the in-flight slot first: a callback may send the next request at once.
         self.counters.record_completion(status, self.started.elapsed());
-        let reply = Reply { txid: self.txid, status, body };
-        if catch_unwind(AssertUnwindSafe(|| completion(reply))).is_err() {
-            tracing::error!(txid = self.txid, "a response callback panicked");
+        let txid = self.txid;
+        match &self.defer {
+            None => run_completion(completion, Reply { txid, status, body }),
+            Some(queue) => {
+                let body = body.to_vec();
+                queue.push(Box::new(move || run_completion(completion, Reply { txid, status, body: &body })));
+            }
         }
     }
 }

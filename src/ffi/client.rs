@@ -16,7 +16,9 @@ pub struct hamux_client {
 
 /// Called exactly once for every request `hamux_client_send` accepted, on a hamux IO
 /// thread (or, for requests still queued when the client is freed, on the thread calling
-/// `hamux_client_free`, before it returns).
+/// `hamux_client_free`, before it returns). With `"callbacks": "poll"` it runs instead on
+/// the thread that calls `hamux_client_dispatch` (and, for what is left at free, in
+/// `hamux_client_free`).
 ///
 /// `status` is HAMUX_OK with the peer's reply in `body`, or HAMUX_E_TIMEOUT,
 /// HAMUX_E_CONNECT, HAMUX_E_PROTOCOL, HAMUX_E_CANCELLED — or the status a hamux peer's
@@ -38,7 +40,8 @@ pub type hamux_response_cb = Option<
 /// Creates a client from a JSON configuration (`"{}"` for the defaults) and writes it to
 /// `*out`. Keys: `io-threads`, `connections-per-peer`, `max-in-flight`,
 /// `request-timeout-ms`, `connect-timeout-ms`, `drain-timeout-ms`, `max-frame-bytes`, and
-/// `peers`: a list of `{"url": ..., <per-peer overrides>}`. Unknown keys and bad values
+/// `peers`: a list of `{"url": ..., <per-peer overrides>}`, `callbacks` ("threads" or
+/// "poll"). Unknown keys and bad values
 /// give HAMUX_E_CONFIG with the key named in `hamux_last_error()`.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_client_new(
@@ -132,6 +135,22 @@ pub unsafe extern "C" fn hamux_client_stats(client: *const hamux_client) -> *mut
             std::ptr::null_mut()
         }
     })
+}
+
+/// With `"callbacks": "poll"`: a descriptor (an eventfd) that is readable while
+/// completions wait for `hamux_client_dispatch`; poll it in the host's event loop. -1 in
+/// the default threads mode or if `client` is NULL. Owned by the client: do not close it.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_client_fd(client: *const hamux_client) -> i32 {
+    client.as_ref().and_then(|c| c.inner.poll_fd()).unwrap_or(-1)
+}
+
+/// With `"callbacks": "poll"`: runs up to `max` waiting response callbacks on the calling
+/// thread and returns how many ran (0 in threads mode or if `client` is NULL). Call it
+/// when `hamux_client_fd` is readable. Callbacks may send; they must not free the client.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_client_dispatch(client: *mut hamux_client, max: usize) -> usize {
+    guard_value(0, || client.as_ref().map_or(0, |c| c.inner.dispatch(max)))
 }
 
 /// Stops accepting sends, waits up to `drain-timeout-ms` for outstanding replies,

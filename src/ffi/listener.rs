@@ -16,7 +16,7 @@ pub struct hamux_listener {
 }
 
 /// Called once per incoming request on one of the `handler-threads` threads, several at
-/// a time. The host now owns `request` and must answer it exactly once with
+/// a time (with `"callbacks": "poll"`: on the thread calling `hamux_listener_dispatch`). The host now owns `request` and must answer it exactly once with
 /// `hamux_request_respond` or `hamux_request_respond_error`, from this or any other
 /// thread, now or later. `body` (the command, `body_len` bytes, not NUL-terminated) is
 /// valid only during the call. Must not call `hamux_listener_free`.
@@ -53,7 +53,7 @@ impl CHandler {
 /// Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
 /// Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
 /// `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-/// `max-pending`. HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
+/// `max-pending`, `parallel-commands`, `callbacks` ("threads" or "poll"). HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
 /// cannot be bound.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_listener_new(
@@ -91,6 +91,22 @@ pub unsafe extern "C" fn hamux_listener_stats(listener: *const hamux_listener) -
             std::ptr::null_mut()
         }
     })
+}
+
+/// With `"callbacks": "poll"`: a descriptor (an eventfd) that is readable while requests
+/// wait for `hamux_listener_dispatch`. -1 in threads mode or if `listener` is NULL.
+/// Owned by the listener: do not close it.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_fd(listener: *const hamux_listener) -> i32 {
+    listener.as_ref().and_then(|l| l.inner.poll_fd()).unwrap_or(-1)
+}
+
+/// With `"callbacks": "poll"`: runs the request callback for up to `max` waiting requests
+/// on the calling thread and returns how many ran (0 in threads mode or if `listener` is
+/// NULL).
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_dispatch(listener: *mut hamux_listener, max: usize) -> usize {
+    guard_value(0, || listener.as_ref().map_or(0, |l| l.inner.dispatch(max)))
 }
 
 /// Closes the socket and all connections, waits for running request callbacks to return

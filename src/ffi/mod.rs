@@ -21,6 +21,7 @@ mod strings;
 pub use client::*;
 pub use lease::*;
 pub use listener::*;
+pub use log::{hamux_log_cb, hamux_log_level, hamux_set_logger};
 pub use request::*;
 pub use status::*;
 pub use strings::*;

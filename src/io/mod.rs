@@ -2,7 +2,9 @@
 //! "IO service", as Kea calls it), and the outgoing-frame buffer connections write through.
 
 mod outbox;
+mod poll_queue;
 mod threads;
 
 pub use outbox::{write_loop, Outbox};
+pub use poll_queue::PollQueue;
 pub use threads::IoThreads;

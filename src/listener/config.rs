@@ -1,8 +1,9 @@
 //! Listener configuration: Kea-style keys and defaults.
 
+use super::allow::AllowList;
 use super::command::HA_PARALLEL_COMMANDS;
 use crate::config::{parse_object, ConfigObject};
-use crate::Error;
+use crate::{Callbacks, Error};
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +25,10 @@ pub struct ListenerConfig {
     /// lease commands and `ha-heartbeat`; `["*"]`: all). Any other command goes through
     /// the serial lane: one at a time, in arrival order. `None` means all.
     pub parallel_commands: Option<Vec<String>>,
+    /// Where the request handler runs (`callbacks`: `"threads"` or `"poll"`).
+    pub callbacks: Callbacks,
+    /// Who may connect (`allowed-peers`); empty: everyone.
+    pub allowed_peers: AllowList,
 }
 
 impl Default for ListenerConfig {
@@ -36,6 +41,8 @@ impl Default for ListenerConfig {
             max_frame_bytes: 4 * 1024 * 1024,
             max_pending: 4096,
             parallel_commands: Some(HA_PARALLEL_COMMANDS.iter().map(|c| c.to_string()).collect()),
+            callbacks: Callbacks::Threads,
+            allowed_peers: AllowList::default(),
         }
     }
 }
@@ -72,6 +79,8 @@ impl ListenerConfig {
             handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
             max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
+            callbacks: obj.callbacks()?,
+            allowed_peers: AllowList::parse(obj.array("allowed-peers")?)?,
             parallel_commands: match obj.array("parallel-commands")? {
                 [] if !map.contains_key("parallel-commands") => base.parallel_commands,
                 items => parallel_commands(items)?,

@@ -3,11 +3,11 @@
 //! host produces them.
 
 use super::command::command_name;
+use super::handlers::Handlers;
 use super::reply::Replies;
 use super::request::Request;
 use super::serial::SerialLane;
 use super::stats::ListenerCounters;
-use super::workers::WorkerPool;
 use super::{hamux_session, http_session};
 use crate::codec;
 use crate::io::write_loop;
@@ -15,13 +15,13 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What every connection of one listener shares.
 pub(crate) struct ConnectionContext {
-    pub(crate) workers: Arc<WorkerPool<Request>>,
+    pub(crate) workers: Arc<Handlers>,
     pub(crate) serial: Arc<SerialLane>,
     /// Commands handed to the host in parallel; `None`: all of them.
     pub(crate) parallel_commands: Option<HashSet<String>>,
@@ -45,6 +45,20 @@ impl ConnectionContext {
     /// Hands a request to the handler threads. The queue holds `max-pending` items and
     /// each queued request holds a slot, so it is full only while shutting down; the
     /// request is then dropped and answers CANCELLED itself.
+    /// Reads more of a connection into `buf`; false once the peer closed or reset it.
+    pub(crate) async fn read_more<R: AsyncRead + Unpin>(&self, reader: &mut R, buf: &mut Vec<u8>) -> bool {
+        if buf.capacity() - buf.len() < 16 * 1024 {
+            buf.reserve(64 * 1024);
+        }
+        match reader.read_buf(buf).await {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.counters.bytes_in.fetch_add(n as u64, Relaxed);
+                true
+            }
+        }
+    }
+
     /// Commands not in `parallel-commands` go through the serial lane instead.
     pub(crate) fn dispatch(&self, request: Request) {
         self.counters.requests.fetch_add(1, Relaxed);
@@ -91,10 +105,9 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
         if have == codec::frame::MAGIC.len() {
             break true;
         }
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => ctx.counters.bytes_in.fetch_add(n as u64, Relaxed),
-        };
+        if !ctx.read_more(&mut reader, &mut buf).await {
+            return;
+        }
     };
 
     let read = async {

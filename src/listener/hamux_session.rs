@@ -6,9 +6,8 @@ use super::reply::{Replies, Route};
 use super::request::Request;
 use crate::codec::{self, DecodeError, FrameType};
 use crate::Status;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 
 /// Queues an Error frame telling the peer why the connection is being closed.
 fn refuse(replies: &Replies, txid: u64, why: String) -> ReadEnd {
@@ -71,12 +70,8 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
             }
         }
         buf.drain(..at);
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(64 * 1024);
+        if !ctx.read_more(reader, &mut buf).await {
+            return ReadEnd::PeerClosed;
         }
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return ReadEnd::PeerClosed,
-            Ok(n) => ctx.counters.bytes_in.fetch_add(n as u64, Relaxed),
-        };
     }
 }

@@ -7,9 +7,8 @@ use super::connection::{ConnectionContext, ReadEnd};
 use super::reply::{Replies, Route};
 use super::request::Request;
 use crate::codec::http;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 
 /// Checks what Kea's HTTP listener checks before a command reaches a handler.
 fn check(req: &http::HttpRequest<'_>) -> Result<(), (u16, String)> {
@@ -61,12 +60,8 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
             }
         }
         buf.drain(..at);
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(16 * 1024);
+        if !ctx.read_more(reader, &mut buf).await {
+            return ReadEnd::PeerClosed;
         }
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return ReadEnd::PeerClosed,
-            Ok(n) => ctx.counters.bytes_in.fetch_add(n as u64, Relaxed),
-        };
     }
 }

@@ -2,10 +2,12 @@
 //! requests to the host's handler on a pool of threads, in parallel; the host answers
 //! each one from any thread.
 
+mod allow;
 mod command;
 mod config;
 mod connection;
 mod hamux_session;
+mod handlers;
 mod http_session;
 mod reply;
 mod request;
@@ -13,13 +15,15 @@ mod serial;
 mod stats;
 mod workers;
 
+pub use allow::AllowList;
 pub use config::ListenerConfig;
 pub use request::Request;
 pub use stats::ListenerCounters;
 
-use crate::io::IoThreads;
-use crate::{Error, Status};
+use crate::io::{IoThreads, PollQueue};
+use crate::{Callbacks, Error, Status};
 use connection::ConnectionContext;
+use handlers::Handlers;
 use serial::SerialLane;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -35,7 +39,7 @@ pub struct Listener {
     local_addr: SocketAddr,
     counters: Arc<ListenerCounters>,
     io: Mutex<IoThreads>,
-    workers: Arc<WorkerPool<Request>>,
+    workers: Arc<Handlers>,
     serial: Arc<SerialLane>,
 }
 
@@ -51,8 +55,22 @@ impl Listener {
             .map_err(|e| Error::new(Status::Connect, format!("cannot listen on {addr}: {e}")))?;
         socket.set_nonblocking(true).map_err(|e| Error::new(Status::Internal, e.to_string()))?;
         let local_addr = socket.local_addr().map_err(|e| Error::new(Status::Internal, e.to_string()))?;
-        let workers = WorkerPool::start(config.handler_threads, config.max_pending, "hamux-handler", handler)
-            .map_err(|e| Error::new(Status::Internal, format!("cannot start handler threads: {e}")))?;
+        let workers = match config.callbacks {
+            Callbacks::Threads => Handlers::Threads(
+                WorkerPool::start(config.handler_threads, config.max_pending, "hamux-handler", handler)
+                    .map_err(|e| {
+                        Error::new(Status::Internal, format!("cannot start handler threads: {e}"))
+                    })?,
+            ),
+            Callbacks::Poll => Handlers::Poll {
+                queue: Box::new(
+                    PollQueue::new()
+                        .map_err(|e| Error::new(Status::Internal, format!("cannot create eventfd: {e}")))?,
+                ),
+                handler,
+                closed: Default::default(),
+            },
+        };
         let io = IoThreads::start(config.io_threads, "hamux-listener-io")?;
         let counters = Arc::new(ListenerCounters::default());
         let workers = Arc::new(workers);
@@ -66,6 +84,7 @@ impl Listener {
         });
         let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
         let accept_ctx = ctx.clone();
+        let allowed = config.allowed_peers.clone();
         io.handle(0).spawn(async move {
             let listener = match tokio::net::TcpListener::from_std(socket) {
                 Ok(l) => l,
@@ -77,7 +96,14 @@ impl Listener {
             let mut next = 0usize;
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => {
+                    Ok((stream, from)) => {
+                        if !allowed.allows(from) {
+                            // Closed at once: no byte is read from a stranger.
+                            accept_ctx.counters.refused.fetch_add(1, Relaxed);
+                            tracing::warn!(peer = %from, "connection refused: not in allowed-peers");
+                            drop(stream);
+                            continue;
+                        }
                         accept_ctx.counters.accepted.fetch_add(1, Relaxed);
                         let ctx = accept_ctx.clone();
                         handles[next % handles.len()].spawn(connection::serve(stream, ctx));
@@ -98,6 +124,17 @@ impl Listener {
             workers: ctx.workers.clone(),
             serial: ctx.serial.clone(),
         })
+    }
+
+    /// Poll mode: the descriptor that is readable while requests wait for
+    /// [`dispatch`](Self::dispatch); `None` in threads mode.
+    pub fn poll_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.workers.poll_fd()
+    }
+
+    /// Poll mode: runs the handler for up to `max` waiting requests on this thread.
+    pub fn dispatch(&self, max: usize) -> usize {
+        self.workers.dispatch(max)
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -2,8 +2,8 @@
 //! in arrival order, the next only after the previous was answered — so the host can
 //! pause its own worker threads for them, as Kea does for most commands.
 
+use super::handlers::Handlers;
 use super::request::Request;
-use super::workers::WorkerPool;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -16,11 +16,11 @@ struct LaneState {
 
 pub(crate) struct SerialLane {
     state: Mutex<LaneState>,
-    workers: Arc<WorkerPool<Request>>,
+    workers: Arc<Handlers>,
 }
 
 impl SerialLane {
-    pub(crate) fn new(workers: Arc<WorkerPool<Request>>) -> SerialLane {
+    pub(crate) fn new(workers: Arc<Handlers>) -> SerialLane {
         SerialLane { state: Mutex::new(LaneState::default()), workers }
     }
 

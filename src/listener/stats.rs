@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 #[derive(Default)]
 pub struct ListenerCounters {
     pub(crate) accepted: AtomicU64,
+    pub(crate) refused: AtomicU64,
     pub(crate) open: AtomicU64,
     pub(crate) protocol_errors: AtomicU64,
     pub(crate) requests: AtomicU64,
@@ -24,6 +25,7 @@ impl ListenerCounters {
     pub(crate) fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "connections-accepted": self.accepted.load(Relaxed),
+            "connections-refused": self.refused.load(Relaxed),
             "connections-open": self.open.load(Relaxed),
             "protocol-errors": self.protocol_errors.load(Relaxed),
             "requests": self.requests.load(Relaxed),

@@ -75,7 +75,9 @@ impl fmt::Display for PeerUrl {
             Scheme::Hamux => "hamux",
             Scheme::Http => "http",
         };
-        write!(f, "{scheme}://{}{}", self.authority(), if self.path == "/" { "" } else { &self.path })
+        // hamux:// has no paths; an HTTP URL is shown as it is used, path included.
+        let path = if self.scheme == Scheme::Hamux { "" } else { &self.path };
+        write!(f, "{scheme}://{}{path}", self.authority())
     }
 }
 

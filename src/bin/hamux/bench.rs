@@ -1,26 +1,54 @@
-//! `hamux bench`: a listener and a client on loopback in one process, scenario by scenario.
+//! `hamux bench`: scenario by scenario, a closed-loop client against a listener on
+//! loopback in the same process, or with `--target` against a peer running elsewhere.
 
 use crate::capi::Client;
+use crate::compare::{self, KeaOutcome};
 use crate::driver::{self, LoadSpec};
 use crate::handler::{LeaseListener, ListenerSettings};
 use crate::report::{self, Row};
-use serde_json::json;
+use crate::subnet::Subnet;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// The load settings shared by `bench` and `send`.
 pub struct Load {
     pub duration: Duration,
+    /// Connections and requests in flight over `hamux://`.
     pub connections: usize,
     pub window: usize,
+    /// Connections over `http://`; as each carries one request at a time, also the window.
+    pub http_connections: usize,
     pub body_size: usize,
     pub io_threads: usize,
+    pub subnet: Subnet,
 }
 
 pub struct BenchOptions {
     pub load: Load,
     pub handler_threads: usize,
     pub scenarios: Vec<Scenario>,
+    /// Drive this peer instead of a listener in this process.
+    pub target: Option<String>,
     pub json: bool,
+}
+
+/// How a scenario reaches its listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Hamux,
+    Http,
+}
+
+impl Transport {
+    /// The transport of a peer URL, from its scheme.
+    pub fn of(url: &str) -> Option<Transport> {
+        let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "hamux" => Some(Transport::Hamux),
+            "http" => Some(Transport::Http),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,11 +61,21 @@ pub enum Scenario {
     OneAtATime,
     /// Pipelined on one connection, 1% of the requests answered 50 ms late.
     HeadOfLine,
+    /// HTTP/1.1 over `--http-connections` connections, one request on each at a time.
+    Http,
+    /// The HTTP load against a real kea-dhcp4 and against the hamux listener.
+    Kea,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] =
-        [Scenario::Pipelined, Scenario::PipelinedOneConn, Scenario::OneAtATime, Scenario::HeadOfLine];
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Pipelined,
+        Scenario::PipelinedOneConn,
+        Scenario::OneAtATime,
+        Scenario::HeadOfLine,
+        Scenario::Http,
+        Scenario::Kea,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -45,6 +83,8 @@ impl Scenario {
             Scenario::PipelinedOneConn => "pipelined-1conn",
             Scenario::OneAtATime => "one-at-a-time",
             Scenario::HeadOfLine => "head-of-line",
+            Scenario::Http => "http",
+            Scenario::Kea => "kea",
         }
     }
 
@@ -55,13 +95,48 @@ impl Scenario {
         })
     }
 
+    fn transport(self) -> Transport {
+        match self {
+            Scenario::Http | Scenario::Kea => Transport::Http,
+            _ => Transport::Hamux,
+        }
+    }
+
+    /// Needs the listener in this process (its late answers, or the side-by-side run).
+    fn needs_own_listener(self) -> bool {
+        matches!(self, Scenario::HeadOfLine | Scenario::Kea)
+    }
+
     /// Connections and window for this scenario under `load`.
     fn shape(self, load: &Load) -> (usize, usize) {
         match self {
             Scenario::Pipelined => (load.connections, load.window),
             Scenario::PipelinedOneConn | Scenario::HeadOfLine => (1, load.window),
             Scenario::OneAtATime => (1, 1),
+            Scenario::Http | Scenario::Kea => (load.http_connections, load.http_connections),
         }
+    }
+}
+
+/// The scenarios to run: those named (checked against the target), or by default every
+/// scenario but `kea` (without a target) or those the target's transport can run.
+pub fn select(named: Vec<Scenario>, target: Option<&str>) -> Result<Vec<Scenario>, String> {
+    let Some(url) = target else {
+        return Ok(if named.is_empty() { Scenario::ALL[..5].to_vec() } else { named });
+    };
+    let transport = Transport::of(url).ok_or_else(|| {
+        format!("--target must be a hamux://HOST:PORT or http://HOST:PORT/ URL, got '{url}'")
+    })?;
+    let fits = |s: &Scenario| s.transport() == transport && !s.needs_own_listener();
+    if named.is_empty() {
+        return Ok(Scenario::ALL.into_iter().filter(fits).collect());
+    }
+    match named.iter().find(|s| !fits(s)) {
+        Some(s) if s.needs_own_listener() => {
+            Err(format!("scenario '{}' needs the listener in this process; drop --target", s.name()))
+        }
+        Some(s) => Err(format!("scenario '{}' does not use the transport of --target {url}", s.name())),
+        None => Ok(named),
     }
 }
 
@@ -88,67 +163,135 @@ pub fn run_load(
     split_slow: bool,
 ) -> Result<Row, String> {
     let client = Client::new(&client_config(load.io_threads, connections, window))?;
-    driver::warm_up(&client, url, connections, load.body_size)?;
-    let spec =
-        LoadSpec { label: name, url, window, duration: load.duration, body_size: load.body_size, split_slow };
+    let spec = LoadSpec {
+        label: name,
+        url,
+        window,
+        duration: load.duration,
+        body_size: load.body_size,
+        subnet: load.subnet,
+        split_slow,
+    };
+    driver::warm_up(&client, &spec, connections)?;
     let result = driver::run(&client, &spec)?;
     Ok(Row { name: name.to_string(), connections, window, result })
 }
 
 pub fn run(o: &BenchOptions) -> Result<(), String> {
     let load = &o.load;
-    let listener = LeaseListener::start(&ListenerSettings {
-        address: "127.0.0.1".into(),
-        port: 0,
-        io_threads: load.io_threads,
-        handler_threads: o.handler_threads,
-        max_pending: (load.window * 2).max(4096),
-    })?;
-    let url = format!("hamux://127.0.0.1:{}", listener.port());
+    let listener = match o.target {
+        Some(_) => None,
+        None => Some(LeaseListener::start(&ListenerSettings {
+            address: "127.0.0.1".into(),
+            port: 0,
+            io_threads: load.io_threads,
+            handler_threads: o.handler_threads,
+            max_pending: (load.window.max(load.http_connections) * 2).max(4096),
+        })?),
+    };
+    let url = |t: Transport| match (&o.target, &listener) {
+        (Some(target), _) => target.clone(),
+        (None, Some(l)) if t == Transport::Hamux => format!("hamux://127.0.0.1:{}", l.port()),
+        (None, Some(l)) => format!("http://127.0.0.1:{}/", l.port()),
+        (None, None) => unreachable!("a listener runs when there is no target"),
+    };
     if !o.json {
-        println!(
-            "hamux {} bench: {:.1} s per scenario, body {} bytes, io-threads {} (client and listener), \
-             handler-threads {}",
-            hamux::VERSION,
-            load.duration.as_secs_f64(),
-            load.body_size,
-            load.io_threads,
-            o.handler_threads
-        );
+        println!("{}", header(o));
     }
     let mut rows = Vec::new();
+    let mut kea = None;
     for &scenario in &o.scenarios {
         let (connections, window) = scenario.shape(load);
+        if scenario == Scenario::Kea {
+            let outcome = compare::run(&url(Transport::Http), load, &mut rows)?;
+            if let (KeaOutcome::Skipped(why), false) = (&outcome, o.json) {
+                eprintln!("kea: skipped: {why}");
+            }
+            kea = Some(outcome);
+            continue;
+        }
         let hol = scenario == Scenario::HeadOfLine;
-        listener.handler().set_slow_mode(hol);
-        rows.push(run_load(&url, scenario.name(), connections, window, load, hol)?);
-        listener.handler().set_slow_mode(false);
+        let handler = listener.as_ref().map(|l| l.handler());
+        if let Some(h) = handler {
+            h.set_slow_mode(hol);
+        }
+        rows.push(run_load(&url(scenario.transport()), scenario.name(), connections, window, load, hol)?);
+        if let Some(h) = handler {
+            h.set_slow_mode(false);
+        }
     }
-    let handler = listener.handler();
-    let leases = handler.leases();
-    let bad = handler.bad_commands.load(std::sync::atomic::Ordering::Relaxed);
-    let lost = handler.respond_failures.load(std::sync::atomic::Ordering::Relaxed);
+    let own = listener.as_ref().map(|l| {
+        let h = l.handler();
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        (h.leases(), n(&h.bad_commands), n(&h.respond_failures))
+    });
     if o.json {
-        let v = json!({
-            "hamux-version": hamux::VERSION,
-            "settings": {
-                "seconds": load.duration.as_secs_f64(),
-                "connections": load.connections,
-                "window": load.window,
-                "body-size": load.body_size,
-                "io-threads": load.io_threads,
-                "handler-threads": o.handler_threads,
-            },
-            "scenarios": rows.iter().map(report::row_json).collect::<Vec<_>>(),
-            "listener": { "leases": leases, "bad-commands": bad, "respond-failures": lost },
-        });
-        println!("{v}");
+        println!("{}", bench_json(o, &rows, own, kea.as_ref()));
     } else {
         print!("{}", report::table(&rows));
-        println!(
-            "CPU µs/rt: process CPU (client + listener) per round trip. Listener: {leases} leases stored, \
-             {bad} bad commands, {lost} answers refused."
-        );
+        match own {
+            Some((leases, bad, lost)) => println!(
+                "CPU µs/rt: process CPU (client + listener) per round trip. Listener: {leases} leases \
+                 stored, {bad} bad commands, {lost} answers refused."
+            ),
+            None => println!(
+                "CPU µs/rt: this (client) process's CPU per round trip; the target's is not counted."
+            ),
+        }
+        if let Some(KeaOutcome::Ran(ran)) = &kea {
+            println!("{}", compare::summary(ran));
+        }
     }
     report::check_errors(&rows)
+}
+
+fn header(o: &BenchOptions) -> String {
+    let load = &o.load;
+    let against = match &o.target {
+        Some(t) => format!("target {t}"),
+        None => format!("listener in this process, handler-threads {}", o.handler_threads),
+    };
+    format!(
+        "hamux {} bench: {:.1} s per scenario, body {} bytes, leases in {} (subnet-id {}), io-threads {}, {against}",
+        hamux::VERSION,
+        load.duration.as_secs_f64(),
+        load.body_size,
+        load.subnet,
+        load.subnet.id,
+        load.io_threads,
+    )
+}
+
+fn bench_json(
+    o: &BenchOptions,
+    rows: &[Row],
+    own: Option<(usize, u64, u64)>,
+    kea: Option<&KeaOutcome>,
+) -> Value {
+    let load = &o.load;
+    let mut v = json!({
+        "hamux-version": hamux::VERSION,
+        "settings": {
+            "seconds": load.duration.as_secs_f64(),
+            "connections": load.connections,
+            "window": load.window,
+            "http-connections": load.http_connections,
+            "body-size": load.body_size,
+            "io-threads": load.io_threads,
+            "handler-threads": o.handler_threads,
+            "subnet": load.subnet.to_string(),
+            "subnet-id": load.subnet.id,
+        },
+        "scenarios": rows.iter().map(report::row_json).collect::<Vec<_>>(),
+    });
+    if let Some(target) = &o.target {
+        v["target"] = target.as_str().into();
+    }
+    if let Some((leases, bad, lost)) = own {
+        v["listener"] = json!({ "leases": leases, "bad-commands": bad, "respond-failures": lost });
+    }
+    if let Some(kea) = kea {
+        v["kea"] = compare::outcome_json(kea);
+    }
+    v
 }

@@ -1,25 +1,16 @@
 //! Request bodies: Kea `lease4-update` commands as an HA partner sends them.
 //!
 //! A body is built once per window slot from a template whose varying fields have a fixed
-//! width; each request then only overwrites those digits in place (no allocation, no
-//! formatting on the hot path). Leases are numbered `0..POOL`; lease `n` has the address
-//! `10.(100 + n / 10000).(100 + n / 100 % 100).(100 + n % 100)`, so every octet has three
-//! digits, and its own hardware address, client id and hostname.
+//! width; each request then only overwrites those bytes in place (no allocation, no
+//! formatting on the hot path). Leases are numbered `0..pool`; lease `n` gets its address
+//! from the [`Subnet`] (written as `"a.b.c.d"` padded with spaces, which JSON ignores, to
+//! the width of the longest address), its own hardware address, client id and hostname.
 
-/// Leases the benchmark picks from at random (the size of the simulated address pool).
-/// 100k leases keep the listener's store within the L3 cache of a small machine; with 1M
-/// its cache misses cost about 25% of the round trips per second.
-pub const POOL: u64 = 100_000;
+use crate::subnet::Subnet;
 
 /// Largest `--body-size` (hamux's default `max-frame-bytes`); the smallest is
 /// [`Body::min_size`], the body without padding.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// Whether lease `n` is one of the 1% the head-of-line handler answers late. The handler
-/// sees the same thing in the address: its last octet is 100.
-pub fn is_slow_lease(n: u64) -> bool {
-    n % 100 == 0
-}
 
 /// Where the varying fields sit in the template.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +28,7 @@ pub struct Body {
     bytes: Vec<u8>,
     at: Layout,
     expire_base: u64,
+    subnet: Subnet,
 }
 
 const HOST_PREFIX: &str = "client-";
@@ -44,7 +36,10 @@ const HOST_SUFFIX: &str = ".example.org";
 /// Hostname padding is used up to this many bytes; beyond, a `user-context` carries it.
 const HOST_PAD_MAX: usize = 190;
 
-fn render(host_pad: usize, context_pad: Option<usize>, expire: u64) -> String {
+/// The address field: `"255.255.255.255"`, the widest; shorter addresses are padded.
+const IP_FIELD: usize = 17;
+
+fn render(subnet_id: u32, host_pad: usize, context_pad: Option<usize>, expire: u64) -> String {
     let pad = "x".repeat(host_pad);
     let context = match context_pad {
         Some(n) => format!(",\"user-context\":{{\"ha-bench-padding\":\"{}\"}}", "p".repeat(n)),
@@ -53,12 +48,13 @@ fn render(host_pad: usize, context_pad: Option<usize>, expire: u64) -> String {
     format!(
         concat!(
             "{{\"command\":\"lease4-update\",\"service\":[\"dhcp4\"],\"arguments\":{{",
-            "\"ip-address\":\"10.100.100.100\",\"hw-address\":\"02:00:00:00:00:00\",",
-            "\"client-id\":\"01:02:00:00:00:00:00\",\"subnet-id\":1,\"valid-lft\":3600,",
+            "\"ip-address\":\"255.255.255.255\",\"hw-address\":\"02:00:00:00:00:00\",",
+            "\"client-id\":\"01:02:00:00:00:00:00\",\"subnet-id\":{subnet_id},\"valid-lft\":3600,",
             "\"expire\":{expire},\"hostname\":\"{prefix}000000{pad}{suffix}\",",
             "\"fqdn-fwd\":false,\"fqdn-rev\":false,\"state\":0,\"force-create\":true,",
             "\"origin\":\"ha-partner\"{context}}}}}"
         ),
+        subnet_id = subnet_id,
         expire = expire,
         prefix = HOST_PREFIX,
         pad = pad,
@@ -73,14 +69,15 @@ fn offset(text: &str, key: &str) -> usize {
 }
 
 impl Body {
-    /// The smallest body (no padding).
-    pub fn min_size() -> usize {
-        render(0, None, 1_000_000_000).len()
+    /// The smallest body (no padding) for leases of `subnet`.
+    pub fn min_size(subnet: &Subnet) -> usize {
+        render(subnet.id, 0, None, 1_000_000_000).len()
     }
 
-    /// A body of exactly `size` bytes (at least [`min_size`](Self::min_size)).
-    pub fn new(size: usize) -> Result<Body, String> {
-        let min = Body::min_size();
+    /// A body of exactly `size` bytes (at least [`min_size`](Self::min_size)) for leases
+    /// of `subnet`.
+    pub fn new(size: usize, subnet: &Subnet) -> Result<Body, String> {
+        let min = Body::min_size(subnet);
         if !(min..=MAX_BODY).contains(&size) {
             return Err(format!("--body-size must be from {min} to {MAX_BODY} bytes, got {size}"));
         }
@@ -89,31 +86,30 @@ impl Body {
         // Ten digits until 2286; the per-lease offset below stays under 3600.
         let expire_base = (now + 3600).clamp(1_000_000_000, 9_999_990_000);
         let extra = size - min;
-        let context_overhead = render(0, Some(0), expire_base).len() - min;
+        let id = subnet.id;
+        let context_overhead = render(id, 0, Some(0), expire_base).len() - min;
         let text = if extra <= HOST_PAD_MAX || extra < context_overhead {
-            render(extra, None, expire_base)
+            render(id, extra, None, expire_base)
         } else {
-            render(0, Some(extra - context_overhead), expire_base)
+            render(id, 0, Some(extra - context_overhead), expire_base)
         };
         debug_assert_eq!(text.len(), size);
         let at = Layout {
-            ip: offset(&text, "ip-address") + 1,
+            ip: offset(&text, "ip-address"),
             hw: offset(&text, "hw-address") + 1,
             client_id: offset(&text, "client-id") + 1,
             expire: offset(&text, "expire"),
             host: offset(&text, "hostname") + 1 + HOST_PREFIX.len(),
         };
-        Ok(Body { bytes: text.into_bytes(), at, expire_base })
+        Ok(Body { bytes: text.into_bytes(), at, expire_base, subnet: *subnet })
     }
 
-    /// Rewrites the body for lease `n` (taken modulo [`POOL`]).
-    pub fn set_lease(&mut self, n: u64) {
-        let n = n % POOL;
+    /// Rewrites the body for lease `n` (taken modulo the subnet's pool); returns its address.
+    pub fn set_lease(&mut self, n: u64) -> u32 {
+        let n = n % self.subnet.pool();
+        let ip = self.subnet.address(n);
         let b = &mut self.bytes;
-        // ip-address "10.1bb.1cc.1dd"
-        decimal(&mut b[self.at.ip + 3..self.at.ip + 6], 100 + n / 10_000);
-        decimal(&mut b[self.at.ip + 7..self.at.ip + 10], 100 + n / 100 % 100);
-        decimal(&mut b[self.at.ip + 11..self.at.ip + 14], 100 + n % 100);
+        write_ip(&mut b[self.at.ip..self.at.ip + IP_FIELD], ip);
         // hw-address "02:00:00:XX:XX:XX" and client-id "01:" + hw-address
         for (i, shift) in [16u32, 8, 0].into_iter().enumerate() {
             let byte = (n >> shift) as u8;
@@ -122,6 +118,11 @@ impl Body {
         }
         decimal(&mut b[self.at.expire..self.at.expire + 10], self.expire_base + n % 3600);
         decimal(&mut b[self.at.host..self.at.host + 6], n);
+        ip
+    }
+
+    pub fn pool(&self) -> u64 {
+        self.subnet.pool()
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -137,6 +138,23 @@ fn decimal(out: &mut [u8], mut value: u64) {
     }
 }
 
+/// Writes `"a.b.c.d"` at the start of `out` and fills the rest with spaces.
+fn write_ip(out: &mut [u8], ip: u32) {
+    out[0] = b'"';
+    let mut at = 1;
+    for (i, octet) in ip.to_be_bytes().into_iter().enumerate() {
+        if i > 0 {
+            out[at] = b'.';
+            at += 1;
+        }
+        let digits = 1 + usize::from(octet >= 10) + usize::from(octet >= 100);
+        decimal(&mut out[at..at + digits], octet as u64);
+        at += digits;
+    }
+    out[at] = b'"';
+    out[at + 1..].fill(b' ');
+}
+
 fn hex(out: &mut [u8], byte: u8) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out[0] = DIGITS[(byte >> 4) as usize];
@@ -149,10 +167,11 @@ mod tests {
 
     #[test]
     fn bodies_are_valid_json_of_the_asked_size_with_the_lease_in_place() {
-        let min = Body::min_size();
+        let wide = Subnet::DEFAULT;
+        let min = Body::min_size(&wide);
         for size in [min, min + 1, 350, min + 190, min + 191, min + 250, 4096] {
-            let mut body = Body::new(size).unwrap();
-            body.set_lease(12_345);
+            let mut body = Body::new(size, &wide).unwrap();
+            assert_eq!(body.set_lease(12_345), u32::from(std::net::Ipv4Addr::new(10, 101, 123, 145)));
             assert_eq!(body.bytes().len(), size);
             let v: serde_json::Value = serde_json::from_slice(body.bytes()).unwrap();
             let args = &v["arguments"];
@@ -162,7 +181,23 @@ mod tests {
             assert!(args["hostname"].as_str().unwrap().starts_with("client-012345"));
             assert!(args["expire"].as_u64().unwrap() >= 1_000_000_000);
         }
-        assert!(Body::new(min - 1).is_err());
-        assert!(is_slow_lease(0) && is_slow_lease(300) && !is_slow_lease(301));
+        assert!(Body::new(min - 1, &wide).is_err());
+    }
+
+    #[test]
+    fn short_addresses_are_padded_and_the_subnet_id_is_set() {
+        let subnet = Subnet::parse("192.0.2.0/24", 42).unwrap();
+        let mut body = Body::new(400, &subnet).unwrap();
+        for (n, ip) in [(0, "192.0.2.1"), (9, "192.0.2.10"), (253, "192.0.2.254")] {
+            body.set_lease(n);
+            assert_eq!(body.bytes().len(), 400);
+            let text = std::str::from_utf8(body.bytes()).unwrap();
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                (v["arguments"]["ip-address"].as_str(), v["arguments"]["subnet-id"].as_u64()),
+                (Some(ip), Some(42))
+            );
+            assert!(text.contains(&format!("\"{ip}\"{},", " ".repeat(15 - ip.len()))));
+        }
     }
 }

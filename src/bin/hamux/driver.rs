@@ -9,12 +9,13 @@
 //! counter (read by the main thread) and the count of chains still running, whose final
 //! decrements (Release) publish everything recorded to the main thread (Acquire).
 
-use crate::body::{is_slow_lease, Body, POOL};
+use crate::body::Body;
 use crate::capi::{self, Client};
 use crate::cpu;
 use crate::histogram::Histogram;
 use crate::progress::Progress;
 use crate::recorder::Recorder;
+use crate::subnet::{is_slow_address, Subnet};
 use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
 use std::cell::UnsafeCell;
 use std::ffi::{c_void, CString};
@@ -28,6 +29,7 @@ pub struct LoadSpec<'a> {
     pub window: usize,
     pub duration: Duration,
     pub body_size: usize,
+    pub subnet: Subnet,
     /// Classify latencies of leases the listener answers late (head-of-line).
     pub split_slow: bool,
 }
@@ -62,7 +64,9 @@ struct Shared {
 struct ChainState {
     body: Body,
     rng: u64,
-    lease: u64,
+    leases: Leases,
+    /// The lease in flight is one the head-of-line handler answers late.
+    slow: bool,
     sent_at: Instant,
     completed: u64,
     errors: u64,
@@ -92,8 +96,8 @@ impl Chain {
         st.rng ^= st.rng << 13;
         st.rng ^= st.rng >> 7;
         st.rng ^= st.rng << 17;
-        st.lease = st.rng % POOL;
-        st.body.set_lease(st.lease);
+        let ip = st.body.set_lease(st.leases.pick(st.rng));
+        st.slow = self.split_slow && is_slow_address(ip);
         st.sent_at = Instant::now();
         let body = st.body.bytes();
         let user_data = self as *const Chain as *mut c_void;
@@ -116,6 +120,38 @@ impl Chain {
             format!("hamux_client_send: {}: {}", capi::status_name(status), capi::last_error())
         });
         false
+    }
+}
+
+/// The leases one chain picks from. When the pool has a lease for every chain, chains own
+/// disjoint leases, so no lease is ever updated by two requests at once (Kea refuses that
+/// with "ResourceBusy"): chain `c` of `C` owns the blocks `c`, `c + C`, `c + 2C`, ... of
+/// `unit` consecutive leases. Blocks of 100 when the pool allows keep the head-of-line
+/// share (leases `n` with `n % 100 == 0`) at 1% in every chain. A pool smaller than the
+/// window is shared by all chains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Leases {
+    first: u64,
+    stride: u64,
+    /// Blocks owned.
+    count: u64,
+    unit: u64,
+}
+
+impl Leases {
+    fn of_chain(chain: u64, chains: u64, pool: u64) -> Leases {
+        let unit = if pool / 100 >= chains { 100 } else { 1 };
+        let blocks = pool / unit;
+        if chains <= blocks {
+            Leases { first: chain, stride: chains, count: (blocks - chain).div_ceil(chains), unit }
+        } else {
+            Leases { first: 0, stride: 1, count: pool, unit: 1 }
+        }
+    }
+
+    fn pick(&self, random: u64) -> u64 {
+        let x = random % (self.count * self.unit);
+        (self.first + x / self.unit * self.stride) * self.unit + x % self.unit
     }
 }
 
@@ -144,7 +180,7 @@ unsafe extern "C" fn on_reply(
     let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
     if status == hamux_status::HAMUX_OK && body.starts_with(REPLY_OK_PREFIX) {
         let latency = now.saturating_duration_since(st.sent_at).as_nanos() as u64;
-        let slow = chain.split_slow && is_slow_lease(st.lease);
+        let slow = st.slow;
         shared.latencies.with(|l| {
             if slow {
                 l.slow.record(latency);
@@ -180,7 +216,7 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
         running: AtomicUsize::new(0),
         latencies: Recorder::new(),
     };
-    let template = Body::new(spec.body_size)?;
+    let template = Body::new(spec.body_size, &spec.subnet)?;
     let start = Instant::now();
     let chains: Vec<Chain> = (0..spec.window)
         .map(|i| Chain {
@@ -189,7 +225,8 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
             state: UnsafeCell::new(ChainState {
                 body: template.clone(),
                 rng: (0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)) | 1,
-                lease: 0,
+                leases: Leases::of_chain(i as u64, spec.window as u64, template.pool()),
+                slow: false,
                 sent_at: start,
                 completed: 0,
                 errors: 0,
@@ -254,7 +291,7 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
 
 /// Sends one request per connection (and waits for them) so connects happen before the
 /// clock starts; fails with the first error, e.g. an unreachable peer.
-pub fn warm_up(client: &Client, url: &str, connections: usize, body_size: usize) -> Result<(), String> {
+pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Result<(), String> {
     struct Pending {
         left: AtomicUsize,
         error: std::sync::Mutex<Option<String>>,
@@ -269,11 +306,15 @@ pub fn warm_up(client: &Client, url: &str, connections: usize, body_size: usize)
         p.left.fetch_sub(1, Ordering::Release);
     }
     let pending = Pending { left: AtomicUsize::new(0), error: std::sync::Mutex::new(None) };
+    let url = spec.url;
     let c_url = CString::new(url).map_err(|_| "URL contains NUL".to_string())?;
-    let mut body = Body::new(body_size)?;
+    let mut body = Body::new(spec.body_size, &spec.subnet)?;
+    let pool = body.pool();
     let mut send_error = None;
-    for n in 0..connections as u64 * 2 {
-        body.set_lease(POOL - 1 - n);
+    // Distinct leases (as many as the pool has), so that no two updates of one lease are
+    // in flight at once.
+    for n in 0..(connections as u64 * 2).min(pool) {
+        body.set_lease(pool - 1 - n);
         pending.left.fetch_add(1, Ordering::AcqRel);
         let ud = &pending as *const Pending as *mut c_void;
         let b = body.bytes();
@@ -303,5 +344,34 @@ pub fn warm_up(client: &Client, url: &str, connections: usize, body_size: usize)
     match send_error.or(pending.error.into_inner().unwrap_or_else(|e| e.into_inner())) {
         Some(e) => Err(format!("{url}: {e}")),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Leases;
+
+    #[test]
+    fn chains_own_disjoint_leases_when_the_pool_allows() {
+        for (chains, pool) in
+            [(16u64, 254u64), (512, 100_000), (3, 100_000), (1000, 100_000), (1001, 100_000)]
+        {
+            let mut owner = std::collections::HashMap::new();
+            for chain in 0..chains {
+                let leases = Leases::of_chain(chain, chains, pool);
+                // Every value of `random` modulo count * unit: all the leases the chain owns.
+                let owned: Vec<u64> = (0..leases.count * leases.unit).map(|r| leases.pick(r)).collect();
+                for &n in &owned {
+                    assert!(n < pool, "{chains} {pool}: {n}");
+                    assert_eq!(*owner.entry(n).or_insert(chain), chain, "{chains} {pool}: {n} shared");
+                }
+                if pool / 100 >= chains {
+                    let slow = owned.iter().filter(|&&n| n % 100 == 0).count();
+                    assert_eq!(slow * 100, owned.len(), "{chains} {pool}: 1% slow in chain {chain}");
+                }
+            }
+            assert!(owner.len() as u64 >= pool * 9 / 10, "{chains} {pool}: {} used", owner.len());
+        }
+        assert_eq!(Leases::of_chain(3, 512, 254), Leases { first: 0, stride: 1, count: 254, unit: 1 });
     }
 }

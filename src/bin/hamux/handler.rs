@@ -4,6 +4,7 @@
 
 use crate::capi;
 use crate::lease::{self, LeaseUpdate};
+use crate::subnet::is_slow_address;
 use hamux::ffi::{hamux_request, hamux_request_respond, hamux_status};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
@@ -88,7 +89,7 @@ impl Handler {
         })
     }
 
-    /// Head-of-line mode: leases whose address ends in `.100` (1%) are answered late.
+    /// Head-of-line mode: leases whose address ends in `.100` (1% in a /8) are answered late.
     pub fn set_slow_mode(&self, on: bool) {
         self.slow_mode.store(on, Relaxed);
     }
@@ -118,7 +119,7 @@ unsafe extern "C" fn on_request(
     let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
     match lease::parse(body) {
         Ok(lease) => {
-            let slow = handler.slow_mode.load(Relaxed) && lease.ip & 0xff == 100;
+            let slow = handler.slow_mode.load(Relaxed) && is_slow_address(lease.ip);
             let answer = if handler.store.upsert(&lease) { ADDED } else { UPDATED };
             if slow {
                 handler.delay.hold(request, answer);
@@ -179,7 +180,7 @@ struct LeaseStore {
 
 impl LeaseStore {
     fn new() -> LeaseStore {
-        let per_shard = (crate::body::POOL as usize).div_ceil(SHARDS);
+        let per_shard = (crate::subnet::POOL as usize).div_ceil(SHARDS);
         let shards = (0..SHARDS)
             .map(|_| Shard(Mutex::new(HashMap::with_capacity_and_hasher(per_shard, Default::default()))))
             .collect();

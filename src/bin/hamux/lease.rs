@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn reads_the_generated_bodies() {
-        let mut body = Body::new(400).unwrap();
+        let mut body = Body::new(400, &crate::subnet::Subnet::DEFAULT).unwrap();
         body.set_lease(42);
         let lease = parse(body.bytes()).unwrap();
         assert_eq!(Ipv4Addr::from(lease.ip), Ipv4Addr::new(10, 100, 100, 142));

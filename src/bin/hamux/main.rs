@@ -1,34 +1,42 @@
 //! `hamux`: benchmark and test tool for the hamux library, driving it through its C ABI.
 //!
-//! - `hamux bench`: listener and client on loopback in one process, several scenarios;
+//! - `hamux bench`: listener and client on loopback in one process, several scenarios
+//!   (hamux:// and HTTP; `kea`: side by side with a real kea-dhcp4), or `--target` a peer;
 //! - `hamux listen`: the lease-storing listener alone;
-//! - `hamux send`: the closed-loop client alone, against a `hamux listen` elsewhere.
+//! - `hamux send`: the closed-loop client alone, against a peer elsewhere.
 
 mod args;
 mod bench;
 mod body;
 mod capi;
+mod compare;
 mod cpu;
 mod driver;
 mod handler;
 mod histogram;
+mod kea;
 mod lease;
 mod listen;
 mod progress;
 mod recorder;
 mod report;
 mod send;
+mod subnet;
 
 use args::{Flags, Parsed, Spec};
-use bench::{BenchOptions, Load, Scenario};
+use bench::{BenchOptions, Load, Scenario, Transport};
 use handler::ListenerSettings;
 use std::time::Duration;
 
 /// Defaults. The thread counts were chosen by measuring on a 2-core machine: io-threads 2
-/// with handler-threads 2 gave the most round trips/s in `pipelined` (4 connections).
+/// with handler-threads 2 gave the most round trips/s in `pipelined` (4 connections);
+/// `http` does 5-15% better with handler-threads 1. Over HTTP the hamux listener does best
+/// with 64 connections (32: 5-10% less, 16: 15% less, 4: half), while Kea's listener is
+/// flat from 4 to 64 connections (about 19k/s here).
 const DEFAULT_SECONDS: u64 = 3;
 const DEFAULT_CONNECTIONS: usize = 4;
 const DEFAULT_WINDOW: usize = 512;
+const DEFAULT_HTTP_CONNECTIONS: usize = 64;
 const DEFAULT_BODY_SIZE: usize = 350;
 const DEFAULT_IO_THREADS: usize = 2;
 const DEFAULT_HANDLER_THREADS: usize = 2;
@@ -37,49 +45,71 @@ const USAGE: &str = "\
 hamux: benchmark and test tool for the hamux library (driven through its C ABI)
 
 Usage:
-  hamux bench  [options]      listener + client on loopback, scenario by scenario
-  hamux listen --port P [...] the lease-storing listener alone
-  hamux send   --url U [...]  the closed-loop client alone, against a listener
-  hamux help [COMMAND]        this text, or a command's options
+  hamux bench  [options]        listener + client on loopback, scenario by scenario
+  hamux listen --port P [...]   the lease-storing listener alone
+  hamux send   --target U [...] the closed-loop client alone, against a peer
+  hamux help [COMMAND]          this text, or a command's options
 
 Run 'hamux COMMAND --help' for a command's options.
 ";
 
 const BENCH_HELP: &str = "\
-hamux bench: starts a listener and a client on loopback in one process and runs each
-scenario for --seconds, closed loop: every response callback records the latency and
-sends the next request (a Kea lease4-update) from inside the callback. The listener's
-handler parses each command with serde_json and stores the lease in a sharded map.
+hamux bench: starts a listener and a client on loopback in one process (or, with
+--target, only the client) and runs each scenario for --seconds, closed loop: every
+response callback records the latency and sends the next request (a Kea lease4-update)
+from inside the callback; no two requests in flight update the same lease (as long as
+there are more leases than requests in flight). The listener's handler parses each
+command with serde_json and stores the lease in a sharded map.
 
 Scenarios:
-  pipelined        --connections connections, --window requests in flight
+  pipelined        hamux://, --connections connections, --window requests in flight
   pipelined-1conn  the same over one connection
   one-at-a-time    one request in flight on one connection (the in-order baseline)
   head-of-line     pipelined on one connection; 1% of the requests are answered 50 ms
                    late from another thread; the fast 99% are reported separately
+  http             http:// (HTTP/1.1, Kea-style) to the same listener port:
+                   --http-connections connections, one request in flight on each
+  kea              not run by default: the http load (same client, connections, bodies
+                   and seconds) against a real kea-dhcp4 2.2 HA listener that the bench
+                   starts on a free loopback port and stops (row kea-http), then against
+                   the hamux listener (hamux-http), and their ratio; skipped (exit 0)
+                   when kea-dhcp4 is not installed
 
 Options:
-  --seconds S          run time per scenario (default 3; fractions allowed)
-  --connections N      connections of the pipelined scenario (default 4)
-  --window N           requests in flight (default 512)
-  --body-size B        request body bytes (default 350; padded via hostname/user-context)
-  --io-threads N       IO threads of the client and of the listener (default 2: the
-                       fastest for 'pipelined' on a 2-core machine; 1 is as fast or
-                       slightly faster for the one-connection scenarios)
-  --handler-threads N  listener handler threads (default 2; 4 is slower on 2 cores)
-  --scenario NAME      run only these (repeatable or comma-separated; default all)
-  --json               print one JSON object on stdout instead of the table
+  --seconds S           run time per scenario (default 3; fractions allowed)
+  --connections N       connections of the pipelined scenario (default 4)
+  --window N            requests in flight over hamux:// (default 512)
+  --http-connections N  connections over http://, = requests in flight (default 64)
+  --body-size B         request body bytes (default 350; padded via hostname/user-context)
+  --subnet CIDR         lease addresses (default 10.0.0.0/8: 100,000 leases
+                        10.1xx.1xx.1xx; a smaller subnet: its first 100,000 addresses,
+                        e.g. all 254 of a /24)
+  --subnet-id N         the subnet-id in the commands (default 1); a Kea peer accepts only
+                        addresses inside its subnet with that id
+  --io-threads N        IO threads of the client and of the listener (default 2: the
+                        fastest for 'pipelined' on a 2-core machine; 1 is as fast or
+                        slightly faster for the one-connection scenarios)
+  --handler-threads N   listener handler threads (default 2; 4 is slower on 2 cores;
+                        1 is 5-15% faster for http and kea, slower for pipelined)
+  --scenario NAME       run only these (repeatable or comma-separated; default all but kea)
+  --target URL          drive this peer (hamux://HOST:PORT or http://HOST:PORT/, e.g. a
+                        'hamux listen' or a Kea HA listener) instead of a listener in this
+                        process; runs the scenarios of the URL's transport that need no
+                        listener of ours (hamux://: pipelined, pipelined-1conn,
+                        one-at-a-time; http://: http)
+  --json                print one JSON object on stdout instead of the table
 
 Columns: round trips/s = completed / time to the last reply; p50/p99/p99.9 latency from
 send to callback; CPU µs/rt = the process's user+sys CPU (getrusage) per round trip;
-errors = callbacks with a status other than HAMUX_OK (or a Kea result other than 0);
-any error makes the exit status 1.
+errors = callbacks with a status other than HAMUX_OK, or a reply that does not start
+with Kea's '[ { \"result\": 0,'; any error makes the exit status 1.
 ";
 
 const LISTEN_HELP: &str = "\
 hamux listen: runs the benchmark's lease-storing listener as its own process. Prints its
-URL (hamux://ADDRESS:PORT) on stdout, then listener statistics once a second on stderr,
-until interrupted (Ctrl-C, SIGTERM) or --seconds have passed.
+URL (hamux://ADDRESS:PORT; the same port answers http://ADDRESS:PORT/) on stdout, then
+listener statistics once a second on stderr, until interrupted (Ctrl-C, SIGTERM) or
+--seconds have passed.
 
 Options:
   --port P             port to listen on (required; 0 picks a free one)
@@ -90,31 +120,50 @@ Options:
 ";
 
 const SEND_HELP: &str = "\
-hamux send: runs the benchmark's closed-loop client against a listener elsewhere (for
-example 'hamux listen') and prints the same row as 'hamux bench'.
+hamux send: runs the benchmark's closed-loop client against a peer elsewhere (for
+example 'hamux listen', or a Kea HA listener over http://) and prints the same row as
+'hamux bench'. ('hamux bench --target URL' runs several scenarios against it.)
 
 Options:
-  --url hamux://HOST:PORT  the listener (required)
-  --seconds S              run time (default 3)
-  --connections N          connections (default 4)
-  --window N               requests in flight (default 512)
-  --body-size B            request body bytes (default 350)
-  --io-threads N           client IO threads (default 2)
-  --json                   print one JSON object on stdout instead of the table
+  --target URL          the peer: hamux://HOST:PORT or http://HOST:PORT/ (required;
+                        --url is the same)
+  --seconds S           run time (default 3)
+  --connections N       hamux:// connections (default 4)
+  --window N            hamux:// requests in flight (default 512)
+  --http-connections N  http:// connections, = requests in flight (default 64)
+  --body-size B         request body bytes (default 350)
+  --subnet CIDR         lease addresses (default 10.0.0.0/8)
+  --subnet-id N         subnet-id in the commands (default 1)
+  --io-threads N        client IO threads (default 2)
+  --json                print one JSON object on stdout instead of the table
 ";
 
 const BENCH_FLAGS: &[&str] = &[
     "--seconds",
     "--connections",
     "--window",
+    "--http-connections",
     "--body-size",
+    "--subnet",
+    "--subnet-id",
     "--io-threads",
     "--handler-threads",
     "--scenario",
+    "--target",
 ];
 const LISTEN_FLAGS: &[&str] = &["--port", "--address", "--io-threads", "--handler-threads", "--seconds"];
-const SEND_FLAGS: &[&str] =
-    &["--url", "--seconds", "--connections", "--window", "--body-size", "--io-threads"];
+const SEND_FLAGS: &[&str] = &[
+    "--target",
+    "--url",
+    "--seconds",
+    "--connections",
+    "--window",
+    "--http-connections",
+    "--body-size",
+    "--subnet",
+    "--subnet-id",
+    "--io-threads",
+];
 
 /// Why a command failed: bad usage (exit status 2) or a failed run (1).
 enum Fail {
@@ -127,12 +176,15 @@ fn usage<T>(r: Result<T, String>) -> Result<T, Fail> {
 }
 
 fn load(flags: &Flags) -> Result<Load, Fail> {
-    let min_body = body::Body::min_size();
+    let subnet_id = usage(flags.number("--subnet-id", 1u32, 1, u32::MAX - 1))?;
+    let subnet = usage(subnet::Subnet::parse(flags.last("--subnet").unwrap_or("10.0.0.0/8"), subnet_id))?;
+    let min_body = body::Body::min_size(&subnet);
     Ok(Load {
         duration: usage(flags.seconds("--seconds", Some(Duration::from_secs(DEFAULT_SECONDS))))?
             .unwrap_or_default(),
         connections: usage(flags.number("--connections", DEFAULT_CONNECTIONS, 1, 1024))?,
         window: usage(flags.number("--window", DEFAULT_WINDOW, 1, 65_536))?,
+        http_connections: usage(flags.number("--http-connections", DEFAULT_HTTP_CONNECTIONS, 1, 1024))?,
         body_size: usage(flags.number(
             "--body-size",
             DEFAULT_BODY_SIZE.max(min_body),
@@ -140,6 +192,7 @@ fn load(flags: &Flags) -> Result<Load, Fail> {
             body::MAX_BODY,
         ))?,
         io_threads: usage(flags.number("--io-threads", DEFAULT_IO_THREADS, 1, 64))?,
+        subnet,
     })
 }
 
@@ -151,13 +204,12 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
             scenarios.push(s);
         }
     }
-    if scenarios.is_empty() {
-        scenarios = Scenario::ALL.to_vec();
-    }
+    let target = flags.last("--target").map(str::to_string);
     let options = BenchOptions {
         load: load(flags)?,
         handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
-        scenarios,
+        scenarios: usage(bench::select(scenarios, target.as_deref()))?,
+        target,
         json: flags.switch("--json"),
     };
     bench::run(&options).map_err(Fail::Run)
@@ -186,14 +238,24 @@ fn listen(flags: &Flags) -> Result<(), Fail> {
 }
 
 fn send(flags: &Flags) -> Result<(), Fail> {
-    let url = flags
-        .last("--url")
-        .ok_or(Fail::Usage("--url is required, e.g. --url hamux://127.0.0.1:9000".into()))?;
-    if !url.starts_with("hamux://") {
-        return Err(Fail::Usage(format!("--url must be a hamux://HOST:PORT URL, got '{url}'")));
-    }
-    let options =
-        send::SendOptions { url: url.to_string(), load: load(flags)?, json: flags.switch("--json") };
+    let url = match (flags.last("--target"), flags.last("--url")) {
+        (Some(t), Some(u)) if t != u => {
+            return Err(Fail::Usage("--url and --target name different peers".into()))
+        }
+        (Some(url), _) | (None, Some(url)) => url,
+        (None, None) => {
+            return Err(Fail::Usage("--target is required, e.g. --target hamux://127.0.0.1:9000".into()))
+        }
+    };
+    let transport = Transport::of(url).ok_or_else(|| {
+        Fail::Usage(format!("--target must be a hamux://HOST:PORT or http://HOST:PORT/ URL, got '{url}'"))
+    })?;
+    let options = send::SendOptions {
+        url: url.to_string(),
+        transport,
+        load: load(flags)?,
+        json: flags.switch("--json"),
+    };
     send::run(&options).map_err(Fail::Run)
 }
 

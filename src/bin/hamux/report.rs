@@ -34,7 +34,8 @@ fn all_latencies(r: &LoadResult) -> Histogram {
 }
 
 impl Row {
-    fn rate(&self) -> f64 {
+    /// Round trips per second.
+    pub fn rate(&self) -> f64 {
         self.result.completed() as f64 / self.result.elapsed.as_secs_f64()
     }
 

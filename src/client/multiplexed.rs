@@ -296,7 +296,10 @@ impl MultiplexedConnection {
         let mut expired = Vec::new();
         loop {
             interval.tick().await;
-            lock(table).expire(Instant::now(), &mut expired);
+            let now = Instant::now();
+            lock(table).expire(now, &mut expired);
+            // Requests still waiting to be written (a peer that stopped reading) expire too.
+            expired.extend(self.outbox.take_items_where(|t| t.deadline <= now));
             for txn in expired.drain(..) {
                 let text = format!("no reply within {} ms", timeout.as_millis());
                 txn.complete(Status::Timeout, text.as_bytes());

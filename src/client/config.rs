@@ -29,6 +29,12 @@ pub struct PeerSettings {
     /// Local address (and port) outgoing connections are bound to before connecting
     /// (`source-address`, `source-port`), so a partner's allow-list can pin them.
     pub source: Option<SocketAddr>,
+    /// `hamux://` liveness: a Ping after this long without hearing from the peer
+    /// (`ping-interval-ms`; 0 turns pings off) ...
+    pub ping_interval: Duration,
+    /// ... and the connection is given up if nothing arrives this long after it
+    /// (`ping-timeout-ms`), so a vanished peer is detected within interval + timeout.
+    pub ping_timeout: Duration,
 }
 
 impl Default for PeerSettings {
@@ -42,6 +48,8 @@ impl Default for PeerSettings {
             basic_auth: None,
             resend_after_idle_close: false,
             source: None,
+            ping_interval: Duration::from_secs(2),
+            ping_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -91,6 +99,8 @@ fn read_peer_settings(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result
     let source = read_source(obj, base)?;
     Ok(PeerSettings {
         source,
+        ping_interval: obj.millis("ping-interval-ms", base.ping_interval, 0, HOUR_MS)?,
+        ping_timeout: obj.millis("ping-timeout-ms", base.ping_timeout, 1, HOUR_MS)?,
         basic_auth,
         resend_after_idle_close: obj.boolean("resend-after-idle-close", base.resend_after_idle_close)?,
         connections: obj.count("connections-per-peer", base.connections, 1, 1024)?,

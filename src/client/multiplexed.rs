@@ -10,7 +10,7 @@ use super::transaction::{Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::{write_loop, Outbox};
 use crate::Status;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -23,6 +23,9 @@ pub(crate) struct MultiplexedConnection {
     io: Handle,
     started: AtomicBool,
     connected: AtomicBool,
+    /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
+    heard: AtomicU64,
+    started_at: Instant,
 }
 
 /// Why a live connection ended, and the status its in-flight transactions complete with.
@@ -53,6 +56,8 @@ impl MultiplexedConnection {
             io,
             started: AtomicBool::new(false),
             connected: AtomicBool::new(false),
+            heard: AtomicU64::new(0),
+            started_at: Instant::now(),
         }
     }
 
@@ -161,6 +166,7 @@ impl MultiplexedConnection {
             },
             e = self.read_replies(&mut reader, &table, &established) => e,
             e = self.sweep_deadlines(&table) => e,
+            e = self.keep_alive() => e,
         };
         ended.established = established.load(Ordering::Relaxed);
         let lost = lock(&table).drain_all();
@@ -186,7 +192,10 @@ impl MultiplexedConnection {
             }
             match reader.read_buf(&mut buf).await {
                 Ok(0) => return Ended::new(Status::Connect, "peer closed the connection"),
-                Ok(n) => counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed),
+                Ok(n) => {
+                    self.heard.store(self.started_at.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed)
+                }
                 Err(e) => return Ended::io(e),
             };
             let mut at = 0;
@@ -252,6 +261,33 @@ impl MultiplexedConnection {
         None
     }
 
+    /// Liveness: when nothing arrived for `ping-interval-ms`, sends a Ping; if nothing
+    /// arrives within `ping-timeout-ms` after it, the peer is taken for dead (a vanished
+    /// host sends no FIN) and the connection ends, failing what it carried with CONNECT.
+    async fn keep_alive(&self) -> Ended {
+        let (interval, timeout) = (self.target.settings.ping_interval, self.target.settings.ping_timeout);
+        if interval.is_zero() {
+            return std::future::pending().await;
+        }
+        let now_ms = || self.started_at.elapsed().as_millis() as u64;
+        self.heard.store(now_ms(), Ordering::Relaxed);
+        loop {
+            tokio::time::sleep(interval).await;
+            let heard = self.heard.load(Ordering::Relaxed);
+            if now_ms().saturating_sub(heard) < interval.as_millis() as u64 {
+                continue;
+            }
+            let _ = self.outbox.push(None, |out| codec::encode_frame(out, FrameType::Ping, 0, b""));
+            tokio::time::sleep(timeout).await;
+            if self.heard.load(Ordering::Relaxed) == heard {
+                return Ended::new(
+                    Status::Connect,
+                    format!("peer did not answer a ping within {} ms", timeout.as_millis()),
+                );
+            }
+        }
+    }
+
     async fn sweep_deadlines(&self, table: &Mutex<TxnTable>) -> Ended {
         let timeout = self.target.settings.request_timeout;
         let tick = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_millis(50));
@@ -260,7 +296,10 @@ impl MultiplexedConnection {
         let mut expired = Vec::new();
         loop {
             interval.tick().await;
-            lock(table).expire(Instant::now(), &mut expired);
+            let now = Instant::now();
+            lock(table).expire(now, &mut expired);
+            // Requests still waiting to be written (a peer that stopped reading) expire too.
+            expired.extend(self.outbox.take_items_where(|t| t.deadline <= now));
             for txn in expired.drain(..) {
                 let text = format!("no reply within {} ms", timeout.as_millis());
                 txn.complete(Status::Timeout, text.as_bytes());

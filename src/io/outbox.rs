@@ -70,6 +70,19 @@ impl<T> Outbox<T> {
         std::mem::take(&mut p.items)
     }
 
+    /// Removes the pending items `expired` picks (their bytes still go out; whatever the
+    /// peer answers to them is then ignored) and returns them.
+    pub fn take_items_where(&self, mut expired: impl FnMut(&T) -> bool) -> Vec<T> {
+        let mut p = self.lock();
+        if !p.items.iter().any(&mut expired) {
+            return Vec::new();
+        }
+        let (gone, kept): (Vec<T>, Vec<T>) =
+            std::mem::take(&mut p.items).into_iter().partition(|t| expired(t));
+        p.items = kept;
+        gone
+    }
+
     pub fn has_items(&self) -> bool {
         let p = self.lock();
         !p.items.is_empty()

@@ -5,6 +5,7 @@ use super::command::HA_PARALLEL_COMMANDS;
 use crate::config::{parse_object, ConfigObject};
 use crate::{Callbacks, Error};
 use std::net::IpAddr;
+use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerConfig {
@@ -29,6 +30,13 @@ pub struct ListenerConfig {
     pub callbacks: Callbacks,
     /// Who may connect (`allowed-peers`); empty: everyone.
     pub allowed_peers: AllowList,
+    /// Connections open at once; more are closed at accept (`max-connections`).
+    pub max_connections: usize,
+    /// Time a new connection has to send its first bytes (`handshake-timeout-ms`).
+    pub handshake_timeout: Duration,
+    /// A connection with nothing pending that sends nothing this long is closed
+    /// (`idle-timeout-ms`; 0: never).
+    pub idle_timeout: Duration,
 }
 
 impl Default for ListenerConfig {
@@ -43,6 +51,9 @@ impl Default for ListenerConfig {
             parallel_commands: Some(HA_PARALLEL_COMMANDS.iter().map(|c| c.to_string()).collect()),
             callbacks: Callbacks::Threads,
             allowed_peers: AllowList::default(),
+            max_connections: 256,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -81,6 +92,9 @@ impl ListenerConfig {
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
             callbacks: obj.callbacks()?,
             allowed_peers: AllowList::parse(obj.array("allowed-peers")?)?,
+            max_connections: obj.count("max-connections", base.max_connections, 1, 1 << 20)?,
+            handshake_timeout: obj.millis("handshake-timeout-ms", base.handshake_timeout, 1, 3_600_000)?,
+            idle_timeout: obj.millis("idle-timeout-ms", base.idle_timeout, 0, 86_400_000)?,
             parallel_commands: match obj.array("parallel-commands")? {
                 [] if !map.contains_key("parallel-commands") => base.parallel_commands,
                 items => parallel_commands(items)?,

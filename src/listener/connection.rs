@@ -28,6 +28,8 @@ pub(crate) struct ConnectionContext {
     pub(crate) pending: Arc<Semaphore>,
     pub(crate) counters: Arc<ListenerCounters>,
     pub(crate) max_frame_bytes: usize,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
 }
 
 impl ConnectionContext {
@@ -45,17 +47,39 @@ impl ConnectionContext {
     /// Hands a request to the handler threads. The queue holds `max-pending` items and
     /// each queued request holds a slot, so it is full only while shutting down; the
     /// request is then dropped and answers CANCELLED itself.
-    /// Reads more of a connection into `buf`; false once the peer closed or reset it.
-    pub(crate) async fn read_more<R: AsyncRead + Unpin>(&self, reader: &mut R, buf: &mut Vec<u8>) -> bool {
+    /// Reads more of a connection into `buf`; false once the peer closed or reset it, or
+    /// stayed silent for `idle-timeout-ms` with nothing pending.
+    pub(crate) async fn read_more<R: AsyncRead + Unpin>(
+        &self,
+        reader: &mut R,
+        buf: &mut Vec<u8>,
+        replies: &Replies,
+    ) -> bool {
         if buf.capacity() - buf.len() < 16 * 1024 {
             buf.reserve(64 * 1024);
         }
-        match reader.read_buf(buf).await {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.counters.bytes_in.fetch_add(n as u64, Relaxed);
-                true
-            }
+        loop {
+            let read = reader.read_buf(buf);
+            let outcome = if self.idle_timeout.is_zero() {
+                read.await
+            } else {
+                match tokio::time::timeout(self.idle_timeout, read).await {
+                    Ok(outcome) => outcome,
+                    // Silent for the idle timeout: close unless the host still owes answers.
+                    Err(_) if replies.outstanding.load(Relaxed) == 0 => {
+                        self.counters.idle_closed.fetch_add(1, Relaxed);
+                        return false;
+                    }
+                    Err(_) => continue,
+                }
+            };
+            return match outcome {
+                Ok(0) | Err(_) => false,
+                Ok(n) => {
+                    self.counters.bytes_in.fetch_add(n as u64, Relaxed);
+                    true
+                }
+            };
         }
     }
 
@@ -88,24 +112,37 @@ pub(crate) enum ReadEnd {
 /// How long a closing connection may take to flush its last answers.
 const CLOSE_FLUSH: Duration = Duration::from_secs(10);
 
-pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
+/// Serves an accepted connection; `open` was taken at accept, so the connection counts
+/// against `max-connections` from that moment.
+pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: OpenConnection) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let (mut reader, mut writer) = stream.into_split();
-    let replies = Arc::new(Replies::default());
-    let _open = OpenConnection::new(replies.clone(), ctx.counters.clone());
+    let replies = open.replies.clone();
 
     // The first bytes tell the protocols apart: a hamux hello starts with its magic.
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let is_hamux = loop {
-        let have = buf.len().min(codec::frame::MAGIC.len());
-        if buf[..have] != codec::frame::MAGIC[..have] {
-            break false;
+    // A connection that does not say which protocol it speaks in time is closed.
+    let sniff = async {
+        loop {
+            let have = buf.len().min(codec::frame::MAGIC.len());
+            if buf[..have] != codec::frame::MAGIC[..have] {
+                return Some(false);
+            }
+            if have == codec::frame::MAGIC.len() {
+                return Some(true);
+            }
+            if !ctx.read_more(&mut reader, &mut buf, &replies).await {
+                return None;
+            }
         }
-        if have == codec::frame::MAGIC.len() {
-            break true;
-        }
-        if !ctx.read_more(&mut reader, &mut buf).await {
+    };
+    let is_hamux = match tokio::time::timeout(ctx.handshake_timeout, sniff).await {
+        Ok(Some(is_hamux)) => is_hamux,
+        Ok(None) => return,
+        Err(_) => {
+            ctx.counters.handshake_timeouts.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, "closing a connection that sent nothing in time");
             return;
         }
     };
@@ -149,15 +186,15 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>) {
 /// Marks a connection open for its lifetime. Its drop closes the reply outbox, also when
 /// the task is dropped mid-await by a listener shutdown, so that requests the host still
 /// holds learn that their connection is gone.
-struct OpenConnection {
+pub(crate) struct OpenConnection {
     replies: Arc<Replies>,
     counters: Arc<ListenerCounters>,
 }
 
 impl OpenConnection {
-    fn new(replies: Arc<Replies>, counters: Arc<ListenerCounters>) -> OpenConnection {
+    pub(crate) fn new(counters: Arc<ListenerCounters>) -> OpenConnection {
         counters.open.fetch_add(1, Relaxed);
-        OpenConnection { replies, counters }
+        OpenConnection { replies: Arc::new(Replies::default()), counters }
     }
 }
 

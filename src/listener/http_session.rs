@@ -60,7 +60,7 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
             }
         }
         buf.drain(..at);
-        if !ctx.read_more(reader, &mut buf).await {
+        if !ctx.read_more(reader, &mut buf, replies).await {
             return ReadEnd::PeerClosed;
         }
     }

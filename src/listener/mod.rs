@@ -22,7 +22,7 @@ pub use stats::ListenerCounters;
 
 use crate::io::{IoThreads, PollQueue};
 use crate::{Callbacks, Error, Status};
-use connection::ConnectionContext;
+use connection::{ConnectionContext, OpenConnection};
 use handlers::Handlers;
 use serial::SerialLane;
 use std::net::SocketAddr;
@@ -81,10 +81,13 @@ impl Listener {
             pending: Arc::new(Semaphore::new(config.max_pending)),
             counters: counters.clone(),
             max_frame_bytes: config.max_frame_bytes,
+            handshake_timeout: config.handshake_timeout,
+            idle_timeout: config.idle_timeout,
         });
         let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
         let accept_ctx = ctx.clone();
         let allowed = config.allowed_peers.clone();
+        let max_connections = config.max_connections;
         io.handle(0).spawn(async move {
             let listener = match tokio::net::TcpListener::from_std(socket) {
                 Ok(l) => l,
@@ -104,9 +107,16 @@ impl Listener {
                             drop(stream);
                             continue;
                         }
+                        if accept_ctx.counters.open.load(Relaxed) >= max_connections as u64 {
+                            accept_ctx.counters.over_limit.fetch_add(1, Relaxed);
+                            tracing::warn!(peer = %from, max_connections, "connection refused: max-connections reached");
+                            drop(stream);
+                            continue;
+                        }
                         accept_ctx.counters.accepted.fetch_add(1, Relaxed);
                         let ctx = accept_ctx.clone();
-                        handles[next % handles.len()].spawn(connection::serve(stream, ctx));
+                        let open = OpenConnection::new(ctx.counters.clone());
+                        handles[next % handles.len()].spawn(connection::serve(stream, ctx, open));
                         next += 1;
                     }
                     Err(e) => {

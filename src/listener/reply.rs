@@ -5,6 +5,7 @@ use crate::codec::{self, http, FrameType};
 use crate::io::Outbox;
 use crate::Status;
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Mutex;
 
 /// How a request is answered.
@@ -28,6 +29,8 @@ struct HttpOrder {
 pub(crate) struct Replies {
     pub(crate) outbox: Outbox<()>,
     http_order: Mutex<HttpOrder>,
+    /// Requests of this connection the host has not answered yet.
+    pub(crate) outstanding: AtomicUsize,
 }
 
 /// The requesting connection is gone.

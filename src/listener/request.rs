@@ -35,6 +35,7 @@ impl Request {
         counters: Arc<ListenerCounters>,
         pending: OwnedSemaphorePermit,
     ) -> Request {
+        replies.outstanding.fetch_add(1, Relaxed);
         Request { route, body, replies, counters, answered: false, lane: None, _pending: pending }
     }
 
@@ -68,6 +69,7 @@ impl Request {
 
     fn answered(&mut self) {
         self.answered = true;
+        self.replies.outstanding.fetch_sub(1, Relaxed);
         if let Some(lane) = self.lane.take() {
             lane.release();
         }

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub struct ListenerCounters {
     pub(crate) accepted: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) over_limit: AtomicU64,
+    pub(crate) handshake_timeouts: AtomicU64,
+    pub(crate) idle_closed: AtomicU64,
     pub(crate) open: AtomicU64,
     pub(crate) protocol_errors: AtomicU64,
     pub(crate) requests: AtomicU64,
@@ -26,6 +29,9 @@ impl ListenerCounters {
         serde_json::json!({
             "connections-accepted": self.accepted.load(Relaxed),
             "connections-refused": self.refused.load(Relaxed),
+            "connections-over-limit": self.over_limit.load(Relaxed),
+            "handshake-timeouts": self.handshake_timeouts.load(Relaxed),
+            "idle-closed": self.idle_closed.load(Relaxed),
             "connections-open": self.open.load(Relaxed),
             "protocol-errors": self.protocol_errors.load(Relaxed),
             "requests": self.requests.load(Relaxed),

@@ -1,0 +1,104 @@
+//! Listener limits: max-connections, the handshake deadline (slowloris), the idle
+//! timeout — and that none of them hurts the peers that behave.
+
+use hamux::client::{Client, Reply};
+use hamux::codec;
+use hamux::listener::{Listener, Request};
+use hamux::Status;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn stats(listener: &Listener) -> Value {
+    serde_json::from_str(&listener.stats_json()).unwrap()
+}
+
+/// Reads until the listener closes the connection; returns how long that took.
+fn time_until_closed(s: &mut TcpStream) -> Duration {
+    let started = Instant::now();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut sink = Vec::new();
+    let _ = s.read_to_end(&mut sink);
+    started.elapsed()
+}
+
+fn ok_listener(config: &str) -> Listener {
+    Listener::new(config, Arc::new(|req: Request| req.respond(b"[]").unwrap())).unwrap()
+}
+
+fn round_trip(listener: &Listener) -> Status {
+    let client = Client::new("{}").unwrap();
+    let url = format!("hamux://127.0.0.1:{}", listener.local_addr().port());
+    let (tx, rx) = mpsc::channel();
+    let cmd = br#"{"command":"lease4-update"}"#;
+    client.send(&url, cmd, Box::new(move |r: Reply<'_>| tx.send(r.status).unwrap()), None).unwrap();
+    rx.recv_timeout(WAIT).unwrap()
+}
+
+#[test]
+fn connections_beyond_max_connections_are_closed_at_accept() {
+    let listener = ok_listener(r#"{"max-connections": 2}"#);
+    let mut held: Vec<TcpStream> =
+        (0..2).map(|_| TcpStream::connect(listener.local_addr()).unwrap()).collect();
+    let deadline = Instant::now() + WAIT;
+    while stats(&listener)["connections-open"] != 2 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut third = TcpStream::connect(listener.local_addr()).unwrap();
+    assert!(time_until_closed(&mut third) < Duration::from_secs(5));
+    assert_eq!(stats(&listener)["connections-over-limit"], 1);
+    held.clear();
+    let deadline = Instant::now() + WAIT;
+    while stats(&listener)["connections-open"] != 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(round_trip(&listener), Status::Ok, "room again once the others left");
+}
+
+#[test]
+fn a_connection_that_says_nothing_is_closed_after_the_handshake_timeout() {
+    let listener = ok_listener(r#"{"handshake-timeout-ms": 200, "idle-timeout-ms": 0}"#);
+    let mut silent = TcpStream::connect(listener.local_addr()).unwrap();
+    let mut slow = TcpStream::connect(listener.local_addr()).unwrap();
+    slow.write_all(b"HA").unwrap(); // half a magic, then nothing: slowloris
+    let took = time_until_closed(&mut silent);
+    assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(5), "{took:?}");
+    assert!(time_until_closed(&mut slow) < Duration::from_secs(5));
+    assert_eq!(stats(&listener)["handshake-timeouts"], 2);
+    assert_eq!(round_trip(&listener), Status::Ok);
+}
+
+#[test]
+fn idle_connections_are_closed_unless_the_host_still_owes_an_answer() {
+    let held: Arc<Mutex<Vec<Request>>> = Arc::default();
+    let h = held.clone();
+    let listener =
+        Listener::new(r#"{"idle-timeout-ms": 200}"#, Arc::new(move |req| h.lock().unwrap().push(req)))
+            .unwrap();
+    let mut hello = Vec::new();
+    codec::encode_hello(&mut hello);
+    // Idle with nothing pending: closed.
+    let mut idle = TcpStream::connect(listener.local_addr()).unwrap();
+    idle.write_all(&hello).unwrap();
+    assert!(time_until_closed(&mut idle) < Duration::from_secs(5));
+    assert_eq!(stats(&listener)["idle-closed"], 1);
+    // Idle while the host holds its request: kept, and the late answer arrives.
+    let mut waiting = TcpStream::connect(listener.local_addr()).unwrap();
+    let mut bytes = hello.clone();
+    codec::encode_frame(&mut bytes, codec::FrameType::Request, 7, br#"{"command":"lease4-update"}"#);
+    waiting.write_all(&bytes).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    held.lock().unwrap().pop().expect("the request reached the host").respond(b"[]").unwrap();
+    waiting.set_read_timeout(Some(WAIT)).unwrap();
+    let mut reply = vec![0u8; codec::HELLO_LEN + codec::HEADER_LEN + 2];
+    waiting.read_exact(&mut reply).unwrap();
+    let (frame, _) = codec::decode_frame(&reply[codec::HELLO_LEN..], 1024).unwrap().unwrap();
+    assert_eq!((frame.txid, frame.body), (7, &b"[]"[..]));
+    assert_eq!(stats(&listener)["idle-closed"], 1);
+}

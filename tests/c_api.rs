@@ -7,11 +7,13 @@
 //! (suppressions in `c_tests/valgrind.supp`) with less work (`HAMUX_C_SCALE`) and stretched
 //! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler.
 
-use std::io::Read;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::process::{run_with_limit, Finished};
 
 /// The programs share two cores and some make timing claims: run them one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -123,36 +125,8 @@ fn run_c_program(name: &str, src: &Path) {
             format!("suppressions={}:print_suppressions=0", supp.join("lsan.supp").display()),
         );
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let started = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => panic!("cannot start {cmd:?}: {e} (for HAMUX_C_VALGRIND, install valgrind)"),
-    };
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the C test") {
-            break Some(status);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    let Finished { status, stdout, stderr, elapsed } = run_with_limit(&mut cmd, limit, name);
     match status {
         Some(status) if status.success() => println!("{stdout}{stderr}{name}: passed in {elapsed:.2?}"),
         Some(status) => panic!(

@@ -5,10 +5,12 @@
 //! installed `libhamux.so.X.Y.Z` through its soname) and statically (`pkg-config --static`,
 //! `libhamux.a`) — and run. Needs `make`, `pkg-config`, `cc` and binutils' `readelf`.
 
-use std::io::Read;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::process::{run_with_limit, Finished};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -64,33 +66,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs `cmd` (with a time limit); panics with its output unless it exits 0.
 fn run(mut cmd: Command, what: &str) -> String {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => panic!("cannot run {what} ({cmd:?}): {e}"),
-    };
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break Some(status);
-        }
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    let Finished { status, stdout, stderr, .. } = run_with_limit(&mut cmd, TIME_LIMIT, what);
     match status {
         Some(status) if status.success() => stdout,
         Some(status) => panic!("{what} failed ({status}): {cmd:?}\n--- stdout\n{stdout}--- stderr\n{stderr}"),

@@ -4,10 +4,12 @@
 //! the time limit. The interpreter is `$HAMUX_PYTHON`, else `python3` on `PATH`, else
 //! `/usr/bin/python3`.
 
-use std::io::Read;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::process::{run_with_limit, Finished};
 
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 
@@ -53,36 +55,8 @@ fn ctypes_listener_and_client_exchange_lease_updates() {
         .env("HAMUX_LIB", libhamux())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONFAULTHANDLER", "1") // a crash in a callback prints Python's stacks
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => panic!("cannot start {cmd:?}: {e} (install python3 or set HAMUX_PYTHON)"),
-    };
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for python") {
-            break Some(status);
-        }
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+;
+    let Finished { status, stdout, stderr, elapsed } = run_with_limit(&mut cmd, TIME_LIMIT, "python3");
     let output = format!("--- stdout\n{stdout}--- stderr\n{stderr}");
     match status {
         Some(status) if status.success() => {

@@ -1,3 +1,6 @@
-//! Shared test support: running real Kea daemons on loopback.
+//! Shared test support: real Kea daemons on loopback, child processes with time limits.
+//! Each test binary uses part of it.
+#![allow(dead_code)]
 
 pub mod kea;
+pub mod process;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
+use support::library::{lib_dir, manifest_dir};
 use support::process::{run_with_limit, Finished};
 
 /// The programs share two cores and some make timing claims: run them one at a time.
@@ -20,31 +21,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 const VALGRIND_TIME_LIMIT: Duration = Duration::from_secs(300);
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `target/<profile>/deps`, where this test binary (`c_api-<hash>`) lives and where cargo
-/// has just built the package's cdylib, `libhamux.so`, with the rlib the tests link. (The
-/// copy in `target/<profile>/` is only refreshed by `cargo build`: it may be stale here.)
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().expect("test binary in target/<profile>/deps").to_path_buf();
-    let (so, rlib) = (dir.join("libhamux.so"), dir.join("libhamux.rlib"));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let (Some(so_time), Some(rlib_time)) = (modified(&so), modified(&rlib)) else {
-        panic!("{} or {} missing: cargo should build the cdylib with the rlib", so.display(), rlib.display());
-    };
-    // One rustc run writes both; a library older than the rlib is left from another build.
-    assert!(
-        so_time + Duration::from_secs(60) >= rlib_time,
-        "{} is older than {}",
-        so.display(),
-        rlib.display()
-    );
-    dir
-}
 
 fn valgrind() -> bool {
     std::env::var("HAMUX_C_VALGRIND").is_ok_and(|v| !v.is_empty() && v != "0")

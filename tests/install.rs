@@ -10,14 +10,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::library::{lib_dir, manifest_dir};
 use support::process::{run_with_limit, Finished};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TIME_LIMIT: Duration = Duration::from_secs(60);
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The soname build.rs gives the library: `libhamux.so.0.<minor>` for 0.x, else `.<major>`.
 fn soname() -> String {
@@ -27,26 +24,6 @@ fn soname() -> String {
     } else {
         format!("libhamux.so.{major}")
     }
-}
-
-/// `target/<profile>/deps`, where this test binary lives and where cargo has just built
-/// `libhamux.so` and `libhamux.a` with the rlib the tests link (as in tests/c_api.rs).
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().expect("test binary in target/<profile>/deps").to_path_buf();
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let Some(rlib_time) = modified(&dir.join("libhamux.rlib")) else {
-        panic!("{} missing", dir.join("libhamux.rlib").display());
-    };
-    for lib in ["libhamux.so", "libhamux.a"] {
-        let path = dir.join(lib);
-        let Some(time) = modified(&path) else {
-            panic!("{} missing: cargo should build it with the rlib", path.display());
-        };
-        // One rustc run writes all three; an older one is left from another build.
-        assert!(time + Duration::from_secs(60) >= rlib_time, "{} is older than the rlib", path.display());
-    }
-    dir
 }
 
 /// A fresh, empty `target/<profile>/install-test/<name>`.

@@ -6,31 +6,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::library::lib_dir;
 use support::process::{run_with_limit, Finished};
 
 const TIME_LIMIT: Duration = Duration::from_secs(120);
-
-/// `target/<profile>/deps/libhamux.so`, built with the rlib this test links (as in
-/// tests/c_api.rs; the copy in `target/<profile>/` may be stale under `cargo test`).
-fn libhamux() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().expect("test binary in target/<profile>/deps");
-    let (so, rlib) = (dir.join("libhamux.so"), dir.join("libhamux.rlib"));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let (Some(so_time), Some(rlib_time)) = (modified(&so), modified(&rlib)) else {
-        panic!("{} or {} missing: cargo should build the cdylib with the rlib", so.display(), rlib.display());
-    };
-    assert!(
-        so_time + Duration::from_secs(60) >= rlib_time,
-        "{} is older than {}",
-        so.display(),
-        rlib.display()
-    );
-    so
-}
 
 fn python() -> String {
     if let Some(python) = std::env::var("HAMUX_PYTHON").ok().filter(|p| !p.is_empty()) {
@@ -52,7 +34,7 @@ fn ctypes_listener_and_client_exchange_lease_updates() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/test_ctypes.py");
     let mut cmd = Command::new(python());
     cmd.arg(&script)
-        .env("HAMUX_LIB", libhamux())
+        .env("HAMUX_LIB", lib_dir().join("libhamux.so"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONFAULTHANDLER", "1") // a crash in a callback prints Python's stacks
 ;

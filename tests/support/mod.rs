@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod kea;
+pub mod library;
 pub mod process;

@@ -8,6 +8,7 @@
 //! - [`codec`]: the `hamux://` wire format (pure functions over byte slices);
 //! - [`io`]: the IO threads (one single-threaded tokio runtime each) and the shared
 //!   outgoing-frame buffer every connection writes through;
+//! - [`tls`]: rustls configurations built from Kea's TLS parameters;
 //! - [`client`] and [`listener`]: the two ends, in safe Rust, knowing nothing about C;
 //! - `ffi`: the C ABI, the only place with `extern "C"`, converting and delegating.
 
@@ -21,6 +22,7 @@ pub mod lease;
 pub mod listener;
 pub mod log;
 mod status;
+pub mod tls;
 mod url;
 
 pub use config::Callbacks;

@@ -1,4 +1,5 @@
-//! Peer URLs: `hamux://host:port` (the multiplexed protocol).
+//! Peer URLs: `hamux://host:port` (the multiplexed protocol), `http://host:port/path`
+//! (Kea's HTTP/1.1), and their TLS forms `hamuxs://` and `https://`.
 
 use crate::Error;
 use std::fmt;
@@ -13,10 +14,13 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn parse(text: &str) -> Option<Scheme> {
+    /// The protocol and whether it runs over TLS.
+    fn parse(text: &str) -> Option<(Scheme, bool)> {
         match text.to_ascii_lowercase().as_str() {
-            "hamux" => Some(Scheme::Hamux),
-            "http" => Some(Scheme::Http),
+            "hamux" => Some((Scheme::Hamux, false)),
+            "hamuxs" => Some((Scheme::Hamux, true)),
+            "http" => Some((Scheme::Http, false)),
+            "https" => Some((Scheme::Http, true)),
             _ => None,
         }
     }
@@ -26,6 +30,8 @@ impl Scheme {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PeerUrl {
     pub scheme: Scheme,
+    /// `hamuxs://` or `https://`: the connection runs over TLS.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     pub path: String,
@@ -36,8 +42,8 @@ impl PeerUrl {
     pub fn parse(text: &str) -> Result<PeerUrl, Error> {
         let bad = |why: &str| Error::invalid(format!("bad peer URL '{text}': {why}"));
         let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("expected scheme://host:port"))?;
-        let scheme =
-            Scheme::parse(scheme).ok_or_else(|| bad("unknown scheme (expected hamux:// or http://)"))?;
+        let (scheme, tls) = Scheme::parse(scheme)
+            .ok_or_else(|| bad("unknown scheme (expected hamux://, hamuxs://, http:// or https://)"))?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -56,7 +62,7 @@ impl PeerUrl {
         if port == 0 {
             return Err(bad("port must be a number from 1 to 65535"));
         }
-        Ok(PeerUrl { scheme, host: host.to_string(), port, path: path.to_string() })
+        Ok(PeerUrl { scheme, tls, host: host.to_string(), port, path: path.to_string() })
     }
 
     /// `host:port` as a socket address string (brackets around IPv6).
@@ -71,9 +77,11 @@ impl PeerUrl {
 
 impl fmt::Display for PeerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = match self.scheme {
-            Scheme::Hamux => "hamux",
-            Scheme::Http => "http",
+        let scheme = match (self.scheme, self.tls) {
+            (Scheme::Hamux, false) => "hamux",
+            (Scheme::Hamux, true) => "hamuxs",
+            (Scheme::Http, false) => "http",
+            (Scheme::Http, true) => "https",
         };
         // hamux:// has no paths; an HTTP URL is shown as it is used, path included.
         let path = if self.scheme == Scheme::Hamux { "" } else { &self.path };
@@ -96,7 +104,17 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("::1", 9, "/x"));
         assert_eq!(u.authority(), "[::1]:9");
         let u = PeerUrl::parse("http://127.0.0.1:8001/").unwrap();
-        assert_eq!((u.scheme, u.path.as_str()), (Scheme::Http, "/"));
+        assert_eq!((u.scheme, u.tls, u.path.as_str()), (Scheme::Http, false, "/"));
+    }
+
+    #[test]
+    fn tls_schemes_keep_their_protocol() {
+        let u = PeerUrl::parse("hamuxs://127.0.0.1:8000").unwrap();
+        assert_eq!((u.scheme, u.tls), (Scheme::Hamux, true));
+        assert_eq!(u.to_string(), "hamuxs://127.0.0.1:8000");
+        let u = PeerUrl::parse("HTTPS://kea.example:8001/").unwrap();
+        assert_eq!((u.scheme, u.tls), (Scheme::Http, true));
+        assert_eq!(u.to_string(), "https://kea.example:8001/");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::codec::http;
 use crate::config::{parse_object, ConfigObject};
+use crate::tls::TlsFiles;
 use crate::{Callbacks, Error, PeerUrl};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -35,6 +36,10 @@ pub struct PeerSettings {
     /// ... and the connection is given up if nothing arrives this long after it
     /// (`ping-timeout-ms`), so a vanished peer is detected within interval + timeout.
     pub ping_timeout: Duration,
+    /// `hamuxs://` and `https://`: the CA that signed the peer's certificate, and this
+    /// end's certificate and key if the peer asks for one (`trust-anchor`, `cert-file`,
+    /// `key-file`, as in Kea's HA peer entries).
+    pub tls: TlsFiles,
 }
 
 impl Default for PeerSettings {
@@ -50,6 +55,7 @@ impl Default for PeerSettings {
             source: None,
             ping_interval: Duration::from_secs(2),
             ping_timeout: Duration::from_secs(3),
+            tls: TlsFiles::default(),
         }
     }
 }
@@ -99,6 +105,7 @@ fn read_peer_settings(obj: &mut ConfigObject<'_>, base: &PeerSettings) -> Result
     let source = read_source(obj, base)?;
     Ok(PeerSettings {
         source,
+        tls: TlsFiles::read(obj, &base.tls)?,
         ping_interval: obj.millis("ping-interval-ms", base.ping_interval, 0, HOUR_MS)?,
         ping_timeout: obj.millis("ping-timeout-ms", base.ping_timeout, 1, HOUR_MS)?,
         basic_auth,

@@ -10,16 +10,19 @@
 use super::target::{Backoff, PeerTarget};
 use super::transaction::Txn;
 use crate::codec::http;
+use crate::io::{Idle, Stream};
 use crate::Status;
 use crossbeam_queue::{ArrayQueue, SegQueue};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// How long a failed write waits to read why (a TLS alert) before the connection is
+/// reported lost.
+const WHY_AFTER_WRITE_ERROR: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A request ready to go: its transaction and its encoded HTTP bytes.
 struct Job {
@@ -149,9 +152,9 @@ impl HttpPool {
             let reused = conn.stream.is_some() && conn.still_open();
             if !reused {
                 conn.drop_stream(counters);
-                if let Some((until, reason)) = &conn.down {
+                if let Some((until, status, reason)) = &conn.down {
                     if Instant::now() < *until {
-                        return txn.complete(Status::Connect, reason.as_bytes());
+                        return txn.complete(*status, reason.as_bytes());
                     }
                 }
                 match tokio::time::timeout_at(deadline, self.target.connect()).await {
@@ -161,10 +164,10 @@ impl HttpPool {
                         conn.down = None;
                         conn.stream = Some(stream);
                     }
-                    Ok(Err(reason)) => {
+                    Ok(Err((status, reason))) => {
                         counters.connect_failures.fetch_add(1, Ordering::Relaxed);
-                        conn.down = Some((Instant::now() + conn.backoff.next(), reason.clone()));
-                        return txn.complete(Status::Connect, reason.as_bytes());
+                        conn.down = Some((Instant::now() + conn.backoff.next(), status, reason.clone()));
+                        return txn.complete(status, reason.as_bytes());
                     }
                     Err(_) => {
                         return txn.complete(Status::Timeout, b"no connection before the request deadline")
@@ -203,11 +206,11 @@ impl HttpPool {
 
 /// The socket (if open) of one slot and its connect history.
 struct SlotConnection {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     buf: Vec<u8>,
     backoff: Backoff,
-    /// After a failed connect: until when requests fail at once, and why.
-    down: Option<(Instant, String)>,
+    /// After a failed connect: until when requests fail at once, and how.
+    down: Option<(Instant, Status, String)>,
 }
 
 struct Reply {
@@ -232,23 +235,11 @@ impl SlotConnection {
     }
 
     /// Whether an idle keep-alive connection is still usable: not closed by the peer and
-    /// with no unsolicited bytes waiting. One non-blocking peek, so a connection the peer
-    /// closed while idle is replaced before a request is written to it.
-    fn still_open(&self) -> bool {
-        let Some(stream) = &self.stream else { return false };
-        let mut byte = 0u8;
-        // SAFETY: a one-byte peek into a local through the socket's own descriptor.
-        let n = unsafe {
-            libc::recv(
-                stream.as_raw_fd(),
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        n < 0
-            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
-            && self.buf.is_empty()
+    /// with no unsolicited bytes waiting. One non-blocking read attempt, so a connection
+    /// the peer closed while idle is replaced before a request is written to it.
+    fn still_open(&mut self) -> bool {
+        let Some(stream) = &mut self.stream else { return false };
+        stream.check_idle() == Idle::Open && self.buf.is_empty()
     }
 
     async fn round_trip(
@@ -258,12 +249,25 @@ impl SlotConnection {
         counters: &super::stats::PeerCounters,
     ) -> Result<Reply, Failure> {
         let stream = self.stream.as_mut().expect("connected before a round trip");
-        let lost = |e: std::io::Error| Failure {
-            status: Status::Connect,
-            reason: format!("connection lost: {e}"),
-            closed_before_reply: false,
+        let lost = |e: std::io::Error| {
+            let (status, reason) = crate::tls::describe_io_error(&e);
+            Failure { status, reason, closed_before_reply: false }
         };
-        stream.write_all(request).await.map_err(lost)?;
+        let written = async {
+            stream.write_all(request).await?;
+            // TLS keeps records in its buffer until flushed.
+            stream.flush().await
+        };
+        if let Err(e) = written.await {
+            // A TLS peer that refused our certificate sent an alert and closed: read it to
+            // report why, rather than the broken pipe it caused.
+            let mut scratch = [0u8; 256];
+            let why = tokio::time::timeout(WHY_AFTER_WRITE_ERROR, stream.read(&mut scratch)).await;
+            return Err(match why {
+                Ok(Err(alert)) if crate::tls::describe_io_error(&alert).0 == Status::Tls => lost(alert),
+                _ => lost(e),
+            });
+        }
         counters.bytes_out.fetch_add(request.len() as u64, Ordering::Relaxed);
         loop {
             match http::decode_response(&self.buf, max) {

@@ -60,18 +60,18 @@ impl Client {
         };
         for (url, settings) in client.config.peers.clone() {
             let parsed = PeerUrl::parse(&url)?;
-            client.add_peer(url, parsed, settings);
+            client.add_peer(url, parsed, settings)?;
         }
         Ok(client)
     }
 
-    fn add_peer(&self, key: String, url: PeerUrl, settings: PeerSettings) -> Arc<Peer> {
+    fn add_peer(&self, key: String, url: PeerUrl, settings: PeerSettings) -> Result<Arc<Peer>, Error> {
         let first = self.next_thread.fetch_add(settings.connections, Ordering::Relaxed);
         let io = self.io.lock().unwrap_or_else(|p| p.into_inner());
-        let peer = Arc::new(Peer::new(url, settings, &io, first));
+        let peer = Arc::new(Peer::new(url, settings, &io, first)?);
         drop(io);
         let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
-        peers.entry(key).or_insert(peer).clone()
+        Ok(peers.entry(key).or_insert(peer).clone())
     }
 
     fn peer(&self, url: &str) -> Result<Arc<Peer>, Error> {
@@ -79,7 +79,7 @@ impl Client {
             return Ok(peer.clone());
         }
         let parsed = PeerUrl::parse(url)?;
-        Ok(self.add_peer(url.to_string(), parsed, self.config.defaults.clone()))
+        self.add_peer(url.to_string(), parsed, self.config.defaults.clone())
     }
 
     /// Queues `body` (a JSON object) for `url`; never blocks on the network.

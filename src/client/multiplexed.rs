@@ -8,14 +8,17 @@
 use super::target::{Backoff, PeerTarget};
 use super::transaction::{Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
-use crate::io::{write_loop, Outbox};
+use crate::io::{write_loop, Outbox, Stream};
 use crate::Status;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpStream;
 use tokio::runtime::Handle;
+
+/// How long a failed write waits for the reader to find why (a TLS alert) before the
+/// connection is reported lost.
+const WHY_AFTER_WRITE_ERROR: Duration = Duration::from_millis(200);
 
 pub(crate) struct MultiplexedConnection {
     target: Arc<PeerTarget>,
@@ -41,7 +44,8 @@ impl Ended {
         Ended { status, reason: reason.into(), established: false }
     }
     fn io(e: std::io::Error) -> Ended {
-        Ended::new(Status::Connect, format!("connection lost: {e}"))
+        let (status, reason) = crate::tls::describe_io_error(&e);
+        Ended::new(status, reason)
     }
     fn protocol(e: DecodeError) -> Ended {
         Ended::new(Status::Protocol, format!("peer broke the protocol: {e}"))
@@ -100,7 +104,7 @@ impl MultiplexedConnection {
                 }
                 self.outbox.wait().await;
             }
-            let reason = match self.target.connect().await {
+            let (status, reason) = match self.target.connect().await {
                 Ok(stream) => {
                     self.target.counters.connects.fetch_add(1, Ordering::Relaxed);
                     self.connected.store(true, Ordering::Relaxed);
@@ -115,56 +119,68 @@ impl MultiplexedConnection {
                         continue;
                     }
                     // The peer took the connection but never spoke hamux (it refused us,
-                    // or is something else): treat it like a failed connect.
-                    ended.reason
+                    // or is something else): treat it like a failed connect. A TLS peer
+                    // that refuses our certificate does so after the handshake, here.
+                    let status = if ended.status == Status::Tls { Status::Tls } else { Status::Connect };
+                    (status, ended.reason)
                 }
-                Err(reason) => {
+                Err((status, reason)) => {
                     self.target.counters.connect_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(peer = %self.target.url, %reason, "connect failed");
-                    reason
+                    (status, reason)
                 }
             };
-            self.fail_queued(Status::Connect, &reason);
+            self.fail_queued(status, &reason);
             // While backing off, requests fail at once rather than wait for a peer that
             // was just found down.
             let until = tokio::time::Instant::now() + backoff.next();
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => break,
-                    _ = self.outbox.wait() => self.fail_queued(Status::Connect, &reason),
+                    _ = self.outbox.wait() => self.fail_queued(status, &reason),
                 }
             }
         }
     }
 
     /// Runs one live connection until it fails; then completes what it carried.
-    async fn run(&self, stream: TcpStream) -> Ended {
+    async fn run(&self, stream: Stream) -> Ended {
         let (mut reader, mut writer) = stream.into_split();
         let table = Mutex::new(TxnTable::default());
         let counters = &self.target.counters;
         let mut hello = Vec::with_capacity(codec::HELLO_LEN);
         codec::encode_hello(&mut hello);
         let established = AtomicBool::new(false);
+        let write = async {
+            tokio::io::AsyncWriteExt::write_all(&mut writer, &hello).await?;
+            write_loop(
+                &self.outbox,
+                &mut writer,
+                |txns| {
+                    let mut t = lock(&table);
+                    for txn in txns.drain(..) {
+                        t.insert(txn);
+                    }
+                },
+                |n| {
+                    counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+                },
+            )
+            .await
+        };
+        let read = self.read_replies(&mut reader, &table, &established);
+        tokio::pin!(write, read);
         let mut ended = tokio::select! {
-            r = async {
-                tokio::io::AsyncWriteExt::write_all(&mut writer, &hello).await?;
-                write_loop(
-                    &self.outbox,
-                    &mut writer,
-                    |txns| {
-                        let mut t = lock(&table);
-                        for txn in txns.drain(..) {
-                            t.insert(txn);
-                        }
-                    },
-                    |n| { counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed); },
-                )
-                .await
-            } => match r {
+            r = &mut write => match r {
                 Ok(()) => Ended::new(Status::Cancelled, "client is shutting down"),
-                Err(e) => Ended::io(e),
+                // A TLS peer that refused our certificate sent an alert and closed, and
+                // our next write failed; the alert, waiting to be read, says why.
+                Err(e) => match tokio::time::timeout(WHY_AFTER_WRITE_ERROR, &mut read).await {
+                    Ok(end) if end.status == Status::Tls => end,
+                    _ => Ended::io(e),
+                },
             },
-            e = self.read_replies(&mut reader, &table, &established) => e,
+            e = &mut read => e,
             e = self.sweep_deadlines(&table) => e,
             e = self.keep_alive() => e,
         };

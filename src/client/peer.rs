@@ -8,7 +8,7 @@ use super::transaction::Txn;
 use super::PeerSettings;
 use crate::io::IoThreads;
 use crate::url::Scheme;
-use crate::PeerUrl;
+use crate::{Error, PeerUrl};
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -37,9 +37,14 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(url: PeerUrl, settings: PeerSettings, io: &IoThreads, first_thread: usize) -> Peer {
+    pub(crate) fn new(
+        url: PeerUrl,
+        settings: PeerSettings,
+        io: &IoThreads,
+        first_thread: usize,
+    ) -> Result<Peer, Error> {
         let scheme = url.scheme;
-        let target = Arc::new(PeerTarget { url, settings, counters: Arc::new(PeerCounters::default()) });
+        let target = Arc::new(PeerTarget::new(url, settings)?);
         let n = target.settings.connections;
         let connections = match scheme {
             Scheme::Hamux => {
@@ -62,7 +67,7 @@ impl Peer {
                 Connections::Http(Arc::new(HttpPool::new(target.clone(), |i| io.handle(first_thread + i))))
             }
         };
-        Peer { target, connections }
+        Ok(Peer { target, connections })
     }
 
     pub(crate) fn settings(&self) -> &PeerSettings {

@@ -3,7 +3,10 @@
 
 use super::stats::PeerCounters;
 use super::PeerSettings;
-use crate::PeerUrl;
+use crate::io::Stream;
+use crate::tls::{self, TlsConnector};
+use crate::{Error, PeerUrl, Status};
+use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
@@ -12,22 +15,57 @@ pub(crate) struct PeerTarget {
     pub(crate) url: PeerUrl,
     pub(crate) settings: PeerSettings,
     pub(crate) counters: Arc<PeerCounters>,
+    /// `hamuxs://`, `https://`: the TLS client and the name the peer's certificate must carry.
+    tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
+/// Why a connection could not be opened: the status the waiting requests complete with
+/// (CONNECT, or TLS when the handshake failed) and a message naming the peer.
+pub(crate) type ConnectError = (Status, String);
+
 impl PeerTarget {
-    /// Opens a TCP connection within `connect-timeout-ms`; the error text is for callbacks.
-    pub(crate) async fn connect(&self) -> Result<TcpStream, String> {
-        let attempt = tokio::time::timeout(self.settings.connect_timeout, self.open());
-        match attempt.await {
+    /// Reads the TLS material of a `hamuxs://` or `https://` peer up front, so a missing or
+    /// broken file is reported when the peer is configured rather than on every request.
+    pub(crate) fn new(url: PeerUrl, settings: PeerSettings) -> Result<PeerTarget, Error> {
+        let tls = if url.tls {
+            let name = url.to_string();
+            let connector = tls::connector(&settings.tls, &name)
+                .map_err(|e| Error::new(e.status, format!("peer {name}: {}", e.message)))?;
+            Some((connector, tls::server_name(&url.host)?))
+        } else {
+            None
+        };
+        Ok(PeerTarget { url, settings, counters: Arc::new(PeerCounters::default()), tls })
+    }
+
+    /// Opens a connection (TCP, then the TLS handshake for a TLS peer) within
+    /// `connect-timeout-ms`; the error text is for callbacks.
+    pub(crate) async fn connect(&self) -> Result<Stream, ConnectError> {
+        let limit = self.settings.connect_timeout;
+        match tokio::time::timeout(limit, self.open()).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
-                Ok(stream)
+                let Some((connector, name)) = &self.tls else { return Ok(Stream::Plain(stream)) };
+                // The handshake shares the connect deadline: a peer that accepts TCP but
+                // never finishes TLS is as unreachable as one that does not answer.
+                match tokio::time::timeout(limit, connector.connect(name.clone(), stream)).await {
+                    Ok(Ok(tls)) => Ok(Stream::Client(Box::new(tls))),
+                    Ok(Err(e)) => {
+                        let (status, text) = tls::describe_io_error(&e);
+                        Err((status, format!("TLS handshake with {} failed: {text}", self.url)))
+                    }
+                    Err(_) => Err((
+                        Status::Tls,
+                        format!("TLS handshake with {}: no answer within {} ms", self.url, limit.as_millis()),
+                    )),
+                }
             }
-            Ok(Err(e)) => Err(format!("cannot connect to {}{}: {e}", self.url, self.from())),
-            Err(_) => Err(format!(
-                "cannot connect to {}: no answer within {} ms",
-                self.url,
-                self.settings.connect_timeout.as_millis()
+            Ok(Err(e)) => {
+                Err((Status::Connect, format!("cannot connect to {}{}: {e}", self.url, self.from())))
+            }
+            Err(_) => Err((
+                Status::Connect,
+                format!("cannot connect to {}: no answer within {} ms", self.url, limit.as_millis()),
             )),
         }
     }

@@ -1,10 +1,13 @@
 //! The IO layer: threads that each run their own single-threaded runtime (their own
-//! "IO service", as Kea calls it), and the outgoing-frame buffer connections write through.
+//! "IO service", as Kea calls it), the outgoing-frame buffer connections write through, and
+//! the byte stream (plain TCP or TLS) they write to.
 
 mod outbox;
 mod poll_queue;
+mod stream;
 mod threads;
 
 pub use outbox::{write_loop, Outbox};
 pub use poll_queue::PollQueue;
+pub use stream::{Idle, ReadHalf, Stream, WriteHalf};
 pub use threads::IoThreads;

@@ -3,6 +3,7 @@
 use super::allow::AllowList;
 use super::command::HA_PARALLEL_COMMANDS;
 use crate::config::{parse_object, ConfigObject};
+use crate::tls::TlsFiles;
 use crate::{Callbacks, Error};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -37,6 +38,12 @@ pub struct ListenerConfig {
     /// A connection with nothing pending that sends nothing this long is closed
     /// (`idle-timeout-ms`; 0: never).
     pub idle_timeout: Duration,
+    /// TLS (`trust-anchor`, `cert-file`, `key-file`, as in Kea): with `cert-file` set,
+    /// every connection must start with a TLS handshake (`hamuxs://`, `https://`).
+    pub tls: TlsFiles,
+    /// With TLS: refuse clients that present no certificate signed by `trust-anchor`
+    /// (`require-client-certs`, default true as in Kea).
+    pub require_client_certs: bool,
 }
 
 impl Default for ListenerConfig {
@@ -54,6 +61,8 @@ impl Default for ListenerConfig {
             max_connections: 256,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            tls: TlsFiles::default(),
+            require_client_certs: true,
         }
     }
 }
@@ -95,12 +104,17 @@ impl ListenerConfig {
             max_connections: obj.count("max-connections", base.max_connections, 1, 1 << 20)?,
             handshake_timeout: obj.millis("handshake-timeout-ms", base.handshake_timeout, 1, 3_600_000)?,
             idle_timeout: obj.millis("idle-timeout-ms", base.idle_timeout, 0, 86_400_000)?,
+            tls: TlsFiles::read(&mut obj, &base.tls)?,
+            require_client_certs: obj.boolean("require-client-certs", base.require_client_certs)?,
             parallel_commands: match obj.array("parallel-commands")? {
                 [] if !map.contains_key("parallel-commands") => base.parallel_commands,
                 items => parallel_commands(items)?,
             },
         };
         obj.finish()?;
+        if config.tls.trust_anchor.is_some() && config.tls.cert_file.is_none() {
+            return Err(Error::config("'trust-anchor' on a listener needs 'cert-file' and 'key-file'"));
+        }
         Ok(config)
     }
 }
@@ -130,6 +144,10 @@ mod tests {
             (r#"{"max-pending": -1}"#, "'max-pending'"),
             (r#"{"prot": 1}"#, "'prot'"),
             (r#"{"parallel-commands": [1]}"#, "'parallel-commands'"),
+            (r#"{"cert-file": "/c.pem"}"#, "'key-file'"),
+            (r#"{"trust-anchor": "/ca.pem"}"#, "'cert-file'"),
+            (r#"{"trust-anchor": ""}"#, "'trust-anchor'"),
+            (r#"{"require-client-certs": "yes"}"#, "'require-client-certs'"),
         ] {
             let e = ListenerConfig::parse(text).unwrap_err();
             assert!(e.message.contains(key), "{text}: {}", e.message);

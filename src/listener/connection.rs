@@ -10,7 +10,8 @@ use super::serial::SerialLane;
 use super::stats::ListenerCounters;
 use super::{hamux_session, http_session};
 use crate::codec;
-use crate::io::write_loop;
+use crate::io::{write_loop, Stream};
+use crate::tls::TlsAcceptor;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub(crate) struct ConnectionContext {
     pub(crate) max_frame_bytes: usize,
     pub(crate) handshake_timeout: Duration,
     pub(crate) idle_timeout: Duration,
+    /// With `cert-file`: every connection starts with a TLS handshake.
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 impl ConnectionContext {
@@ -117,6 +120,7 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(10);
 pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: OpenConnection) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let Some(stream) = handshake(stream, &ctx, &peer).await else { return };
     let (mut reader, mut writer) = stream.into_split();
     let replies = open.replies.clone();
 
@@ -180,6 +184,27 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
             let _ = tokio::time::timeout(CLOSE_FLUSH, &mut write).await;
         }
         _ = &mut write => {}
+    }
+}
+
+/// Runs the TLS handshake of a TLS listener (within `handshake-timeout-ms`); `None` if it
+/// failed, counted and logged with the reason (an untrusted or missing client certificate,
+/// a client that does not speak TLS).
+async fn handshake(stream: TcpStream, ctx: &ConnectionContext, peer: &str) -> Option<Stream> {
+    let Some(acceptor) = &ctx.tls else { return Some(Stream::Plain(stream)) };
+    match tokio::time::timeout(ctx.handshake_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(Stream::Server(Box::new(tls))),
+        Ok(Err(e)) => {
+            ctx.counters.tls_failures.fetch_add(1, Relaxed);
+            let (_, reason) = crate::tls::describe_io_error(&e);
+            tracing::warn!(%peer, %reason, "TLS handshake refused");
+            None
+        }
+        Err(_) => {
+            ctx.counters.handshake_timeouts.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, "closing a connection that did not finish TLS in time");
+            None
+        }
     }
 }
 

@@ -71,6 +71,12 @@ impl Listener {
                 closed: Default::default(),
             },
         };
+        // TLS material is read now, so a bad file fails here and not at the first accept.
+        let tls = if config.tls.cert_file.is_some() {
+            Some(crate::tls::acceptor(&config.tls, config.require_client_certs)?)
+        } else {
+            None
+        };
         let io = IoThreads::start(config.io_threads, "hamux-listener-io")?;
         let counters = Arc::new(ListenerCounters::default());
         let workers = Arc::new(workers);
@@ -83,6 +89,7 @@ impl Listener {
             max_frame_bytes: config.max_frame_bytes,
             handshake_timeout: config.handshake_timeout,
             idle_timeout: config.idle_timeout,
+            tls,
         });
         let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
         let accept_ctx = ctx.clone();

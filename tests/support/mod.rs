@@ -2,6 +2,7 @@
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod kea;
 pub mod library;
 pub mod process;

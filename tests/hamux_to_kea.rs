@@ -138,3 +138,57 @@ fn hamux_client_applies_lease6_bulk_to_kea_dhcp6() {
         assert_eq!(reply[0]["arguments"]["iaid"], 1000 + i);
     }
 }
+
+/// hamux's `https://` client against Kea's HA listener with TLS and
+/// `require-client-certs`, certificates made at run time: mutual TLS works, and Kea's
+/// refusals (no client certificate; a server hamux does not trust) come back as TLS.
+#[test]
+fn hamux_https_client_talks_to_kea_with_mutual_tls() {
+    if !kea::available("kea-dhcp4") {
+        return;
+    }
+    let pki = support::certs::Pki::new("kea-tls");
+    let server = pki.identity("", "server");
+    let port = kea::free_port();
+    let url = format!("https://127.0.0.1:{port}/");
+    let peers = json!([
+        {"name": "server1", "url": format!("https://127.0.0.1:{}/", kea::free_port()), "role": "primary"},
+        {"name": "server2", "url": url, "role": "standby"},
+    ]);
+    let tls = json!({"trust-anchor": pki.ca(""), "cert-file": server.cert, "key-file": server.key,
+                     "require-client-certs": true, "peers": peers});
+    let hooks = vec![kea::lease_cmds_hook(), kea::ha_hook("server2", "hot-standby", &[], tls)];
+    let subnets = json!({"subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.200"}]}]});
+    let kea =
+        Kea::start("kea-dhcp4", &kea::server("Dhcp4", hooks, subnets), &[], ([127, 0, 0, 1], port).into());
+
+    let me = pki.identity("", "client");
+    let peer = json!({"url": url, "trust-anchor": pki.ca(""), "cert-file": me.cert, "key-file": me.key,
+                      "connections-per-peer": 4});
+    let client = Client::new(&json!({"peers": [peer]}).to_string()).unwrap();
+    for i in 0..20 {
+        let update = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+            "ip-address": format!("192.0.2.{}", 20 + i), "hw-address": format!("1a:1b:1c:1d:1e:{:02x}", i),
+            "subnet-id": 1, "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+        let (status, reply) = call(&client, &url, update);
+        assert_eq!(status, Status::Ok, "{reply}\n{}", kea.log());
+        assert_eq!(result(&reply), (0, "IPv4 lease added."), "{reply}");
+    }
+    let (status, reply) = call(&client, &url, json!({"command": "ha-heartbeat", "service": ["dhcp4"]}));
+    assert_eq!((status, result(&reply).0), (Status::Ok, 0), "{reply}");
+
+    // No client certificate: Kea refuses the session.
+    let anonymous = Client::new(&json!({"trust-anchor": pki.ca("")}).to_string()).unwrap();
+    let (status, reply) = call(&anonymous, &url, json!({"command": "ha-heartbeat", "service": ["dhcp4"]}));
+    assert_eq!(status, Status::Tls, "{reply}");
+    // A Kea whose certificate hamux's trust anchor did not sign: hamux refuses it.
+    let rogue = pki.identity("rogue-", "client");
+    let wary = Client::new(
+        &json!({"trust-anchor": pki.ca("rogue-"), "cert-file": rogue.cert, "key-file": rogue.key})
+            .to_string(),
+    )
+    .unwrap();
+    let (status, reply) = call(&wary, &url, json!({"command": "ha-heartbeat", "service": ["dhcp4"]}));
+    assert_eq!(status, Status::Tls, "{reply}");
+    assert!(reply.as_str().unwrap_or("").contains("UnknownIssuer"), "{reply}");
+}

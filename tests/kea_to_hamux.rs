@@ -79,14 +79,14 @@ fn partner_answer(command: &Value, leases: &Leases) -> Value {
     }
 }
 
-fn partner_listener(leases: &Leases) -> Listener {
+fn partner_listener(leases: &Leases, config: Value) -> Listener {
     let leases = leases.clone();
     let handler = Arc::new(move |req: Request| {
         let command: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
         let answer = partner_answer(&command, &leases);
         let _ = req.respond(answer.to_string().as_bytes());
     });
-    Listener::new(r#"{"handler-threads": 2}"#, handler).unwrap()
+    Listener::new(&config.to_string(), handler).unwrap()
 }
 
 /// Gives `lo` the relay address (needs root); false (and why) if that is impossible here.
@@ -133,22 +133,64 @@ fn request_ack_counts(report: &str) -> (u64, u64) {
     (count("sent packets:"), count("received packets:"))
 }
 
-fn run_primary_against_hamux(mode: &str, extra: Value, normal_state: &str) {
+/// The primary's HA settings, the hamux listener's and the test client's (which asks the
+/// primary for its state and leases) for a run with or without TLS.
+struct Setup {
+    scheme: &'static str,
+    ha: Value,
+    listener: Value,
+    client: Value,
+    _pki: Option<support::certs::Pki>,
+}
+
+fn plain_setup(extra: Value) -> Setup {
+    Setup {
+        scheme: "http",
+        ha: extra,
+        listener: json!({"handler-threads": 2}),
+        client: json!({}),
+        _pki: None,
+    }
+}
+
+/// Mutual TLS everywhere: Kea presents one certificate as server and as client, the hamux
+/// listener requires client certificates from the same CA.
+fn tls_setup(mut extra: Value) -> Setup {
+    let pki = support::certs::Pki::new("kea-primary");
+    let (kea_id, server, client) =
+        (pki.identity("", "peer"), pki.identity("", "server"), pki.identity("", "client"));
+    let ha = extra.as_object_mut().unwrap();
+    ha.insert("trust-anchor".into(), pki.ca("").into());
+    ha.insert("cert-file".into(), kea_id.cert.into());
+    ha.insert("key-file".into(), kea_id.key.into());
+    ha.insert("require-client-certs".into(), true.into());
+    Setup {
+        scheme: "https",
+        ha: extra,
+        listener: json!({"handler-threads": 2, "trust-anchor": pki.ca(""), "cert-file": server.cert,
+                         "key-file": server.key, "require-client-certs": true}),
+        client: json!({"trust-anchor": pki.ca(""), "cert-file": client.cert, "key-file": client.key}),
+        _pki: Some(pki),
+    }
+}
+
+fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
     let _one_at_a_time = PERFDHCP.lock().unwrap_or_else(|p| p.into_inner());
     if !kea::available("kea-dhcp4") || !relay_address_ready() {
         return;
     }
     let leases: Leases = Arc::default();
-    let listener = partner_listener(&leases);
+    let listener = partner_listener(&leases, setup.listener.clone());
     let primary_port = kea::free_port();
     let dhcp_port = kea::free_port();
-    let primary_url = format!("http://127.0.0.1:{primary_port}/");
+    let scheme = setup.scheme;
+    let primary_url = format!("{scheme}://127.0.0.1:{primary_port}/");
     let role = if mode == "passive-backup" { "backup" } else { "standby" };
     let peers = [
         ("server1", primary_url.clone(), "primary"),
-        ("server2", format!("http://127.0.0.1:{}/", listener.local_addr().port()), role),
+        ("server2", format!("{scheme}://127.0.0.1:{}/", listener.local_addr().port()), role),
     ];
-    let hooks = vec![kea::lease_cmds_hook(), kea::ha_hook("server1", mode, &peers, extra)];
+    let hooks = vec![kea::lease_cmds_hook(), kea::ha_hook("server1", mode, &peers, setup.ha.clone())];
     let config = kea::server(
         "Dhcp4",
         hooks,
@@ -165,7 +207,7 @@ fn run_primary_against_hamux(mode: &str, extra: Value, normal_state: &str) {
         &["-p", &dhcp_port.to_string()],
         SocketAddr::from(([127, 0, 0, 1], primary_port)),
     );
-    let client = Client::new("{}").unwrap();
+    let client = Client::new(&setup.client.to_string()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while ha_state(&client, &primary_url) != normal_state {
         assert!(Instant::now() < deadline, "primary never reached {normal_state}: {}", kea.log());
@@ -209,20 +251,37 @@ fn run_primary_against_hamux(mode: &str, extra: Value, normal_state: &str) {
     assert!(at_primary.len() >= 100, "{} leases at the primary", at_primary.len());
     assert_eq!(*leases.lock().unwrap(), at_primary, "the hamux host must hold exactly the primary's leases");
     assert_eq!(ha_state(&client, &primary_url), normal_state, "{}", kea.log());
+    if scheme == "https" {
+        let stats: Value = serde_json::from_str(&listener.stats_json()).unwrap();
+        assert_eq!(stats["tls-failures"], 0, "{stats}");
+    }
     println!(
-        "{mode}: {received}/{sent} ACKs, {} leases at the primary and at the hamux host",
+        "{mode} over {scheme}: {received}/{sent} ACKs, {} leases at the primary and at the hamux host",
         at_primary.len()
     );
 }
 
 #[test]
 fn kea_primary_in_passive_backup_waits_for_hamux_acks() {
-    run_primary_against_hamux("passive-backup", json!({"wait-backup-ack": true}), "passive-backup");
+    run_primary_against_hamux(
+        "passive-backup",
+        plain_setup(json!({"wait-backup-ack": true})),
+        "passive-backup",
+    );
+}
+
+#[test]
+fn kea_primary_replicates_to_a_hamux_listener_over_mutual_tls() {
+    run_primary_against_hamux(
+        "passive-backup",
+        tls_setup(json!({"wait-backup-ack": true})),
+        "passive-backup",
+    );
 }
 
 #[test]
 fn kea_primary_in_hot_standby_with_a_hamux_partner_stays_normal() {
-    run_primary_against_hamux("hot-standby", json!({}), "hot-standby");
+    run_primary_against_hamux("hot-standby", plain_setup(json!({})), "hot-standby");
 }
 
 #[test]

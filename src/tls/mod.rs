@@ -81,12 +81,16 @@ pub fn connector(files: &TlsFiles, url: &str) -> Result<TlsConnector, Error> {
         .with_safe_default_protocol_versions()
         .map_err(config_error)?
         .with_root_certificates(roots);
-    let config = match (&files.cert_file, &files.key_file) {
+    let mut config = match (&files.cert_file, &files.key_file) {
         (Some(cert), Some(key)) => builder
             .with_client_auth_cert(pem::certificates(cert)?, pem::private_key(key)?)
             .map_err(|e| Error::config(format!("'cert-file' and 'key-file' do not go together: {e}")))?,
         _ => builder.with_no_client_auth(),
     };
+    // No session resumption: Kea 2.2's TLS listener fails a resumed handshake ("session
+    // id context uninitialized") when it verifies client certificates, and HA connections
+    // live long enough that a full handshake per connection costs nothing that matters.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(TlsConnector::from(Arc::new(config)))
 }
 

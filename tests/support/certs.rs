@@ -39,12 +39,12 @@ impl Pki {
             let (params, key, pem) = ca(ca_name);
             pki.write(&format!("{prefix}ca.pem"), &pem);
             let issuer = Issuer::new(params, key);
-            let sign = |file: &str, sans: &[&str], eku: ExtendedKeyUsagePurpose, expired: bool| {
+            let sign = |file: &str, sans: &[&str], eku: &[ExtendedKeyUsagePurpose], expired: bool| {
                 let key = KeyPair::generate().unwrap();
                 let mut params =
                     CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
                 params.distinguished_name.push(DnType::CommonName, file);
-                params.extended_key_usages = vec![eku];
+                params.extended_key_usages = eku.to_vec();
                 if expired {
                     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
                     params.not_after = rcgen::date_time_ymd(2021, 1, 1);
@@ -53,10 +53,13 @@ impl Pki {
                 pki.write(&format!("{prefix}{file}.pem"), &cert.pem());
                 pki.write(&format!("{prefix}{file}-key.pem"), &key.serialize_pem());
             };
-            sign("server", &["127.0.0.1", "localhost"], ExtendedKeyUsagePurpose::ServerAuth, false);
-            sign("client", &["client.hamux.test"], ExtendedKeyUsagePurpose::ClientAuth, false);
-            sign("expired-client", &["client.hamux.test"], ExtendedKeyUsagePurpose::ClientAuth, true);
-            sign("elsewhere", &["elsewhere.hamux.test"], ExtendedKeyUsagePurpose::ServerAuth, false);
+            use ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+            sign("server", &["127.0.0.1", "localhost"], &[ServerAuth], false);
+            sign("client", &["client.hamux.test"], &[ClientAuth], false);
+            sign("expired-client", &["client.hamux.test"], &[ClientAuth], true);
+            sign("elsewhere", &["elsewhere.hamux.test"], &[ServerAuth], false);
+            // One certificate for both roles, as a Kea HA server uses its own.
+            sign("peer", &["127.0.0.1", "localhost"], &[ServerAuth, ClientAuth], false);
         }
         pki
     }
@@ -75,7 +78,8 @@ impl Pki {
         self.path(&format!("{prefix}ca.pem"))
     }
 
-    /// `server`, `client`, `expired-client` or `elsewhere`, from the CA named by `prefix`.
+    /// `server`, `client`, `expired-client`, `elsewhere` or `peer` (server and client), from
+    /// the CA named by `prefix`.
     pub fn identity(&self, prefix: &str, name: &str) -> Identity {
         Identity {
             cert: self.path(&format!("{prefix}{name}.pem")),

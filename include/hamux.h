@@ -39,7 +39,8 @@ typedef enum hamux_status {
   // The request was cancelled: the client was freed before its reply arrived, or the
   // peer's listener dropped it.
   HAMUX_E_CANCELLED = 8,
-  // TLS negotiation or certificate verification failed.
+  // TLS negotiation or certificate verification failed (either end refused the other's
+  // certificate, or the peer does not speak TLS); the callback's body says why.
   HAMUX_E_TLS = 9,
   // An internal error in hamux (a bug); details in `hamux_last_error()`.
   HAMUX_E_INTERNAL = 10,
@@ -175,13 +176,16 @@ enum hamux_status hamux_client_new(const char *config_json,
                                    struct hamux_client **out);
 
 // Queues `body` (a Kea command: one JSON object, `body_len` bytes, not NUL-terminated)
-// for the peer at `peer_url` (`hamux://host:port` or `http://host:port/path`). Never blocks on the network.
+// for the peer at `peer_url` (`hamux://host:port`, `http://host:port/path`, or over TLS
+// `hamuxs://host:port`, `https://host:port/path`). Never blocks on the network.
 //
 // On HAMUX_OK the transaction id is written to `*txid_out` (if not NULL) before the
 // request can complete, and `cb` will be called exactly once with `user_data`. On any
 // other status nothing was queued and `cb` is never called: HAMUX_E_INVALID (NULL
 // argument, body not a JSON object, bad URL, body over `max-frame-bytes`), HAMUX_E_BUSY
-// (`max-in-flight` reached), HAMUX_E_SHUTDOWN. `body` is copied before this returns.
+// (`max-in-flight` reached), HAMUX_E_SHUTDOWN, HAMUX_E_CONFIG (first send to a TLS URL not
+// listed in `peers` whose TLS files are missing or broken). `body` is copied before this
+// returns.
 enum hamux_status hamux_client_send(struct hamux_client *client,
                                     const char *peer_url,
                                     const uint8_t *body,

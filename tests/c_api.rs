@@ -72,11 +72,12 @@ fn compile(name: &str, src: &Path) -> PathBuf {
 
 /// Compiles and runs `c_tests/<name>.c`; fails unless it exits 0 within the time limit.
 fn run_c_test(name: &str) {
-    run_c_program(name, &manifest_dir().join("c_tests").join(format!("{name}.c")));
+    run_c_program(name, &manifest_dir().join("c_tests").join(format!("{name}.c")), &[]);
 }
 
-/// Compiles and runs the C program `src`; fails unless it exits 0 within the time limit.
-fn run_c_program(name: &str, src: &Path) {
+/// Compiles and runs the C program `src` with `env` added; fails unless it exits 0 within
+/// the time limit.
+fn run_c_program(name: &str, src: &Path, env: &[(&str, &Path)]) {
     let exe = compile(name, src);
     let supp = manifest_dir().join("c_tests");
     let (mut cmd, limit) = if valgrind() {
@@ -101,6 +102,7 @@ fn run_c_program(name: &str, src: &Path) {
             format!("suppressions={}:print_suppressions=0", supp.join("lsan.supp").display()),
         );
     }
+    cmd.envs(env.iter().copied());
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let Finished { status, stdout, stderr, elapsed } = run_with_limit(&mut cmd, limit, name);
     match status {
@@ -158,7 +160,7 @@ fn readme_quick_start() {
         section.split("```c\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a ```c block");
     let src = out_dir().join("readme_quick_start.c");
     std::fs::write(&src, code).expect("write the extracted quick start");
-    run_c_program("readme_quick_start", &src);
+    run_c_program("readme_quick_start", &src, &[]);
 }
 
 #[test]
@@ -174,4 +176,12 @@ fn serial_lane() {
 #[test]
 fn logger() {
     run_c_test("logger");
+}
+
+/// Certificates made here, at run time; the program finds them through `HAMUX_TEST_PKI`.
+#[test]
+fn tls() {
+    let pki = support::certs::Pki::new("c-api");
+    let src = manifest_dir().join("c_tests").join("tls.c");
+    run_c_program("tls", &src, &[("HAMUX_TEST_PKI", pki.dir())]);
 }

@@ -3,7 +3,7 @@
 
 use super::stats::PeerCounters;
 use super::PeerSettings;
-use crate::io::Stream;
+use crate::io::{NoSigpipeTcp, Stream};
 use crate::tls::{self, TlsConnector};
 use crate::{Error, PeerUrl, Status};
 use rustls::pki_types::ServerName;
@@ -48,7 +48,8 @@ impl PeerTarget {
                 let Some((connector, name)) = &self.tls else { return Ok(Stream::Plain(stream)) };
                 // The handshake shares the connect deadline: a peer that accepts TCP but
                 // never finishes TLS is as unreachable as one that does not answer.
-                match tokio::time::timeout(limit, connector.connect(name.clone(), stream)).await {
+                match tokio::time::timeout(limit, connector.connect(name.clone(), NoSigpipeTcp(stream))).await
+                {
                     Ok(Ok(tls)) => Ok(Stream::Client(Box::new(tls))),
                     Ok(Err(e)) => {
                         let (status, text) = tls::describe_io_error(&e);

@@ -79,13 +79,16 @@ impl CCompletion {
 }
 
 /// Queues `body` (a Kea command: one JSON object, `body_len` bytes, not NUL-terminated)
-/// for the peer at `peer_url` (`hamux://host:port` or `http://host:port/path`). Never blocks on the network.
+/// for the peer at `peer_url` (`hamux://host:port`, `http://host:port/path`, or over TLS
+/// `hamuxs://host:port`, `https://host:port/path`). Never blocks on the network.
 ///
 /// On HAMUX_OK the transaction id is written to `*txid_out` (if not NULL) before the
 /// request can complete, and `cb` will be called exactly once with `user_data`. On any
 /// other status nothing was queued and `cb` is never called: HAMUX_E_INVALID (NULL
 /// argument, body not a JSON object, bad URL, body over `max-frame-bytes`), HAMUX_E_BUSY
-/// (`max-in-flight` reached), HAMUX_E_SHUTDOWN. `body` is copied before this returns.
+/// (`max-in-flight` reached), HAMUX_E_SHUTDOWN, HAMUX_E_CONFIG (first send to a TLS URL not
+/// listed in `peers` whose TLS files are missing or broken). `body` is copied before this
+/// returns.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_client_send(
     client: *mut hamux_client,

@@ -29,7 +29,8 @@ pub enum hamux_status {
     /// The request was cancelled: the client was freed before its reply arrived, or the
     /// peer's listener dropped it.
     HAMUX_E_CANCELLED = 8,
-    /// TLS negotiation or certificate verification failed.
+    /// TLS negotiation or certificate verification failed (either end refused the other's
+    /// certificate, or the peer does not speak TLS); the callback's body says why.
     HAMUX_E_TLS = 9,
     /// An internal error in hamux (a bug); details in `hamux_last_error()`.
     HAMUX_E_INTERNAL = 10,

@@ -11,8 +11,33 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-type ClientTls = tokio_rustls::client::TlsStream<TcpStream>;
-type ServerTls = tokio_rustls::server::TlsStream<TcpStream>;
+type ClientTls = tokio_rustls::client::TlsStream<NoSigpipeTcp>;
+type ServerTls = tokio_rustls::server::TlsStream<NoSigpipeTcp>;
+
+/// The TCP socket under a TLS session. rustls writes its records with `write_vectored`,
+/// which a `TcpStream` turns into `writev(2)`; unlike the `send(2)` with `MSG_NOSIGNAL`
+/// behind plain writes, `writev` on a connection the peer has closed raises SIGPIPE, which
+/// kills a C host that has not ignored it. This wrapper leaves vectored writes to the
+/// default (one `send` per buffer), so no write of ours can raise a signal.
+pub struct NoSigpipeTcp(pub TcpStream);
+
+impl AsyncRead for NoSigpipeTcp {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for NoSigpipeTcp {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
 
 /// An established connection.
 pub enum Stream {
@@ -97,7 +122,8 @@ pub enum ReadHalf {
     Tls(tokio::io::ReadHalf<Stream>),
 }
 
-/// The writing half of a [`Stream`].
+/// The writing half of a [`Stream`]. Vectored writes are left to the default (see
+/// [`NoSigpipeTcp`]).
 pub enum WriteHalf {
     Plain(OwnedWriteHalf),
     Tls(tokio::io::WriteHalf<Stream>),
@@ -129,22 +155,6 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Plain(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
-        }
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WriteHalf::Plain(w) => Pin::new(w).poll_write_vectored(cx, bufs),
-            WriteHalf::Tls(w) => Pin::new(w).poll_write_vectored(cx, bufs),
-        }
-    }
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            WriteHalf::Plain(w) => w.is_write_vectored(),
-            WriteHalf::Tls(w) => w.is_write_vectored(),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::serial::SerialLane;
 use super::stats::ListenerCounters;
 use super::{hamux_session, http_session};
 use crate::codec;
-use crate::io::{write_loop, Stream};
+use crate::io::{write_loop, NoSigpipeTcp, Stream};
 use crate::tls::TlsAcceptor;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
@@ -192,7 +192,7 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
 /// a client that does not speak TLS).
 async fn handshake(stream: TcpStream, ctx: &ConnectionContext, peer: &str) -> Option<Stream> {
     let Some(acceptor) = &ctx.tls else { return Some(Stream::Plain(stream)) };
-    match tokio::time::timeout(ctx.handshake_timeout, acceptor.accept(stream)).await {
+    match tokio::time::timeout(ctx.handshake_timeout, acceptor.accept(NoSigpipeTcp(stream))).await {
         Ok(Ok(tls)) => Some(Stream::Server(Box::new(tls))),
         Ok(Err(e)) => {
             ctx.counters.tls_failures.fetch_add(1, Relaxed);

@@ -19,8 +19,19 @@ use support::kea::{self, Kea};
 /// perfdhcp acts as a relay at this address, which Kea's subnet selects.
 const RELAY: &str = "127.0.0.2";
 
-/// Only one perfdhcp may use the relay address and port 67 at a time.
-static PERFDHCP: Mutex<()> = Mutex::new(());
+/// perfdhcp binds the relay address's port 67: one run at a time on this machine, also
+/// across test processes (several work trees may run the suite at once), by an flock.
+struct PerfdhcpTurn(#[allow(dead_code)] std::fs::File);
+
+impl PerfdhcpTurn {
+    fn wait() -> PerfdhcpTurn {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::create(std::env::temp_dir().join("hamux-perfdhcp.lock")).unwrap();
+        // SAFETY: flock on a descriptor this File owns; released when it is closed.
+        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+        PerfdhcpTurn(file)
+    }
+}
 
 /// Leases the hamux host holds: ip-address → hw-address.
 type Leases = Arc<Mutex<BTreeMap<String, String>>>;
@@ -175,7 +186,7 @@ fn tls_setup(mut extra: Value) -> Setup {
 }
 
 fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
-    let _one_at_a_time = PERFDHCP.lock().unwrap_or_else(|p| p.into_inner());
+    let _one_at_a_time = PerfdhcpTurn::wait();
     if !kea::available("kea-dhcp4") || !relay_address_ready() {
         return;
     }

@@ -29,6 +29,18 @@ fn result(reply: &Value) -> (i64, &str) {
     (first["result"].as_i64().unwrap_or(-1), first["text"].as_str().unwrap_or(""))
 }
 
+/// Adds leases 192.0.2.20-39 through `lease4-update`, as an HA partner would.
+fn add_twenty_leases(client: &Client, url: &str, kea: &Kea) {
+    for i in 0..20 {
+        let update = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+            "ip-address": format!("192.0.2.{}", 20 + i), "hw-address": format!("1a:1b:1c:1d:1e:{:02x}", i),
+            "subnet-id": 1, "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+        let (status, reply) = call(client, url, update);
+        assert_eq!(status, Status::Ok, "{reply}\n{}", kea.log());
+        assert_eq!(result(&reply), (0, "IPv4 lease added."), "{reply}");
+    }
+}
+
 /// A Kea server in the standby role whose primary does not exist: it serves its HA
 /// listener (and lease commands) at `port`.
 fn standby_kea(daemon: &str, family: &str, subnets: Value, port: u16) -> Kea {
@@ -52,14 +64,7 @@ fn hamux_client_drives_kea_dhcp4_lease_commands() {
     let url = format!("http://127.0.0.1:{port}/");
     let client = Client::new(r#"{"connections-per-peer": 4}"#).unwrap();
 
-    for i in 0..20 {
-        let update = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
-            "ip-address": format!("192.0.2.{}", 20 + i), "hw-address": format!("1a:1b:1c:1d:1e:{:02x}", i),
-            "subnet-id": 1, "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
-        let (status, reply) = call(&client, &url, update);
-        assert_eq!(status, Status::Ok, "{reply}\n{}", kea.log());
-        assert_eq!(result(&reply), (0, "IPv4 lease added."), "{reply}");
-    }
+    add_twenty_leases(&client, &url, &kea);
     let (_, reply) = call(
         &client,
         &url,
@@ -166,14 +171,7 @@ fn hamux_https_client_talks_to_kea_with_mutual_tls() {
     let peer = json!({"url": url, "trust-anchor": pki.ca(""), "cert-file": me.cert, "key-file": me.key,
                       "connections-per-peer": 4});
     let client = Client::new(&json!({"peers": [peer]}).to_string()).unwrap();
-    for i in 0..20 {
-        let update = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
-            "ip-address": format!("192.0.2.{}", 20 + i), "hw-address": format!("1a:1b:1c:1d:1e:{:02x}", i),
-            "subnet-id": 1, "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
-        let (status, reply) = call(&client, &url, update);
-        assert_eq!(status, Status::Ok, "{reply}\n{}", kea.log());
-        assert_eq!(result(&reply), (0, "IPv4 lease added."), "{reply}");
-    }
+    add_twenty_leases(&client, &url, &kea);
     let (status, reply) = call(&client, &url, json!({"command": "ha-heartbeat", "service": ["dhcp4"]}));
     assert_eq!((status, result(&reply).0), (Status::Ok, 0), "{reply}");
 

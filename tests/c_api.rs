@@ -185,3 +185,8 @@ fn tls() {
     let src = manifest_dir().join("c_tests").join("tls.c");
     run_c_program("tls", &src, &[("HAMUX_TEST_PKI", pki.dir())]);
 }
+
+#[test]
+fn peer_killed() {
+    run_c_test("peer_killed");
+}

@@ -135,6 +135,20 @@ impl HttpPool {
                 }
                 slot.notify.notified().await;
             };
+            if let Some(until) = conn.backing_off() {
+                if self.connected() > 0 {
+                    // Another connection to the peer is up: this one steps aside until its
+                    // backoff ends, and the request goes to that one instead of failing.
+                    self.backlog.push(job);
+                    fence(Ordering::SeqCst);
+                    self.dispatch();
+                    tokio::time::sleep_until(until).await;
+                    let _ = self.idle.push(i);
+                    fence(Ordering::SeqCst);
+                    self.dispatch();
+                    continue;
+                }
+            }
             self.exchange(&mut conn, job).await;
             slot.connected.store(conn.stream.is_some(), Ordering::Relaxed);
             let _ = self.idle.push(i);
@@ -152,10 +166,9 @@ impl HttpPool {
             let reused = conn.stream.is_some() && conn.still_open();
             if !reused {
                 conn.drop_stream(counters);
-                if let Some((until, status, reason)) = &conn.down {
-                    if Instant::now() < *until {
-                        return txn.complete(*status, reason.as_bytes());
-                    }
+                if let (Some(_), Some((_, status, reason))) = (conn.backing_off(), &conn.down) {
+                    // No other connection is up either: fail at once rather than wait.
+                    return txn.complete(*status, reason.as_bytes());
                 }
                 match tokio::time::timeout_at(deadline, self.target.connect()).await {
                     Ok(Ok(stream)) => {
@@ -227,6 +240,11 @@ struct Failure {
 }
 
 impl SlotConnection {
+    /// Until when a failed connect keeps this connection down, if it still does.
+    fn backing_off(&self) -> Option<Instant> {
+        self.down.as_ref().map(|(until, ..)| *until).filter(|until| Instant::now() < *until)
+    }
+
     fn drop_stream(&mut self, counters: &super::stats::PeerCounters) {
         if self.stream.take().is_some() {
             counters.disconnects.fetch_add(1, Ordering::Relaxed);

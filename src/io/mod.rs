@@ -5,6 +5,6 @@ mod outbox;
 mod poll_queue;
 mod threads;
 
-pub use outbox::{write_loop, Outbox};
+pub use outbox::{write_loop, write_until, Outbox, WriteEnd};
 pub use poll_queue::PollQueue;
 pub use threads::IoThreads;

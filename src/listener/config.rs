@@ -37,6 +37,9 @@ pub struct ListenerConfig {
     /// A connection with nothing pending that sends nothing this long is closed
     /// (`idle-timeout-ms`; 0: never).
     pub idle_timeout: Duration,
+    /// Graceful shutdown: how long connections may take to answer what they were handed
+    /// before they are closed regardless (`drain-timeout-ms`; 0: close at once).
+    pub drain_timeout: Duration,
 }
 
 impl Default for ListenerConfig {
@@ -54,6 +57,7 @@ impl Default for ListenerConfig {
             max_connections: 256,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -95,6 +99,7 @@ impl ListenerConfig {
             max_connections: obj.count("max-connections", base.max_connections, 1, 1 << 20)?,
             handshake_timeout: obj.millis("handshake-timeout-ms", base.handshake_timeout, 1, 3_600_000)?,
             idle_timeout: obj.millis("idle-timeout-ms", base.idle_timeout, 0, 86_400_000)?,
+            drain_timeout: obj.millis("drain-timeout-ms", base.drain_timeout, 0, 3_600_000)?,
             parallel_commands: match obj.array("parallel-commands")? {
                 [] if !map.contains_key("parallel-commands") => base.parallel_commands,
                 items => parallel_commands(items)?,
@@ -128,6 +133,7 @@ mod tests {
             (r#"{"port": 70000}"#, "'port'"),
             (r#"{"handler-threads": 0}"#, "'handler-threads'"),
             (r#"{"max-pending": -1}"#, "'max-pending'"),
+            (r#"{"drain-timeout-ms": "soon"}"#, "'drain-timeout-ms'"),
             (r#"{"prot": 1}"#, "'prot'"),
             (r#"{"parallel-commands": [1]}"#, "'parallel-commands'"),
         ] {

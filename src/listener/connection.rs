@@ -3,6 +3,7 @@
 //! host produces them.
 
 use super::command::command_name;
+use super::drain::{self, Drain};
 use super::handlers::Handlers;
 use super::reply::Replies;
 use super::request::Request;
@@ -30,6 +31,7 @@ pub(crate) struct ConnectionContext {
     pub(crate) max_frame_bytes: usize,
     pub(crate) handshake_timeout: Duration,
     pub(crate) idle_timeout: Duration,
+    pub(crate) drain: Arc<Drain>,
 }
 
 impl ConnectionContext {
@@ -105,7 +107,8 @@ pub(crate) enum ReadEnd {
     PeerClosed,
     /// The peer broke the protocol; the session queued its answer: flush it, then close.
     Refused(String),
-    /// The session stops reading but answers what it has (HTTP `Connection: close`).
+    /// The session stops reading but answers what it has (HTTP `Connection: close`, a
+    /// hamux peer's Goaway, a graceful shutdown).
     Draining,
 }
 
@@ -137,7 +140,12 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
             }
         }
     };
-    let is_hamux = match tokio::time::timeout(ctx.handshake_timeout, sniff).await {
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(ctx.handshake_timeout, sniff) => sniffed,
+        // Shutting down: a connection that has not said what it speaks is just closed.
+        _ = ctx.drain.begun() => return,
+    };
+    let is_hamux = match sniffed {
         Ok(Some(is_hamux)) => is_hamux,
         Ok(None) => return,
         Err(_) => {
@@ -162,24 +170,40 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
             ctx.counters.bytes_out.fetch_add(n as u64, Relaxed);
         },
     );
-    tokio::pin!(read, write);
-    tokio::select! {
-        end = &mut read => {
-            match end {
-                ReadEnd::PeerClosed => return,
-                ReadEnd::Refused(why) => {
-                    ctx.counters.protocol_errors.fetch_add(1, Relaxed);
-                    tracing::debug!(%peer, error = %why, "refusing connection");
-                    if is_hamux {
-                        replies.outbox.close();
-                    }
-                }
-                ReadEnd::Draining => {}
+    // Resolves when a graceful shutdown's drain time is up: then the connection closes.
+    let goodbye = drain::goodbye(&ctx.drain, &replies, is_hamux);
+    tokio::pin!(read, write, goodbye);
+    let end = tokio::select! {
+        // Reader first: its first step queues the hamux hello, which must precede a Goaway.
+        biased;
+        end = &mut read => end,
+        _ = &mut write => return,
+        _ = &mut goodbye => return,
+    };
+    let drain = match end {
+        ReadEnd::PeerClosed => return,
+        ReadEnd::Refused(why) => {
+            ctx.counters.protocol_errors.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, error = %why, "refusing connection");
+            if is_hamux {
+                replies.outbox.close();
             }
-            // An HTTP session closes its outbox itself once its last answer is queued.
-            let _ = tokio::time::timeout(CLOSE_FLUSH, &mut write).await;
+            false
         }
-        _ = &mut write => {}
+        ReadEnd::Draining => true,
+    };
+    // Nothing more is read: (draining) answer what was handed to the host; flush; close.
+    // An HTTP session's last answer closes the outbox itself; closing it again is harmless.
+    let finish = async {
+        if drain {
+            replies.all_answered().await;
+            replies.outbox.close();
+        }
+        let _ = (&mut write).await;
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(CLOSE_FLUSH, finish) => {}
+        _ = &mut goodbye => {}
     }
 }
 
@@ -192,9 +216,10 @@ pub(crate) struct OpenConnection {
 }
 
 impl OpenConnection {
-    pub(crate) fn new(counters: Arc<ListenerCounters>) -> OpenConnection {
+    pub(crate) fn new(ctx: &ConnectionContext) -> OpenConnection {
+        let counters = ctx.counters.clone();
         counters.open.fetch_add(1, Relaxed);
-        OpenConnection { replies: Arc::new(Replies::default()), counters }
+        OpenConnection { replies: Arc::new(Replies::new(ctx.drain.clone())), counters }
     }
 }
 

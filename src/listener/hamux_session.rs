@@ -66,6 +66,9 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
                         .push(None, |out| codec::encode_frame(out, FrameType::Pong, txid, body));
                 }
                 FrameType::Pong => {}
+                // The peer will send no more requests (it acknowledges our Goaway, after
+                // the last request it wrote): answer those received, then close.
+                FrameType::Goaway => return ReadEnd::Draining,
                 other => return refuse(replies, 0, format!("unexpected {other:?} frame from a client")),
             }
         }

@@ -52,6 +52,10 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
             }
             let (body, close) = (req.body.to_vec(), req.close);
             let permit = ctx.pending_slot().await;
+            if !replies.accept_http() {
+                // Shutting down: not handed over; the connection closes after its answers.
+                return ReadEnd::Draining;
+            }
             let route = Route::Http { seq, close };
             ctx.dispatch(Request::new(route, body, replies.clone(), ctx.counters.clone(), permit));
             seq += 1;

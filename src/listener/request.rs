@@ -35,7 +35,7 @@ impl Request {
         counters: Arc<ListenerCounters>,
         pending: OwnedSemaphorePermit,
     ) -> Request {
-        replies.outstanding.fetch_add(1, Relaxed);
+        replies.handed_over();
         Request { route, body, replies, counters, answered: false, lane: None, _pending: pending }
     }
 
@@ -69,7 +69,7 @@ impl Request {
 
     fn answered(&mut self) {
         self.answered = true;
-        self.replies.outstanding.fetch_sub(1, Relaxed);
+        self.replies.answered();
         if let Some(lane) = self.lane.take() {
             lane.release();
         }

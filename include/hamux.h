@@ -270,7 +270,7 @@ enum hamux_status hamux_reply_result(const uint8_t *body,
 // Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
 // Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
 // `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-// `max-pending`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
+// `max-pending`, `max-pending-per-connection`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
 // and the other keys of the README's configuration reference. HAMUX_E_CONFIG names a
 // refused key; HAMUX_E_CONNECT if the address cannot be bound.
 enum hamux_status hamux_listener_new(const char *config_json,

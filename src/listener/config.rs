@@ -22,6 +22,9 @@ pub struct ListenerConfig {
     /// Requests handed to the host and not yet answered, over the whole listener; at the
     /// limit connections stop being read until the host answers (`max-pending`).
     pub max_pending: usize,
+    /// Of those, how many one connection may have; at its limit that connection stops
+    /// being read while the others go on (`max-pending-per-connection`).
+    pub max_pending_per_connection: usize,
     /// Commands handed to the host in parallel (`parallel-commands`; default: Kea's HA
     /// lease commands and `ha-heartbeat`; `["*"]`: all). Any other command goes through
     /// the serial lane: one at a time, in arrival order. `None` means all.
@@ -51,6 +54,7 @@ impl Default for ListenerConfig {
             handler_threads: 4,
             max_frame_bytes: 4 * 1024 * 1024,
             max_pending: 4096,
+            max_pending_per_connection: 1024,
             parallel_commands: Some(HA_PARALLEL_COMMANDS.iter().map(|c| c.to_string()).collect()),
             callbacks: Callbacks::Threads,
             allowed_peers: AllowList::default(),
@@ -94,6 +98,12 @@ impl ListenerConfig {
             handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
             max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
+            max_pending_per_connection: obj.count(
+                "max-pending-per-connection",
+                base.max_pending_per_connection,
+                1,
+                16 * 1024 * 1024,
+            )?,
             callbacks: obj.callbacks()?,
             allowed_peers: AllowList::parse(obj.array("allowed-peers")?)?,
             max_connections: obj.count("max-connections", base.max_connections, 1, 1 << 20)?,
@@ -134,6 +144,7 @@ mod tests {
             (r#"{"handler-threads": 0}"#, "'handler-threads'"),
             (r#"{"max-pending": -1}"#, "'max-pending'"),
             (r#"{"drain-timeout-ms": "soon"}"#, "'drain-timeout-ms'"),
+            (r#"{"max-pending-per-connection": 0}"#, "'max-pending-per-connection'"),
             (r#"{"prot": 1}"#, "'prot'"),
             (r#"{"parallel-commands": [1]}"#, "'parallel-commands'"),
         ] {

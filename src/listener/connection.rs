@@ -27,6 +27,8 @@ pub(crate) struct ConnectionContext {
     /// Commands handed to the host in parallel; `None`: all of them.
     pub(crate) parallel_commands: Option<HashSet<String>>,
     pub(crate) pending: Arc<Semaphore>,
+    /// `max-pending-per-connection`: the size of each connection's own share.
+    pub(crate) max_pending_per_connection: usize,
     pub(crate) counters: Arc<ListenerCounters>,
     pub(crate) max_frame_bytes: usize,
     pub(crate) handshake_timeout: Duration,
@@ -34,16 +36,35 @@ pub(crate) struct ConnectionContext {
     pub(crate) drain: Arc<Drain>,
 }
 
+/// A connection's own share of pending requests (`max-pending-per-connection`).
+pub(crate) fn connection_slots(ctx: &ConnectionContext) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(ctx.max_pending_per_connection))
+}
+
+/// What a request handed to the host holds until it is answered: a slot of its
+/// connection's share and one of the listener's `max-pending`.
+pub(crate) struct PendingSlot {
+    _connection: OwnedSemaphorePermit,
+    _listener: OwnedSemaphorePermit,
+}
+
+async fn acquire(slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    match slots.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => slots.clone().acquire_owned().await.expect("pending semaphores are never closed"),
+    }
+}
+
 impl ConnectionContext {
-    /// Takes one of the `max-pending` slots; at the limit, waits (and so stops reading the
-    /// connection) until the host answers something — backpressure reaches the peer via TCP.
-    pub(crate) async fn pending_slot(&self) -> OwnedSemaphorePermit {
-        match self.pending.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                self.pending.clone().acquire_owned().await.expect("the pending semaphore is never closed")
-            }
-        }
+    /// Takes a slot of the connection's share (`connection`, from [`connection_slots`]),
+    /// then one of the listener's `max-pending`. At either limit it waits, and so stops
+    /// reading this connection, until the host answers something — backpressure reaches
+    /// the peer via TCP. The connection's own share is taken first: a connection that
+    /// floods requests stops at its share, holding no more of the listener's slots than
+    /// that, and the others keep being served.
+    pub(crate) async fn pending_slot(&self, connection: &Arc<Semaphore>) -> PendingSlot {
+        let own = acquire(connection).await;
+        PendingSlot { _connection: own, _listener: acquire(&self.pending).await }
     }
 
     /// Hands a request to the handler threads. The queue holds `max-pending` items and

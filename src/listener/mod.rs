@@ -83,6 +83,7 @@ impl Listener {
             parallel_commands: config.parallel_commands.map(|names| names.into_iter().collect()),
             workers,
             pending: Arc::new(Semaphore::new(config.max_pending)),
+            max_pending_per_connection: config.max_pending_per_connection,
             counters: counters.clone(),
             max_frame_bytes: config.max_frame_bytes,
             handshake_timeout: config.handshake_timeout,

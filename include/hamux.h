@@ -274,8 +274,9 @@ enum hamux_status hamux_reply_result(const uint8_t *body,
 // Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
 // Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
 // `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-// `max-pending`, `parallel-commands`, `callbacks` ("threads" or "poll"). HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
-// cannot be bound.
+// `max-pending`, `max-pending-per-connection`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
+// and the other keys of the README's configuration reference. HAMUX_E_CONFIG names a
+// refused key; HAMUX_E_CONNECT if the address cannot be bound.
 enum hamux_status hamux_listener_new(const char *config_json,
                                      hamux_request_cb cb,
                                      void *user_data,
@@ -299,9 +300,23 @@ int32_t hamux_listener_fd(const struct hamux_listener *listener);
 size_t hamux_listener_dispatch(struct hamux_listener *listener,
                                size_t max);
 
-// Closes the socket and all connections, waits for running request callbacks to return
+// Starts a graceful shutdown and returns at once: the listening socket is closed (the
+// port is free when this returns), `hamux://` peers are sent a Goaway (they stop sending
+// on that connection and reconnect for new requests), HTTP connections close after
+// their last answer. Requests already on their way still reach the request callback;
+// each connection closes once the host has answered what it was handed, or after the
+// listener's `drain-timeout-ms`. Answer requests as usual meanwhile, then call
+// `hamux_listener_free`. For hosts that answer on the thread that frees the listener (a
+// single-threaded event loop): keep answering until `hamux_listener_stats` shows
+// `"connections-open": 0`. Idempotent; NULL is ignored.
+void hamux_listener_shutdown(const struct hamux_listener *listener);
+
+// Shuts the listener down gracefully (see `hamux_listener_shutdown`), blocking until
+// every connection has drained or `drain-timeout-ms` (default 2000) has passed — with
+// `"callbacks": "poll"` the request callback runs on this thread meanwhile for requests
+// still queued — then closes what is left, waits for running request callbacks to return
 // and frees the listener. Requests the host still holds stay valid and must still be
-// answered; their answers return HAMUX_E_CONNECT. NULL is ignored.
+// answered; their answers now return HAMUX_E_CONNECT. NULL is ignored.
 void hamux_listener_free(struct hamux_listener *listener);
 
 // Routes hamux's log events up to `max_level` (a `hamux_log_level` value; out of range

@@ -137,6 +137,11 @@ fn free_inflight() {
 }
 
 #[test]
+fn graceful() {
+    run_c_test("graceful");
+}
+
+#[test]
 fn bad_input() {
     run_c_test("bad_input");
 }

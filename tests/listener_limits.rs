@@ -1,5 +1,6 @@
 //! Listener limits: max-connections, the handshake deadline (slowloris), the idle
-//! timeout — and that none of them hurts the peers that behave.
+//! timeout, each connection's share of max-pending — and that none of them hurts the
+//! peers that behave.
 
 use hamux::client::{Client, Reply};
 use hamux::codec;
@@ -101,4 +102,74 @@ fn idle_connections_are_closed_unless_the_host_still_owes_an_answer() {
     let (frame, _) = codec::decode_frame(&reply[codec::HELLO_LEN..], 1024).unwrap().unwrap();
     assert_eq!((frame.txid, frame.body), (7, &b"[]"[..]));
     assert_eq!(stats(&listener)["idle-closed"], 1);
+}
+
+#[test]
+fn a_flooding_connection_stops_at_its_share_while_another_is_served() {
+    let held: Arc<Mutex<Vec<Request>>> = Arc::default();
+    let h = held.clone();
+    let listener = Listener::new(
+        r#"{"max-pending": 20, "max-pending-per-connection": 10}"#,
+        Arc::new(move |req| h.lock().unwrap().push(req)),
+    )
+    .unwrap();
+    let url = format!("hamux://127.0.0.1:{}", listener.local_addr().port());
+    let held_of = |who: &str| {
+        held.lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.body().windows(who.len()).any(|w| w == who.as_bytes()))
+            .count()
+    };
+    let (tx, rx) = mpsc::channel();
+    let send_all = |client: &Client, who: &str, n: usize| {
+        let body = format!(r#"{{"command":"lease4-update","arguments":{{"from":"{who}"}}}}"#);
+        for _ in 0..n {
+            let tx = tx.clone();
+            client
+                .send(&url, body.as_bytes(), Box::new(move |r: Reply<'_>| tx.send(r.status).unwrap()), None)
+                .unwrap();
+        }
+        body.len()
+    };
+    // One connection each.
+    let (flooder, other) = (
+        Client::new(r#"{"connections-per-peer": 1}"#).unwrap(),
+        Client::new(r#"{"connections-per-peer": 1}"#).unwrap(),
+    );
+    let body_len = send_all(&flooder, "flooder", 50);
+    // All 50 reached the listener (read from the socket), yet only its share went to the host.
+    let all_read = (codec::HELLO_LEN + 50 * (codec::HEADER_LEN + body_len)) as u64;
+    let deadline = Instant::now() + WAIT;
+    while stats(&listener)["bytes-in"].as_u64().unwrap() < all_read || held_of("flooder") < 10 {
+        assert!(Instant::now() < deadline, "the flood did not arrive: {}", stats(&listener));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The listener-wide limit (20) still has room: the other connection is served.
+    send_all(&other, "other", 5);
+    let deadline = Instant::now() + WAIT;
+    while held_of("other") < 5 {
+        assert!(Instant::now() < deadline, "the other connection was starved: {}", stats(&listener));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!((held_of("flooder"), held_of("other")), (10, 5));
+    assert_eq!(stats(&listener)["requests"], 15);
+    // Answering frees the flooder's share: it is read again, ten at a time, to the end.
+    let mut answered = 0;
+    while answered < 55 {
+        let batch: Vec<Request> = std::mem::take(&mut *held.lock().unwrap());
+        assert!(batch.iter().filter(|r| r.body().windows(7).any(|w| w == b"flooder")).count() <= 10);
+        answered += batch.len();
+        for req in batch {
+            req.respond(b"[]").unwrap();
+        }
+        let deadline = Instant::now() + WAIT;
+        while answered < 55 && held.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "stuck after {answered} answers: {}", stats(&listener));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    for _ in 0..55 {
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), Status::Ok);
+    }
 }

@@ -215,7 +215,9 @@ fn busy_when_max_in_flight_reached() {
 fn requests_held_by_the_host_report_connect_after_listener_free() {
     let held: Arc<Mutex<Vec<Request>>> = Arc::new(Mutex::new(Vec::new()));
     let h = held.clone();
-    let listener = Listener::new("{}", Arc::new(move |req| h.lock().unwrap().push(req))).unwrap();
+    // Free waits this long for the held requests to be answered, then closes regardless.
+    let config = r#"{"drain-timeout-ms": 100}"#;
+    let listener = Listener::new(config, Arc::new(move |req| h.lock().unwrap().push(req))).unwrap();
     let client = Client::new("{}").unwrap();
     let (tx, rx) = mpsc::channel();
     for _ in 0..10 {

@@ -4,11 +4,17 @@
 //!
 //! Host threads only touch the slot's [`Outbox`]; everything else (the transaction table,
 //! the socket) belongs to the slot's task on its IO thread.
+//!
+//! A peer that shuts down gracefully sends Goaway: the slot then writes no further
+//! requests on that connection, acknowledges with a Goaway of its own (every request
+//! written before it will be answered), and keeps reading until the peer closes. What was
+//! queued meanwhile stays in the outbox and goes out on the next connection, which is
+//! opened at once — a drained connection is not a failure.
 
 use super::target::{Backoff, PeerTarget};
 use super::transaction::{Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
-use crate::io::{write_loop, Outbox, Stream};
+use crate::io::{write_until, Outbox, Stream, WriteEnd};
 use crate::Status;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +32,9 @@ pub(crate) struct MultiplexedConnection {
     io: Handle,
     started: AtomicBool,
     connected: AtomicBool,
+    /// The peer sent Goaway on the current connection: the pool hands this slot no new
+    /// requests until that connection is gone.
+    draining: AtomicBool,
     /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
     heard: AtomicU64,
     started_at: Instant,
@@ -60,6 +69,7 @@ impl MultiplexedConnection {
             io,
             started: AtomicBool::new(false),
             connected: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             heard: AtomicU64::new(0),
             started_at: Instant::now(),
         }
@@ -67,6 +77,11 @@ impl MultiplexedConnection {
 
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// The peer asked this slot's connection to go away; new requests belong elsewhere.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Queues a request frame; starts the slot's task on first use. Never blocks on IO.
@@ -110,6 +125,7 @@ impl MultiplexedConnection {
                     self.connected.store(true, Ordering::Relaxed);
                     let ended = self.run(stream).await;
                     self.connected.store(false, Ordering::Relaxed);
+                    self.draining.store(false, Ordering::Relaxed);
                     self.target.counters.disconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(peer = %self.target.url, reason = %ended.reason, "connection ended");
                     if ended.established {
@@ -152,10 +168,12 @@ impl MultiplexedConnection {
         codec::encode_hello(&mut hello);
         let established = AtomicBool::new(false);
         let write = async {
-            tokio::io::AsyncWriteExt::write_all(&mut writer, &hello).await?;
-            write_loop(
+            use tokio::io::AsyncWriteExt;
+            writer.write_all(&hello).await?;
+            let end = write_until(
                 &self.outbox,
                 &mut writer,
+                || self.is_draining(),
                 |txns| {
                     let mut t = lock(&table);
                     for txn in txns.drain(..) {
@@ -166,7 +184,18 @@ impl MultiplexedConnection {
                     counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
                 },
             )
-            .await
+            .await?;
+            if end == WriteEnd::Stopped {
+                // The peer sent Goaway: acknowledge after the last request written, so
+                // it knows every one of them has arrived; then write nothing more and
+                // let the reader collect the answers until the peer closes.
+                let mut ack = Vec::with_capacity(codec::HEADER_LEN);
+                codec::encode_frame(&mut ack, FrameType::Goaway, 0, b"");
+                writer.write_all(&ack).await?;
+                writer.flush().await?;
+                std::future::pending::<()>().await;
+            }
+            Ok::<(), std::io::Error>(())
         };
         let read = self.read_replies(&mut reader, &table, &established);
         tokio::pin!(write, read);
@@ -269,7 +298,15 @@ impl MultiplexedConnection {
                 let _ =
                     self.outbox.push(None, |out| codec::encode_frame(out, FrameType::Pong, frame.txid, body));
             }
-            FrameType::Pong | FrameType::Goaway => {}
+            FrameType::Goaway => {
+                if !self.draining.swap(true, Ordering::Relaxed) {
+                    self.target.counters.goaways.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(peer = %self.target.url, "peer sent goaway; draining the connection");
+                    // The writer may be idle: wake it so it sees the flag and acknowledges.
+                    self.outbox.wake();
+                }
+            }
+            FrameType::Pong => {}
             FrameType::Request => {
                 return Some(Ended::new(Status::Protocol, "peer sent a request to a client"))
             }
@@ -289,6 +326,11 @@ impl MultiplexedConnection {
         self.heard.store(now_ms(), Ordering::Relaxed);
         loop {
             tokio::time::sleep(interval).await;
+            if self.is_draining() {
+                // Nothing more is written (a Ping would wait in the outbox); the peer closes
+                // once it has answered, and request deadlines still apply.
+                return std::future::pending().await;
+            }
             let heard = self.heard.load(Ordering::Relaxed);
             if now_ms().saturating_sub(heard) < interval.as_millis() as u64 {
                 continue;

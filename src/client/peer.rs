@@ -29,6 +29,19 @@ struct MultiplexedPool {
     fallback: AtomicUsize,
 }
 
+impl MultiplexedPool {
+    /// `popped`, unless its peer is draining that connection (Goaway): then another one
+    /// that is not. If all are draining, `popped` all the same: its request waits in the
+    /// outbox for the connection that replaces the drained one.
+    fn live(&self, popped: usize) -> usize {
+        if !self.connections[popped].is_draining() {
+            return popped;
+        }
+        let n = self.connections.len();
+        (1..n).map(|k| (popped + k) % n).find(|&i| !self.connections[i].is_draining()).unwrap_or(popped)
+    }
+}
+
 /// The connections to one peer URL. Each connection is pinned to one IO thread, assigned
 /// round robin.
 pub(crate) struct Peer {
@@ -99,14 +112,14 @@ impl Peer {
         match &self.connections {
             Connections::Multiplexed(m) => match m.pool.pop() {
                 Some(i) => {
-                    m.connections[i].submit(txn, body);
+                    m.connections[m.live(i)].submit(txn, body);
                     let _ = m.pool.push(i);
                 }
                 // Every connection is popped by other threads this instant; a multiplexed
                 // connection can take more, so use one round robin rather than wait.
                 None => {
                     let i = m.fallback.fetch_add(1, Ordering::Relaxed) % m.connections.len();
-                    m.connections[i].submit(txn, body);
+                    m.connections[m.live(i)].submit(txn, body);
                 }
             },
             Connections::Http(pool) => pool.submit(txn, body),

@@ -15,6 +15,8 @@ pub struct PeerCounters {
     pub(crate) connects: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
     pub(crate) disconnects: AtomicU64,
+    /// Goaway frames received: connections the peer drained and closed gracefully.
+    pub(crate) goaways: AtomicU64,
     pub(crate) late_replies: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
@@ -50,6 +52,7 @@ impl PeerCounters {
             "connects": self.connects.load(Relaxed),
             "connect-failures": self.connect_failures.load(Relaxed),
             "disconnects": self.disconnects.load(Relaxed),
+            "goaways": self.goaways.load(Relaxed),
             "late-replies": self.late_replies.load(Relaxed),
             "bytes-out": self.bytes_out.load(Relaxed),
             "bytes-in": self.bytes_in.load(Relaxed),

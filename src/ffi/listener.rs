@@ -53,8 +53,9 @@ impl CHandler {
 /// Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
 /// Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
 /// `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-/// `max-pending`, `parallel-commands`, `callbacks` ("threads" or "poll"). HAMUX_E_CONFIG names a refused key; HAMUX_E_CONNECT if the address
-/// cannot be bound.
+/// `max-pending`, `max-pending-per-connection`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
+/// and the other keys of the README's configuration reference. HAMUX_E_CONFIG names a
+/// refused key; HAMUX_E_CONNECT if the address cannot be bound.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_listener_new(
     config_json: *const c_char,
@@ -109,9 +110,30 @@ pub unsafe extern "C" fn hamux_listener_dispatch(listener: *mut hamux_listener, 
     guard_value(0, || listener.as_ref().map_or(0, |l| l.inner.dispatch(max)))
 }
 
-/// Closes the socket and all connections, waits for running request callbacks to return
+/// Starts a graceful shutdown and returns at once: the listening socket is closed (the
+/// port is free when this returns), `hamux://` peers are sent a Goaway (they stop sending
+/// on that connection and reconnect for new requests), HTTP connections close after
+/// their last answer. Requests already on their way still reach the request callback;
+/// each connection closes once the host has answered what it was handed, or after the
+/// listener's `drain-timeout-ms`. Answer requests as usual meanwhile, then call
+/// `hamux_listener_free`. For hosts that answer on the thread that frees the listener (a
+/// single-threaded event loop): keep answering until `hamux_listener_stats` shows
+/// `"connections-open": 0`. Idempotent; NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn hamux_listener_shutdown(listener: *const hamux_listener) {
+    guard_value((), || {
+        if let Some(l) = listener.as_ref() {
+            l.inner.begin_shutdown()
+        }
+    })
+}
+
+/// Shuts the listener down gracefully (see `hamux_listener_shutdown`), blocking until
+/// every connection has drained or `drain-timeout-ms` (default 2000) has passed — with
+/// `"callbacks": "poll"` the request callback runs on this thread meanwhile for requests
+/// still queued — then closes what is left, waits for running request callbacks to return
 /// and frees the listener. Requests the host still holds stay valid and must still be
-/// answered; their answers return HAMUX_E_CONNECT. NULL is ignored.
+/// answered; their answers now return HAMUX_E_CONNECT. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_listener_free(listener: *mut hamux_listener) {
     if !listener.is_null() {

@@ -7,7 +7,7 @@ mod poll_queue;
 mod stream;
 mod threads;
 
-pub use outbox::{write_loop, Outbox};
+pub use outbox::{write_loop, write_until, Outbox, WriteEnd};
 pub use poll_queue::PollQueue;
 pub use stream::{Idle, NoSigpipeTcp, ReadHalf, Stream, WriteHalf};
 pub use threads::IoThreads;

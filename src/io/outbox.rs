@@ -114,19 +114,48 @@ impl<T> Outbox<T> {
 pub async fn write_loop<W, T>(
     outbox: &Outbox<T>,
     writer: &mut W,
+    on_items: impl FnMut(&mut Vec<T>),
+    on_written: impl FnMut(usize),
+) -> std::io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    write_until(outbox, writer, || false, on_items, on_written).await.map(|_| ())
+}
+
+/// Why [`write_until`] returned without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteEnd {
+    /// The outbox was closed and everything in it was written.
+    Closed,
+    /// `stop` said so between two batches: nothing was taken that was not written, and
+    /// what is still pending stays in the outbox (for another connection).
+    Stopped,
+}
+
+/// [`write_loop`] that also ends when `stop()` holds, checked only between batches so
+/// that a frame is never cut in half (whoever sets the condition calls
+/// [`Outbox::wake`] so an idle writer notices).
+pub async fn write_until<W, T>(
+    outbox: &Outbox<T>,
+    writer: &mut W,
+    stop: impl Fn() -> bool,
     mut on_items: impl FnMut(&mut Vec<T>),
     mut on_written: impl FnMut(usize),
-) -> std::io::Result<()>
+) -> std::io::Result<WriteEnd>
 where
     W: AsyncWrite + Unpin,
 {
     let mut bytes = Vec::with_capacity(64 * 1024);
     let mut items = Vec::new();
     loop {
+        if stop() {
+            return Ok(WriteEnd::Stopped);
+        }
         outbox.take(&mut bytes, &mut items);
         if bytes.is_empty() && items.is_empty() {
             if outbox.is_closed() {
-                return Ok(());
+                return Ok(WriteEnd::Closed);
             }
             outbox.wait().await;
             continue;
@@ -173,5 +202,32 @@ mod tests {
         let mut seen = Vec::new();
         rt.block_on(write_loop(&outbox, &mut out, |items| seen.append(items), |_| {})).unwrap();
         assert_eq!((out.as_slice(), seen.as_slice()), (&b"hello"[..], &[7][..]));
+    }
+
+    #[test]
+    fn write_until_stops_between_batches_and_leaves_the_rest_queued() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let outbox: Outbox<u8> = Outbox::default();
+        outbox.push(Some(1), |b| b.extend_from_slice(b"first")).unwrap();
+        let written = std::cell::Cell::new(0);
+        let mut out: Vec<u8> = Vec::new();
+        let end = rt.block_on(write_until(
+            &outbox,
+            &mut out,
+            || {
+                if written.get() > 0 {
+                    // Pushed after the first batch went out: must stay queued.
+                    let _ = outbox.push(Some(2), |b| b.extend_from_slice(b"second"));
+                }
+                written.get() > 0
+            },
+            |_| {},
+            |n| written.set(written.get() + n),
+        ));
+        assert_eq!(end.unwrap(), WriteEnd::Stopped);
+        assert_eq!(out, b"first");
+        let (mut bytes, mut items) = (Vec::new(), Vec::new());
+        outbox.take(&mut bytes, &mut items);
+        assert_eq!((bytes.as_slice(), items.as_slice()), (&b"second"[..], &[2][..]));
     }
 }

@@ -23,6 +23,9 @@ pub struct ListenerConfig {
     /// Requests handed to the host and not yet answered, over the whole listener; at the
     /// limit connections stop being read until the host answers (`max-pending`).
     pub max_pending: usize,
+    /// Of those, how many one connection may have; at its limit that connection stops
+    /// being read while the others go on (`max-pending-per-connection`).
+    pub max_pending_per_connection: usize,
     /// Commands handed to the host in parallel (`parallel-commands`; default: Kea's HA
     /// lease commands and `ha-heartbeat`; `["*"]`: all). Any other command goes through
     /// the serial lane: one at a time, in arrival order. `None` means all.
@@ -44,6 +47,9 @@ pub struct ListenerConfig {
     /// With TLS: refuse clients that present no certificate signed by `trust-anchor`
     /// (`require-client-certs`, default true as in Kea).
     pub require_client_certs: bool,
+    /// Graceful shutdown: how long connections may take to answer what they were handed
+    /// before they are closed regardless (`drain-timeout-ms`; 0: close at once).
+    pub drain_timeout: Duration,
 }
 
 impl Default for ListenerConfig {
@@ -55,6 +61,7 @@ impl Default for ListenerConfig {
             handler_threads: 4,
             max_frame_bytes: 4 * 1024 * 1024,
             max_pending: 4096,
+            max_pending_per_connection: 1024,
             parallel_commands: Some(HA_PARALLEL_COMMANDS.iter().map(|c| c.to_string()).collect()),
             callbacks: Callbacks::Threads,
             allowed_peers: AllowList::default(),
@@ -63,6 +70,7 @@ impl Default for ListenerConfig {
             idle_timeout: Duration::from_secs(60),
             tls: TlsFiles::default(),
             require_client_certs: true,
+            drain_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -99,6 +107,12 @@ impl ListenerConfig {
             handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
             max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
+            max_pending_per_connection: obj.count(
+                "max-pending-per-connection",
+                base.max_pending_per_connection,
+                1,
+                16 * 1024 * 1024,
+            )?,
             callbacks: obj.callbacks()?,
             allowed_peers: AllowList::parse(obj.array("allowed-peers")?)?,
             max_connections: obj.count("max-connections", base.max_connections, 1, 1 << 20)?,
@@ -106,6 +120,7 @@ impl ListenerConfig {
             idle_timeout: obj.millis("idle-timeout-ms", base.idle_timeout, 0, 86_400_000)?,
             tls: TlsFiles::read(&mut obj, &base.tls)?,
             require_client_certs: obj.boolean("require-client-certs", base.require_client_certs)?,
+            drain_timeout: obj.millis("drain-timeout-ms", base.drain_timeout, 0, 3_600_000)?,
             parallel_commands: match obj.array("parallel-commands")? {
                 [] if !map.contains_key("parallel-commands") => base.parallel_commands,
                 items => parallel_commands(items)?,
@@ -142,6 +157,8 @@ mod tests {
             (r#"{"port": 70000}"#, "'port'"),
             (r#"{"handler-threads": 0}"#, "'handler-threads'"),
             (r#"{"max-pending": -1}"#, "'max-pending'"),
+            (r#"{"drain-timeout-ms": "soon"}"#, "'drain-timeout-ms'"),
+            (r#"{"max-pending-per-connection": 0}"#, "'max-pending-per-connection'"),
             (r#"{"prot": 1}"#, "'prot'"),
             (r#"{"parallel-commands": [1]}"#, "'parallel-commands'"),
             (r#"{"cert-file": "/c.pem"}"#, "'key-file'"),

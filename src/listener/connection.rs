@@ -3,6 +3,7 @@
 //! host produces them.
 
 use super::command::command_name;
+use super::drain::{self, Drain};
 use super::handlers::Handlers;
 use super::reply::Replies;
 use super::request::Request;
@@ -27,24 +28,46 @@ pub(crate) struct ConnectionContext {
     /// Commands handed to the host in parallel; `None`: all of them.
     pub(crate) parallel_commands: Option<HashSet<String>>,
     pub(crate) pending: Arc<Semaphore>,
+    /// `max-pending-per-connection`: the size of each connection's own share.
+    pub(crate) max_pending_per_connection: usize,
     pub(crate) counters: Arc<ListenerCounters>,
     pub(crate) max_frame_bytes: usize,
     pub(crate) handshake_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     /// With `cert-file`: every connection starts with a TLS handshake.
     pub(crate) tls: Option<TlsAcceptor>,
+    pub(crate) drain: Arc<Drain>,
+}
+
+/// A connection's own share of pending requests (`max-pending-per-connection`).
+pub(crate) fn connection_slots(ctx: &ConnectionContext) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(ctx.max_pending_per_connection))
+}
+
+/// What a request handed to the host holds until it is answered: a slot of its
+/// connection's share and one of the listener's `max-pending`.
+pub(crate) struct PendingSlot {
+    _connection: OwnedSemaphorePermit,
+    _listener: OwnedSemaphorePermit,
+}
+
+async fn acquire(slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    match slots.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => slots.clone().acquire_owned().await.expect("pending semaphores are never closed"),
+    }
 }
 
 impl ConnectionContext {
-    /// Takes one of the `max-pending` slots; at the limit, waits (and so stops reading the
-    /// connection) until the host answers something — backpressure reaches the peer via TCP.
-    pub(crate) async fn pending_slot(&self) -> OwnedSemaphorePermit {
-        match self.pending.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                self.pending.clone().acquire_owned().await.expect("the pending semaphore is never closed")
-            }
-        }
+    /// Takes a slot of the connection's share (`connection`, from [`connection_slots`]),
+    /// then one of the listener's `max-pending`. At either limit it waits, and so stops
+    /// reading this connection, until the host answers something — backpressure reaches
+    /// the peer via TCP. The connection's own share is taken first: a connection that
+    /// floods requests stops at its share, holding no more of the listener's slots than
+    /// that, and the others keep being served.
+    pub(crate) async fn pending_slot(&self, connection: &Arc<Semaphore>) -> PendingSlot {
+        let own = acquire(connection).await;
+        PendingSlot { _connection: own, _listener: acquire(&self.pending).await }
     }
 
     /// Hands a request to the handler threads. The queue holds `max-pending` items and
@@ -108,7 +131,8 @@ pub(crate) enum ReadEnd {
     PeerClosed,
     /// The peer broke the protocol; the session queued its answer: flush it, then close.
     Refused(String),
-    /// The session stops reading but answers what it has (HTTP `Connection: close`).
+    /// The session stops reading but answers what it has (HTTP `Connection: close`, a
+    /// hamux peer's Goaway, a graceful shutdown).
     Draining,
 }
 
@@ -120,7 +144,11 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(10);
 pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: OpenConnection) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-    let Some(stream) = handshake(stream, &ctx, &peer).await else { return };
+    let stream = tokio::select! {
+        stream = handshake(stream, &ctx, &peer) => stream,
+        _ = ctx.drain.begun() => return,
+    };
+    let Some(stream) = stream else { return };
     let (mut reader, mut writer) = stream.into_split();
     let replies = open.replies.clone();
 
@@ -141,7 +169,12 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
             }
         }
     };
-    let is_hamux = match tokio::time::timeout(ctx.handshake_timeout, sniff).await {
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(ctx.handshake_timeout, sniff) => sniffed,
+        // Shutting down: a connection that has not said what it speaks is just closed.
+        _ = ctx.drain.begun() => return,
+    };
+    let is_hamux = match sniffed {
         Ok(Some(is_hamux)) => is_hamux,
         Ok(None) => return,
         Err(_) => {
@@ -166,24 +199,40 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
             ctx.counters.bytes_out.fetch_add(n as u64, Relaxed);
         },
     );
-    tokio::pin!(read, write);
-    tokio::select! {
-        end = &mut read => {
-            match end {
-                ReadEnd::PeerClosed => return,
-                ReadEnd::Refused(why) => {
-                    ctx.counters.protocol_errors.fetch_add(1, Relaxed);
-                    tracing::debug!(%peer, error = %why, "refusing connection");
-                    if is_hamux {
-                        replies.outbox.close();
-                    }
-                }
-                ReadEnd::Draining => {}
+    // Resolves when a graceful shutdown's drain time is up: then the connection closes.
+    let goodbye = drain::goodbye(&ctx.drain, &replies, is_hamux);
+    tokio::pin!(read, write, goodbye);
+    let end = tokio::select! {
+        // Reader first: its first step queues the hamux hello, which must precede a Goaway.
+        biased;
+        end = &mut read => end,
+        _ = &mut write => return,
+        _ = &mut goodbye => return,
+    };
+    let drain = match end {
+        ReadEnd::PeerClosed => return,
+        ReadEnd::Refused(why) => {
+            ctx.counters.protocol_errors.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, error = %why, "refusing connection");
+            if is_hamux {
+                replies.outbox.close();
             }
-            // An HTTP session closes its outbox itself once its last answer is queued.
-            let _ = tokio::time::timeout(CLOSE_FLUSH, &mut write).await;
+            false
         }
-        _ = &mut write => {}
+        ReadEnd::Draining => true,
+    };
+    // Nothing more is read: (draining) answer what was handed to the host; flush; close.
+    // An HTTP session's last answer closes the outbox itself; closing it again is harmless.
+    let finish = async {
+        if drain {
+            replies.all_answered().await;
+            replies.outbox.close();
+        }
+        let _ = (&mut write).await;
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(CLOSE_FLUSH, finish) => {}
+        _ = &mut goodbye => {}
     }
 }
 
@@ -217,9 +266,10 @@ pub(crate) struct OpenConnection {
 }
 
 impl OpenConnection {
-    pub(crate) fn new(counters: Arc<ListenerCounters>) -> OpenConnection {
+    pub(crate) fn new(ctx: &ConnectionContext) -> OpenConnection {
+        let counters = ctx.counters.clone();
         counters.open.fetch_add(1, Relaxed);
-        OpenConnection { replies: Arc::new(Replies::default()), counters }
+        OpenConnection { replies: Arc::new(Replies::new(ctx.drain.clone())), counters }
     }
 }
 

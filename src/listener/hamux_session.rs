@@ -1,7 +1,7 @@
 //! The `hamux://` side of a listener connection: decodes frames, hands requests to the
 //! handler threads; replies go out in whatever order the host answers.
 
-use super::connection::{ConnectionContext, ReadEnd};
+use super::connection::{connection_slots, ConnectionContext, ReadEnd};
 use super::reply::{Replies, Route};
 use super::request::Request;
 use crate::codec::{self, DecodeError, FrameType};
@@ -32,6 +32,7 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
     ctx: &ConnectionContext,
 ) -> ReadEnd {
     let _ = replies.outbox.push(None, codec::encode_hello);
+    let slots = connection_slots(ctx);
     let mut hello_seen = false;
     loop {
         let mut at = 0;
@@ -55,7 +56,7 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
             match frame.frame_type {
                 FrameType::Request => {
                     let (txid, body) = (frame.txid, frame.body.to_vec());
-                    let permit = ctx.pending_slot().await;
+                    let permit = ctx.pending_slot(&slots).await;
                     let route = Route::Frame { txid };
                     ctx.dispatch(Request::new(route, body, replies.clone(), ctx.counters.clone(), permit));
                 }
@@ -66,6 +67,9 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
                         .push(None, |out| codec::encode_frame(out, FrameType::Pong, txid, body));
                 }
                 FrameType::Pong => {}
+                // The peer will send no more requests (it acknowledges our Goaway, after
+                // the last request it wrote): answer those received, then close.
+                FrameType::Goaway => return ReadEnd::Draining,
                 other => return refuse(replies, 0, format!("unexpected {other:?} frame from a client")),
             }
         }

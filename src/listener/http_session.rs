@@ -3,7 +3,7 @@
 //! Malformed, oversized or non-JSON requests get Kea's `{ "result": 400, ... }`-style
 //! answer, never reach the host, and end the connection.
 
-use super::connection::{ConnectionContext, ReadEnd};
+use super::connection::{connection_slots, ConnectionContext, ReadEnd};
 use super::reply::{Replies, Route};
 use super::request::Request;
 use crate::codec::http;
@@ -34,6 +34,7 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
     ctx: &ConnectionContext,
 ) -> ReadEnd {
     let mut seq = 0u64;
+    let slots = connection_slots(ctx);
     loop {
         let mut at = 0;
         loop {
@@ -51,7 +52,11 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
                 return ReadEnd::Refused(why);
             }
             let (body, close) = (req.body.to_vec(), req.close);
-            let permit = ctx.pending_slot().await;
+            let permit = ctx.pending_slot(&slots).await;
+            if !replies.accept_http() {
+                // Shutting down: not handed over; the connection closes after its answers.
+                return ReadEnd::Draining;
+            }
             let route = Route::Http { seq, close };
             ctx.dispatch(Request::new(route, body, replies.clone(), ctx.counters.clone(), permit));
             seq += 1;

@@ -6,6 +6,7 @@ mod allow;
 mod command;
 mod config;
 mod connection;
+mod drain;
 mod hamux_session;
 mod handlers;
 mod http_session;
@@ -23,6 +24,7 @@ pub use stats::ListenerCounters;
 use crate::io::{IoThreads, PollQueue};
 use crate::{Callbacks, Error, Status};
 use connection::{ConnectionContext, OpenConnection};
+use drain::Drain;
 use handlers::Handlers;
 use serial::SerialLane;
 use std::net::SocketAddr;
@@ -34,13 +36,14 @@ use workers::WorkerPool;
 /// The host's request handler, run on a handler thread for each request.
 pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
-/// A running listener. Dropping it (or [`shutdown`](Self::shutdown)) stops it.
+/// A running listener. Dropping it (or [`shutdown`](Self::shutdown)) stops it, gracefully.
 pub struct Listener {
     local_addr: SocketAddr,
     counters: Arc<ListenerCounters>,
     io: Mutex<IoThreads>,
     workers: Arc<Handlers>,
     serial: Arc<SerialLane>,
+    drain: Arc<Drain>,
 }
 
 impl Listener {
@@ -80,22 +83,28 @@ impl Listener {
         let io = IoThreads::start(config.io_threads, "hamux-listener-io")?;
         let counters = Arc::new(ListenerCounters::default());
         let workers = Arc::new(workers);
+        let drain = Arc::new(Drain::new(config.drain_timeout));
         let ctx = Arc::new(ConnectionContext {
             serial: Arc::new(SerialLane::new(workers.clone())),
             parallel_commands: config.parallel_commands.map(|names| names.into_iter().collect()),
             workers,
             pending: Arc::new(Semaphore::new(config.max_pending)),
+            max_pending_per_connection: config.max_pending_per_connection,
             counters: counters.clone(),
             max_frame_bytes: config.max_frame_bytes,
             handshake_timeout: config.handshake_timeout,
             idle_timeout: config.idle_timeout,
             tls,
+            drain: drain.clone(),
         });
         let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
         let accept_ctx = ctx.clone();
         let allowed = config.allowed_peers.clone();
         let max_connections = config.max_connections;
         io.handle(0).spawn(async move {
+            let drain = accept_ctx.drain.clone();
+            // Dropped last, after the socket: tells a shutdown the port is free.
+            let _closed = drain.socket_guard();
             let listener = match tokio::net::TcpListener::from_std(socket) {
                 Ok(l) => l,
                 Err(e) => {
@@ -105,7 +114,11 @@ impl Listener {
             };
             let mut next = 0usize;
             loop {
-                match listener.accept().await {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = drain.begun() => return,
+                };
+                match accepted {
                     Ok((stream, from)) => {
                         if !allowed.allows(from) {
                             // Closed at once: no byte is read from a stranger.
@@ -122,7 +135,7 @@ impl Listener {
                         }
                         accept_ctx.counters.accepted.fetch_add(1, Relaxed);
                         let ctx = accept_ctx.clone();
-                        let open = OpenConnection::new(ctx.counters.clone());
+                        let open = OpenConnection::new(&ctx);
                         handles[next % handles.len()].spawn(connection::serve(stream, ctx, open));
                         next += 1;
                     }
@@ -140,6 +153,7 @@ impl Listener {
             io: Mutex::new(io),
             workers: ctx.workers.clone(),
             serial: ctx.serial.clone(),
+            drain,
         })
     }
 
@@ -164,15 +178,35 @@ impl Listener {
 
     pub fn stats_json(&self) -> String {
         let mut v = self.counters.to_json();
+        v["draining"] = self.drain.is_draining().into();
         v["address"] = self.local_addr.ip().to_string().into();
         v["port"] = self.local_addr.port().into();
         v.to_string()
     }
 
-    /// Closes the socket and every connection, then stops the handler threads once the
-    /// callbacks they are running return. Requests the host still holds stay valid; their
-    /// answers report CONNECT. Idempotent.
+    /// Starts a graceful shutdown and returns without waiting for it: the listening socket
+    /// is closed (the port is free when this returns), `hamux://` peers get a Goaway, HTTP
+    /// connections close after their last answer, and each connection closes once the host
+    /// has answered what it was handed, or after `drain-timeout-ms`. Requests keep reaching
+    /// the handler meanwhile (those a hamux peer wrote before it saw the Goaway).
+    /// Idempotent; [`shutdown`](Self::shutdown) finishes the job.
+    pub fn begin_shutdown(&self) {
+        self.drain.begin();
+    }
+
+    /// Shuts down gracefully ([`begin_shutdown`](Self::begin_shutdown)), waits until every
+    /// connection has drained or `drain-timeout-ms` has passed (in poll mode running the
+    /// handler for requests still queued, on this thread), then closes what is left and
+    /// stops the handler threads once the callbacks they are running return. Requests the
+    /// host still holds stay valid; answering them now reports CONNECT. Idempotent.
     pub fn shutdown(&self) {
+        self.begin_shutdown();
+        let deadline = self.drain.deadline().unwrap_or_else(std::time::Instant::now);
+        while self.counters.open.load(Relaxed) > 0 && std::time::Instant::now() < deadline {
+            if self.dispatch(64) == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
         self.io.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
         self.serial.clear();
         // The pool is shared with connection tasks, all gone now: stop it through a clone

@@ -1,12 +1,14 @@
 //! Where a connection's replies go: frames in any order for `hamux://`, HTTP responses in
 //! request order for HTTP/1.1.
 
+use super::drain::Drain;
 use crate::codec::{self, http, FrameType};
 use crate::io::Outbox;
 use crate::Status;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicUsize;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// How a request is answered.
 #[derive(Clone, Copy, Debug)]
@@ -17,26 +19,84 @@ pub(crate) enum Route {
     Http { seq: u64, close: bool },
 }
 
+/// An HTTP answer waiting for its turn. Encoded only when it leaves, because only then is
+/// it known whether it is the connection's last (`Connection: close`).
+enum HttpAnswer {
+    /// 200 with this JSON body.
+    Json(Vec<u8>),
+    /// Kea's HTTP-level error answer with this status.
+    Refusal(u16),
+}
+
+impl HttpAnswer {
+    fn encode(&self, out: &mut Vec<u8>, close: bool) {
+        match self {
+            HttpAnswer::Json(body) => http::encode_response(out, 200, body, close),
+            HttpAnswer::Refusal(status) => http::encode_error_response(out, *status, close),
+        }
+    }
+}
+
 /// HTTP answers must leave in request order: those that are ready early wait here.
 #[derive(Default)]
 struct HttpOrder {
+    /// The next answer to leave.
     next: u64,
-    ready: BTreeMap<u64, (Vec<u8>, bool)>,
+    /// Requests handed to the host so far.
+    accepted: u64,
+    ready: BTreeMap<u64, (HttpAnswer, bool)>,
 }
 
 /// The reply side of one connection, shared by its writer and every request it carries.
-#[derive(Default)]
 pub(crate) struct Replies {
     pub(crate) outbox: Outbox<()>,
     http_order: Mutex<HttpOrder>,
     /// Requests of this connection the host has not answered yet.
     pub(crate) outstanding: AtomicUsize,
+    /// Notified when `outstanding` drops to zero (a closing connection waits for it).
+    all_answered: Notify,
+    /// The listener's shutdown state. Once it drains, an HTTP connection accepts no new
+    /// request and the answer to its last accepted one carries `Connection: close` —
+    /// decided when the answer leaves, so that an answer given just after the shutdown
+    /// began is already the closing one.
+    drain: Arc<Drain>,
 }
 
 /// The requesting connection is gone.
 pub(crate) struct Gone;
 
 impl Replies {
+    pub(crate) fn new(drain: Arc<Drain>) -> Replies {
+        Replies {
+            outbox: Outbox::default(),
+            http_order: Mutex::default(),
+            outstanding: AtomicUsize::new(0),
+            all_answered: Notify::new(),
+            drain,
+        }
+    }
+
+    /// Counts one more request handed to the host on this connection.
+    pub(crate) fn handed_over(&self) {
+        self.outstanding.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an answer given (after it was queued in the outbox).
+    pub(crate) fn answered(&self) {
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.all_answered.notify_one();
+        }
+    }
+
+    /// Resolves once the host has answered every request handed over on this connection.
+    pub(crate) async fn all_answered(&self) {
+        while self.outstanding.load(Ordering::Acquire) > 0 {
+            // A notification given before this wait began is kept as a permit, so the
+            // answer that brings the count to zero is never missed.
+            self.all_answered.notified().await;
+        }
+    }
+
     /// Sends a successful reply with `body`.
     pub(crate) fn reply(&self, route: Route, body: &[u8]) -> Result<(), Gone> {
         match route {
@@ -44,11 +104,7 @@ impl Replies {
                 .outbox
                 .push(None, |out| codec::encode_frame(out, FrameType::Response, txid, body))
                 .map_err(|_| Gone),
-            Route::Http { seq, close } => {
-                let mut bytes = Vec::with_capacity(body.len() + 100);
-                http::encode_response(&mut bytes, 200, body, close);
-                self.http_in_order(seq, bytes, close)
-            }
+            Route::Http { seq, close } => self.http_in_order(seq, HttpAnswer::Json(body.to_vec()), close),
         }
     }
 
@@ -62,9 +118,7 @@ impl Replies {
                 .map_err(|_| Gone),
             Route::Http { seq, close } => {
                 let body = serde_json::json!([{ "result": 1, "text": message }]).to_string();
-                let mut bytes = Vec::with_capacity(body.len() + 100);
-                http::encode_response(&mut bytes, 200, body.as_bytes(), close);
-                self.http_in_order(seq, bytes, close)
+                self.http_in_order(seq, HttpAnswer::Json(body.into_bytes()), close)
             }
         }
     }
@@ -72,23 +126,48 @@ impl Replies {
     /// Queues an HTTP-level refusal (`{ "result": 400, "text": "Bad Request" }`) as the
     /// `seq`th answer, after which the connection closes.
     pub(crate) fn refuse_http(&self, seq: u64, status: u16) {
-        let mut bytes = Vec::new();
-        http::encode_error_response(&mut bytes, status, true);
-        let _ = self.http_in_order(seq, bytes, true);
+        let _ = self.http_in_order(seq, HttpAnswer::Refusal(status), true);
     }
 
-    fn http_in_order(&self, seq: u64, bytes: Vec<u8>, close: bool) -> Result<(), Gone> {
+    fn http_lock(&self) -> std::sync::MutexGuard<'_, HttpOrder> {
+        self.http_order.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers the next HTTP request before it is handed to the host; false while the
+    /// listener shuts down (the request is then not accepted and the connection closes
+    /// after the answers it owes).
+    pub(crate) fn accept_http(&self) -> bool {
+        let mut order = self.http_lock();
+        // Under the lock: an answer leaving concurrently sees the same `accepted`.
+        if self.drain.is_draining() {
+            return false;
+        }
+        order.accepted += 1;
+        true
+    }
+
+    /// Graceful shutdown of an HTTP connection: the answer to the last request accepted
+    /// carries `Connection: close` and ends the connection; with none owed, it ends now.
+    pub(crate) fn close_http_after_answers(&self) {
+        let order = self.http_lock();
+        if order.next == order.accepted {
+            self.outbox.close();
+        }
+    }
+
+    fn http_in_order(&self, seq: u64, answer: HttpAnswer, close: bool) -> Result<(), Gone> {
         if self.outbox.is_closed() {
             return Err(Gone);
         }
-        let mut order = self.http_order.lock().unwrap_or_else(|p| p.into_inner());
-        order.ready.insert(seq, (bytes, close));
-        while let Some((bytes, close)) = {
+        let mut order = self.http_lock();
+        order.ready.insert(seq, (answer, close));
+        while let Some((answer, close)) = {
             let next = order.next;
             order.ready.remove(&next)
         } {
             order.next += 1;
-            self.outbox.push(None, |out| out.extend_from_slice(&bytes)).map_err(|_| Gone)?;
+            let close = close || (order.next == order.accepted && self.drain.is_draining());
+            self.outbox.push(None, |out| answer.encode(out, close)).map_err(|_| Gone)?;
             if close {
                 // Written, then the writer flushes and ends the connection.
                 self.outbox.close();

@@ -1,12 +1,12 @@
 //! An incoming request, owned by the host until it answers it once.
 
+use super::connection::PendingSlot;
 use super::reply::{Replies, Route};
 use super::serial::SerialLane;
 use super::stats::ListenerCounters;
 use crate::{Error, Status};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use tokio::sync::OwnedSemaphorePermit;
 
 /// A request received by the listener. Answer it with [`respond`](Self::respond) (or
 /// [`respond_error`](Self::respond_error)) from any thread, in any order; a request dropped
@@ -19,8 +19,8 @@ pub struct Request {
     answered: bool,
     /// Set while the request holds the serial lane: answering it lets the next one go.
     lane: Option<Arc<SerialLane>>,
-    /// Holds one of the listener's `max-pending` slots until the request is answered.
-    _pending: OwnedSemaphorePermit,
+    /// Holds its `max-pending` and `max-pending-per-connection` slots until answered.
+    _pending: PendingSlot,
 }
 
 fn gone() -> Error {
@@ -33,9 +33,9 @@ impl Request {
         body: Vec<u8>,
         replies: Arc<Replies>,
         counters: Arc<ListenerCounters>,
-        pending: OwnedSemaphorePermit,
+        pending: PendingSlot,
     ) -> Request {
-        replies.outstanding.fetch_add(1, Relaxed);
+        replies.handed_over();
         Request { route, body, replies, counters, answered: false, lane: None, _pending: pending }
     }
 
@@ -69,7 +69,7 @@ impl Request {
 
     fn answered(&mut self) {
         self.answered = true;
-        self.replies.outstanding.fetch_sub(1, Relaxed);
+        self.replies.answered();
         if let Some(lane) = self.lane.take() {
             lane.release();
         }

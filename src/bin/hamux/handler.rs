@@ -46,6 +46,8 @@ impl LeaseListener {
             "io-threads": s.io_threads,
             "handler-threads": s.handler_threads,
             "max-pending": s.max_pending,
+            // One client drives the benchmark: its connections may share the whole limit.
+            "max-pending-per-connection": s.max_pending,
         });
         let user_data = &*handler as *const Handler as *mut c_void;
         // SAFETY: the handler is boxed (stable address) and outlives the listener (field

@@ -12,16 +12,22 @@ mod capi;
 mod compare;
 mod cpu;
 mod driver;
+mod faults;
+mod garbage;
 mod handler;
 mod histogram;
 mod kea;
 mod lease;
 mod listen;
+mod peer_process;
 mod progress;
 mod recorder;
 mod report;
 mod send;
+mod soak;
+mod soak_load;
 mod subnet;
+mod tally;
 
 use args::{Flags, Parsed, Spec};
 use bench::{BenchOptions, Load, Scenario, Transport};
@@ -98,6 +104,23 @@ Options:
                         listener of ours (hamux://: pipelined, pipelined-1conn,
                         one-at-a-time; http://: http)
   --json                print one JSON object on stdout instead of the table
+  --soak S              instead of the scenarios: a soak of S seconds (see below)
+  --faults              with --soak: kill and restart the peer, inject garbage connections
+  --seed N              with --soak --faults: the fault schedule's seed (default: the clock)
+
+Soak (--soak S): starts 'hamux listen' as a child process on a free port and runs the
+closed loop against it (--connections, --window, --body-size, --io-threads,
+--handler-threads apply) for S seconds, tracking every request id. With --faults the peer
+is killed with SIGKILL or stopped with SIGTERM (a graceful shutdown: Goaway, drain) every
+0.3-2.5 s and restarted on the same port after up to 0.4 s, and another thread keeps
+opening garbage connections to it (random bytes, truncated frames, 4 GiB lengths, bad
+versions and frame types, bad HTTP, silence). Requests that fail are sent again after
+10 ms. At the end the load stops, in-flight requests get up to 60 s to complete, and one
+line is printed:
+  soak: S s, sent N, ok N, error N (connect N, ...), lost N, duplicated N,
+  peak RSS N MB (peer N MB); faults: N SIGKILL, N SIGTERM, N garbage connections
+lost = accepted by hamux_client_send and never called back; duplicated = called back
+twice. The exit status is 1 if either is not 0 (or the peer crashed by itself).
 
 Columns: round trips/s = completed / time to the last reply; p50/p99/p99.9 latency from
 send to callback; CPU µs/rt = the process's user+sys CPU (getrusage) per round trip;
@@ -109,7 +132,9 @@ const LISTEN_HELP: &str = "\
 hamux listen: runs the benchmark's lease-storing listener as its own process. Prints its
 URL (hamux://ADDRESS:PORT; the same port answers http://ADDRESS:PORT/) on stdout, then
 listener statistics once a second on stderr, until interrupted (Ctrl-C, SIGTERM) or
---seconds have passed.
+--seconds have passed. Stopping is graceful (hamux_listener_free): the port closes at
+once, hamux:// peers get a Goaway, requests already received are answered (within the
+listener's drain-timeout-ms, 2 s), then the process exits.
 
 Options:
   --port P             port to listen on (required; 0 picks a free one)
@@ -150,6 +175,8 @@ const BENCH_FLAGS: &[&str] = &[
     "--handler-threads",
     "--scenario",
     "--target",
+    "--soak",
+    "--seed",
 ];
 const LISTEN_FLAGS: &[&str] = &["--port", "--address", "--io-threads", "--handler-threads", "--seconds"];
 const SEND_FLAGS: &[&str] = &[
@@ -196,7 +223,30 @@ fn load(flags: &Flags) -> Result<Load, Fail> {
     })
 }
 
+fn soak(flags: &Flags) -> Result<(), Fail> {
+    for flag in ["--scenario", "--target", "--json"] {
+        if flags.last(flag).is_some() || flags.switch(flag) {
+            return Err(Fail::Usage(format!("--soak runs its own load against its own peer; drop {flag}")));
+        }
+    }
+    let duration = usage(flags.seconds("--soak", None))?.unwrap_or_default();
+    let options = soak::SoakOptions {
+        duration,
+        faults: flags.switch("--faults"),
+        seed: flags.last("--seed").map(|_| usage(flags.number("--seed", 1u64, 1, u64::MAX))).transpose()?,
+        load: load(flags)?,
+        handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
+    };
+    soak::run(&options).map_err(Fail::Run)
+}
+
 fn bench(flags: &Flags) -> Result<(), Fail> {
+    if flags.last("--soak").is_some() {
+        return soak(flags);
+    }
+    if flags.switch("--faults") || flags.last("--seed").is_some() {
+        return Err(Fail::Usage("--faults and --seed go with --soak SECONDS".into()));
+    }
     let mut scenarios = Vec::new();
     for name in flags.all("--scenario").flat_map(|v| v.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
         let s = usage(Scenario::parse(name))?;
@@ -263,7 +313,9 @@ type Command = fn(&Flags) -> Result<(), Fail>;
 
 fn command(name: &str) -> Option<(Spec, &'static str, Command)> {
     Some(match name {
-        "bench" => (Spec { valued: BENCH_FLAGS, switches: &["--json"] }, BENCH_HELP, bench as Command),
+        "bench" => {
+            (Spec { valued: BENCH_FLAGS, switches: &["--json", "--faults"] }, BENCH_HELP, bench as Command)
+        }
         "listen" => (Spec { valued: LISTEN_FLAGS, switches: &[] }, LISTEN_HELP, listen as Command),
         "send" => (Spec { valued: SEND_FLAGS, switches: &["--json"] }, SEND_HELP, send as Command),
         _ => return None,

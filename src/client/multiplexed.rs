@@ -35,6 +35,9 @@ pub(crate) struct MultiplexedConnection {
     /// The peer sent Goaway on the current connection: the pool hands this slot no new
     /// requests until that connection is gone.
     draining: AtomicBool,
+    /// A connect failed and the slot waits out its backoff, failing what it is given: the
+    /// pool prefers other connections meanwhile.
+    backing_off: AtomicBool,
     /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
     heard: AtomicU64,
     started_at: Instant,
@@ -70,6 +73,7 @@ impl MultiplexedConnection {
             started: AtomicBool::new(false),
             connected: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            backing_off: AtomicBool::new(false),
             heard: AtomicU64::new(0),
             started_at: Instant::now(),
         }
@@ -79,8 +83,13 @@ impl MultiplexedConnection {
         self.connected.load(Ordering::Relaxed)
     }
 
-    /// The peer asked this slot's connection to go away; new requests belong elsewhere.
-    pub(crate) fn is_draining(&self) -> bool {
+    /// Whether new requests belong elsewhere if another connection can take them: the
+    /// peer asked this one to go away (Goaway), or it is backing off after a failure.
+    pub(crate) fn is_avoided(&self) -> bool {
+        self.draining.load(Ordering::Relaxed) || self.backing_off.load(Ordering::Relaxed)
+    }
+
+    fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }
 
@@ -150,12 +159,14 @@ impl MultiplexedConnection {
             // While backing off, requests fail at once rather than wait for a peer that
             // was just found down.
             let until = tokio::time::Instant::now() + backoff.next();
+            self.backing_off.store(true, Ordering::Relaxed);
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => break,
                     _ = self.outbox.wait() => self.fail_queued(status, &reason),
                 }
             }
+            self.backing_off.store(false, Ordering::Relaxed);
         }
     }
 

@@ -30,15 +30,16 @@ struct MultiplexedPool {
 }
 
 impl MultiplexedPool {
-    /// `popped`, unless its peer is draining that connection (Goaway): then another one
-    /// that is not. If all are draining, `popped` all the same: its request waits in the
-    /// outbox for the connection that replaces the drained one.
+    /// `popped`, unless its peer is draining that connection (Goaway) or it is backing off
+    /// after a failed connect: then another one that is neither. If there is none,
+    /// `popped` all the same: its request waits in the outbox for the connection that
+    /// replaces a drained one, or fails at once if the peer is down.
     fn live(&self, popped: usize) -> usize {
-        if !self.connections[popped].is_draining() {
+        if !self.connections[popped].is_avoided() {
             return popped;
         }
         let n = self.connections.len();
-        (1..n).map(|k| (popped + k) % n).find(|&i| !self.connections[i].is_draining()).unwrap_or(popped)
+        (1..n).map(|k| (popped + k) % n).find(|&i| !self.connections[i].is_avoided()).unwrap_or(popped)
     }
 }
 

@@ -87,7 +87,18 @@ int main(void) {
     }
     long n = counter_wait(&ok, total, stretched_ms(10000));
     CHECKF(n == total, "%ld of %ld held requests answered OK after the shutdown began", n, total);
-    /* Nothing listens any more: a new request fails cleanly. */
+    /* Once the drained connections are closed (a request sent before the client saw the
+     * Goaway would still be handed over, by design), nothing listens any more: a new
+     * request fails cleanly. */
+    double until = now_ms() + stretched_ms(10000);
+    for (;;) {
+        char *client_stats = hamux_client_stats(client);
+        bool closed = contains(client_stats, "\"connected\":0");
+        hamux_string_free(client_stats);
+        if (closed) break;
+        CHECKF(now_ms() < until, "the drained connections were not closed");
+        sleep_ms(5);
+    }
     CHECK_STATUS(hamux_client_send(client, url, (const uint8_t *)cmd, strlen(cmd), on_refused, NULL, NULL),
                  HAMUX_OK);
     CHECK(counter_wait(&refused, 1, stretched_ms(10000)) == 1);

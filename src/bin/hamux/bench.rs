@@ -21,6 +21,9 @@ pub struct Load {
     pub body_size: usize,
     pub io_threads: usize,
     pub subnet: Subnet,
+    /// `--tls`: TLS keys for the client's configuration (the peer URLs are then
+    /// `hamuxs://` and `https://`).
+    pub tls: Option<Value>,
 }
 
 pub struct BenchOptions {
@@ -141,16 +144,19 @@ pub fn select(named: Vec<Scenario>, target: Option<&str>) -> Result<Vec<Scenario
 }
 
 /// The client configuration for `connections` connections carrying `window` requests.
-pub fn client_config(io_threads: usize, connections: usize, window: usize) -> String {
+pub fn client_config(load: &Load, connections: usize, window: usize) -> String {
     // At most `window` requests are in flight: hamux frees a request's slot before its
     // callback runs, so the callback's next send always fits.
     let max_in_flight = window.clamp(4096, 16 * 1024 * 1024);
-    json!({
-        "io-threads": io_threads,
+    let mut config = json!({
+        "io-threads": load.io_threads,
         "connections-per-peer": connections,
         "max-in-flight": max_in_flight,
-    })
-    .to_string()
+    });
+    if let (Some(tls), Some(config)) = (&load.tls, config.as_object_mut()) {
+        config.extend(tls.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    config.to_string()
 }
 
 /// Runs one closed-loop scenario with a fresh client.
@@ -162,7 +168,7 @@ pub fn run_load(
     load: &Load,
     split_slow: bool,
 ) -> Result<Row, String> {
-    let client = Client::new(&client_config(load.io_threads, connections, window))?;
+    let client = Client::new(&client_config(load, connections, window))?;
     let spec = LoadSpec {
         label: name,
         url,
@@ -187,12 +193,14 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
             io_threads: load.io_threads,
             handler_threads: o.handler_threads,
             max_pending: (load.window.max(load.http_connections) * 2).max(4096),
+            tls: load.tls.clone(),
         })?),
     };
+    let s = if load.tls.is_some() { "s" } else { "" };
     let url = |t: Transport| match (&o.target, &listener) {
         (Some(target), _) => target.clone(),
-        (None, Some(l)) if t == Transport::Hamux => format!("hamux://127.0.0.1:{}", l.port()),
-        (None, Some(l)) => format!("http://127.0.0.1:{}/", l.port()),
+        (None, Some(l)) if t == Transport::Hamux => format!("hamux{s}://127.0.0.1:{}", l.port()),
+        (None, Some(l)) => format!("http{s}://127.0.0.1:{}/", l.port()),
         (None, None) => unreachable!("a listener runs when there is no target"),
     };
     if !o.json {
@@ -251,8 +259,9 @@ fn header(o: &BenchOptions) -> String {
         Some(t) => format!("target {t}"),
         None => format!("listener in this process, handler-threads {}", o.handler_threads),
     };
+    let tls = if load.tls.is_some() { ", over mutual TLS (hamuxs://, https://)" } else { "" };
     format!(
-        "hamux {} bench: {:.1} s per scenario, body {} bytes, leases in {} (subnet-id {}), io-threads {}, {against}",
+        "hamux {} bench: {:.1} s per scenario, body {} bytes, leases in {} (subnet-id {}), io-threads {}, {against}{tls}",
         hamux::VERSION,
         load.duration.as_secs_f64(),
         load.body_size,
@@ -281,6 +290,7 @@ fn bench_json(
             "handler-threads": o.handler_threads,
             "subnet": load.subnet.to_string(),
             "subnet-id": load.subnet.id,
+            "tls": load.tls.is_some(),
         },
         "scenarios": rows.iter().map(report::row_json).collect::<Vec<_>>(),
     });

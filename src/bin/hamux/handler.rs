@@ -28,6 +28,8 @@ pub struct ListenerSettings {
     pub io_threads: usize,
     pub handler_threads: usize,
     pub max_pending: usize,
+    /// TLS keys (`cert-file`, `key-file`, `trust-anchor`) to add to the configuration.
+    pub tls: Option<serde_json::Value>,
 }
 
 /// A hamux listener whose requests go to a [`Handler`].
@@ -40,7 +42,7 @@ pub struct LeaseListener {
 impl LeaseListener {
     pub fn start(s: &ListenerSettings) -> Result<LeaseListener, String> {
         let handler = Box::new(Handler::new()?);
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "address": s.address,
             "port": s.port,
             "io-threads": s.io_threads,
@@ -49,6 +51,9 @@ impl LeaseListener {
             // One client drives the benchmark: its connections may share the whole limit.
             "max-pending-per-connection": s.max_pending,
         });
+        if let (Some(tls), Some(config)) = (&s.tls, config.as_object_mut()) {
+            config.extend(tls.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+        }
         let user_data = &*handler as *const Handler as *mut c_void;
         // SAFETY: the handler is boxed (stable address) and outlives the listener (field
         // order); on_request answers every request it gets.

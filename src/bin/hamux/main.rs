@@ -28,6 +28,7 @@ mod soak;
 mod soak_load;
 mod subnet;
 mod tally;
+mod tls_files;
 
 use args::{Flags, Parsed, Spec};
 use bench::{BenchOptions, Load, Scenario, Transport};
@@ -104,6 +105,8 @@ Options:
                         listener of ours (hamux://: pipelined, pipelined-1conn,
                         one-at-a-time; http://: http)
   --json                print one JSON object on stdout instead of the table
+  --tls                 run the scenarios over mutual TLS (hamuxs://, https://) with a
+                        throw-away CA and certificate made with the openssl command
   --soak S              instead of the scenarios: a soak of S seconds (see below)
   --faults              with --soak: kill and restart the peer, inject garbage connections
   --seed N              with --soak --faults: the fault schedule's seed (default: the clock)
@@ -220,6 +223,7 @@ fn load(flags: &Flags) -> Result<Load, Fail> {
         ))?,
         io_threads: usage(flags.number("--io-threads", DEFAULT_IO_THREADS, 1, 64))?,
         subnet,
+        tls: None,
     })
 }
 
@@ -255,14 +259,32 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
         }
     }
     let target = flags.last("--target").map(str::to_string);
+    let mut load = load(flags)?;
+    // Kept until the run ends: its drop removes the certificate files.
+    let tls = if flags.switch("--tls") {
+        if target.is_some() || scenarios.contains(&Scenario::Kea) {
+            return Err(Fail::Usage(
+                "--tls makes certificates for the bench's own listener: drop --target \
+                                    and the kea scenario"
+                    .into(),
+            ));
+        }
+        let tls = tls_files::BenchTls::make().map_err(Fail::Run)?;
+        load.tls = Some(tls.keys());
+        Some(tls)
+    } else {
+        None
+    };
     let options = BenchOptions {
-        load: load(flags)?,
+        load,
         handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
         scenarios: usage(bench::select(scenarios, target.as_deref()))?,
         target,
         json: flags.switch("--json"),
     };
-    bench::run(&options).map_err(Fail::Run)
+    let outcome = bench::run(&options).map_err(Fail::Run);
+    drop(tls);
+    outcome
 }
 
 fn listen(flags: &Flags) -> Result<(), Fail> {
@@ -281,6 +303,7 @@ fn listen(flags: &Flags) -> Result<(), Fail> {
             io_threads: usage(flags.number("--io-threads", DEFAULT_IO_THREADS, 1, 64))?,
             handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
             max_pending: 4096,
+            tls: None,
         },
         duration: usage(flags.seconds("--seconds", None))?,
     };
@@ -313,9 +336,11 @@ type Command = fn(&Flags) -> Result<(), Fail>;
 
 fn command(name: &str) -> Option<(Spec, &'static str, Command)> {
     Some(match name {
-        "bench" => {
-            (Spec { valued: BENCH_FLAGS, switches: &["--json", "--faults"] }, BENCH_HELP, bench as Command)
-        }
+        "bench" => (
+            Spec { valued: BENCH_FLAGS, switches: &["--json", "--faults", "--tls"] },
+            BENCH_HELP,
+            bench as Command,
+        ),
         "listen" => (Spec { valued: LISTEN_FLAGS, switches: &[] }, LISTEN_HELP, listen as Command),
         "send" => (Spec { valued: SEND_FLAGS, switches: &["--json"] }, SEND_HELP, send as Command),
         _ => return None,

@@ -17,6 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "hamux.h"
 
 /* Line-buffered stdout, so a run the harness kills still shows what it printed. */
@@ -195,6 +199,62 @@ static inline char *body_dup(const uint8_t *body, size_t len) {
     if (len) memcpy(s, body, len);
     s[len] = '\0';
     return s;
+}
+
+/* A loopback port that was free a moment ago (bound, read, released). */
+static inline unsigned free_loopback_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof addr;
+    CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&addr, &size) == 0);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+/* Whether something accepts TCP connections on 127.0.0.1:port. */
+static inline bool loopback_port_accepts(unsigned port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool open = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    close(fd);
+    return open;
+}
+
+/* Requests a listener handed over and the test holds unanswered, in arrival order, at most
+ * `capacity`; `received` counts them (wait on it with counter_wait). */
+typedef struct {
+    counter received;
+    hamux_request **held;
+    long capacity;
+} request_store;
+
+static inline void request_store_init(request_store *s, long capacity) {
+    counter_init(&s->received);
+    s->held = calloc((size_t)capacity, sizeof *s->held);
+    CHECK(s->held != NULL);
+    s->capacity = capacity;
+}
+
+static inline void request_store_destroy(request_store *s) {
+    counter_destroy(&s->received);
+    free(s->held);
+}
+
+/* A hamux_request_cb that keeps every request in the request_store given as user data. */
+static inline void hold_request(void *user_data, hamux_request *req, const uint8_t *body, size_t len) {
+    (void)body;
+    (void)len;
+    request_store *s = user_data;
+    pthread_mutex_lock(&s->received.mutex);
+    CHECK(s->received.count < s->capacity);
+    s->held[s->received.count++] = req;
+    pthread_cond_broadcast(&s->received.cond);
+    pthread_mutex_unlock(&s->received.mutex);
 }
 
 #endif

@@ -10,21 +10,9 @@
 #define DRAIN_MS 100
 
 static long total;
-static hamux_request **held;
-static counter received;
+static request_store store;
 static atomic_int *calls;
 static atomic_long callbacks;
-
-static void on_request(void *user_data, hamux_request *req, const uint8_t *body, size_t len) {
-    (void)user_data;
-    (void)body;
-    (void)len;
-    pthread_mutex_lock(&received.mutex);
-    CHECK(received.count < total);
-    held[received.count++] = req;
-    pthread_cond_broadcast(&received.cond);
-    pthread_mutex_unlock(&received.mutex);
-}
 
 static void on_lost(void *user_data, uint64_t txid, hamux_status status, const uint8_t *body, size_t len) {
     (void)txid;
@@ -53,12 +41,11 @@ static hamux_status respond(hamux_request *req) {
 
 int main(void) {
     total = scaled(200);
-    held = calloc((size_t)total, sizeof *held);
+    request_store_init(&store, total);
     calls = calloc((size_t)total, sizeof *calls);
-    CHECK(held && calls);
-    counter_init(&received);
+    CHECK(calls != NULL);
     char url[64];
-    hamux_listener *listener = start_listener(NULL, on_request, NULL, url, sizeof url);
+    hamux_listener *listener = start_listener(NULL, hold_request, &store, url, sizeof url);
     hamux_client *client = NULL;
     CHECK_STATUS(hamux_client_new("{\"drain-timeout-ms\": 100}", &client), HAMUX_OK);
 
@@ -66,7 +53,7 @@ int main(void) {
     for (long i = 0; i < total; i++) {
         CHECK_STATUS(send_cmd(client, url, cmd, on_response, (void *)(intptr_t)i), HAMUX_OK);
     }
-    long got = counter_wait(&received, total, stretched_ms(10000));
+    long got = counter_wait(&store.received, total, stretched_ms(10000));
     CHECKF(got == total, "only %ld of %ld requests reached the listener", got, total);
     CHECK(atomic_load(&callbacks) == 0);
 
@@ -82,30 +69,29 @@ int main(void) {
     for (long i = 0; i < total; i++) CHECK(atomic_load(&calls[i]) == 1);
 
     hamux_listener_free(listener);
-    for (long i = 0; i < total; i++) CHECK_STATUS(respond(held[i]), HAMUX_E_CONNECT);
+    for (long i = 0; i < total; i++) CHECK_STATUS(respond(store.held[i]), HAMUX_E_CONNECT);
 
     /* The listener goes first, while the client's connections are open. */
     const long few = total < 10 ? total : 10;
-    received.count = 0;
-    listener = start_listener(NULL, on_request, NULL, url, sizeof url);
+    store.received.count = 0;
+    listener = start_listener(NULL, hold_request, &store, url, sizeof url);
     CHECK_STATUS(hamux_client_new("{}", &client), HAMUX_OK);
     counter lost;
     counter_init(&lost);
     for (long i = 0; i < few; i++) {
         CHECK_STATUS(send_cmd(client, url, cmd, on_lost, &lost), HAMUX_OK);
     }
-    CHECK(counter_wait(&received, few, stretched_ms(10000)) == few);
+    CHECK(counter_wait(&store.received, few, stretched_ms(10000)) == few);
     hamux_listener_free(listener);
     n = counter_wait(&lost, few, stretched_ms(5000));
     CHECKF(n == few, "%ld of %ld callbacks after the listener went", n, few);
-    for (long i = 0; i < few; i++) CHECK_STATUS(respond(held[i]), HAMUX_E_CONNECT);
+    for (long i = 0; i < few; i++) CHECK_STATUS(respond(store.held[i]), HAMUX_E_CONNECT);
     hamux_client_free(client);
     CHECK(counter_get(&lost) == few);
     counter_destroy(&lost);
 
     printf("free_inflight: ok, %ld requests cancelled by a free that took %.0f ms\n", total, took);
-    free(held);
+    request_store_destroy(&store);
     free(calls);
-    counter_destroy(&received);
     return 0;
 }

@@ -5,26 +5,10 @@
  * after the connections drained, and every callback runs exactly once. */
 #include "common.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 static long total;
-static hamux_request **held;
-static counter received;
+static request_store store;
 static counter ok, refused;
 static atomic_int *calls;
-
-static void on_request(void *user_data, hamux_request *req, const uint8_t *body, size_t len) {
-    (void)user_data;
-    (void)body;
-    (void)len;
-    pthread_mutex_lock(&received.mutex);
-    CHECK(received.count < total);
-    held[received.count++] = req;
-    pthread_cond_broadcast(&received.cond);
-    pthread_mutex_unlock(&received.mutex);
-}
 
 static void on_response(void *user_data, uint64_t txid, hamux_status status, const uint8_t *body,
                         size_t len) {
@@ -43,27 +27,15 @@ static void on_refused(void *user_data, uint64_t txid, hamux_status status, cons
     counter_add(&refused, 1);
 }
 
-/* Whether something accepts TCP connections on 127.0.0.1:port. */
-static bool port_open(uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool open = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-    close(fd);
-    return open;
-}
-
 int main(void) {
     total = scaled(200);
-    held = calloc((size_t)total, sizeof *held);
+    request_store_init(&store, total);
     calls = calloc((size_t)total, sizeof *calls);
-    CHECK(held && calls);
-    counter_init(&received);
+    CHECK(calls != NULL);
     counter_init(&ok);
     counter_init(&refused);
     char url[64];
-    hamux_listener *listener = start_listener("\"drain-timeout-ms\": 60000", on_request, NULL, url, sizeof url);
+    hamux_listener *listener = start_listener("\"drain-timeout-ms\": 60000", hold_request, &store, url, sizeof url);
     uint16_t port = hamux_listener_port(listener);
     hamux_client *client = NULL;
     CHECK_STATUS(hamux_client_new("{\"connections-per-peer\": 2}", &client), HAMUX_OK);
@@ -73,17 +45,17 @@ int main(void) {
                                        (void *)(intptr_t)i, NULL),
                      HAMUX_OK);
     }
-    long got = counter_wait(&received, total, stretched_ms(10000));
+    long got = counter_wait(&store.received, total, stretched_ms(10000));
     CHECKF(got == total, "only %ld of %ld requests reached the listener", got, total);
 
     hamux_listener_shutdown(listener);
     hamux_listener_shutdown(listener); /* idempotent */
-    CHECK(!port_open(port));
+    CHECK(!loopback_port_accepts(port));
     char *stats = hamux_listener_stats(listener);
     CHECKF(contains(stats, "\"draining\":true"), "%s", stats);
     hamux_string_free(stats);
     for (long i = 0; i < total; i++) {
-        CHECK_STATUS(hamux_request_respond(held[i], (const uint8_t *)"[{\"result\":0}]", 14), HAMUX_OK);
+        CHECK_STATUS(hamux_request_respond(store.held[i], (const uint8_t *)"[{\"result\":0}]", 14), HAMUX_OK);
     }
     long n = counter_wait(&ok, total, stretched_ms(10000));
     CHECKF(n == total, "%ld of %ld held requests answered OK after the shutdown began", n, total);
@@ -112,10 +84,9 @@ int main(void) {
     for (long i = 0; i < total; i++) CHECK(atomic_load(&calls[i]) == 1);
 
     printf("graceful: ok, %ld held requests answered after hamux_listener_shutdown\n", total);
-    counter_destroy(&received);
     counter_destroy(&ok);
     counter_destroy(&refused);
-    free(held);
+    request_store_destroy(&store);
     free(calls);
     return 0;
 }

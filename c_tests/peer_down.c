@@ -3,10 +3,6 @@
  * bounded time (no hang on a dead peer), and that freeing the client is prompt. */
 #include "common.h" /* first: it sets _POSIX_C_SOURCE */
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #define BURST 50
 
 typedef struct {
@@ -25,19 +21,6 @@ static void on_response(void *user_data, uint64_t txid, hamux_status status, con
     counter_add(&t->done, 1);
 }
 
-/* A loopback port that was free a moment ago and has nothing listening now. */
-static unsigned closed_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof addr;
-    CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
-    CHECK(getsockname(fd, (struct sockaddr *)&addr, &size) == 0);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 static hamux_status send_heartbeat(hamux_client *client, const char *url, tally *t) {
     static const char cmd[] = "{\"command\":\"ha-heartbeat\"}";
     return hamux_client_send(client, url, (const uint8_t *)cmd, sizeof cmd - 1, on_response, t, NULL);
@@ -45,7 +28,7 @@ static hamux_status send_heartbeat(hamux_client *client, const char *url, tally 
 
 int main(void) {
     char url[64];
-    snprintf(url, sizeof url, "hamux://127.0.0.1:%u", closed_port());
+    snprintf(url, sizeof url, "hamux://127.0.0.1:%u", free_loopback_port());
     hamux_client *client = NULL;
     CHECK_STATUS(hamux_client_new("{\"connect-timeout-ms\": 1000}", &client), HAMUX_OK);
     tally t = {.wrong = 0};

@@ -6,11 +6,8 @@
  * traffic resumes by itself on the same client. */
 #include "common.h" /* first: it sets _POSIX_C_SOURCE */
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #define HELD 64
@@ -90,28 +87,6 @@ static slot *send_one(hamux_client *client, const char *url, const char *cmd) {
     return &slots[i];
 }
 
-static unsigned free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof addr;
-    CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
-    CHECK(getsockname(fd, (struct sockaddr *)&addr, &size) == 0);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
-static bool accepts(unsigned port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-    close(fd);
-    return ok;
-}
-
 /* Starts this program as the peer (fork + exec, so the child starts single-threaded). */
 static pid_t start_peer(const char *self, unsigned port, int held_write_fd) {
     char port_arg[16], fd_arg[16];
@@ -126,7 +101,7 @@ static pid_t start_peer(const char *self, unsigned port, int held_write_fd) {
         _exit(127);
     }
     double deadline = now_ms() + stretched_ms(15000);
-    while (!accepts(port)) {
+    while (!loopback_port_accepts(port)) {
         CHECKF(now_ms() < deadline, "peer did not listen on %u", port);
         CHECKF(waitpid(pid, NULL, WNOHANG) == 0, "peer exited");
         sleep_ms(10);
@@ -154,7 +129,7 @@ int main(int argc, char **argv) {
 
     int held[2];
     CHECK(pipe(held) == 0);
-    unsigned port = free_port();
+    unsigned port = free_loopback_port();
     char url[64];
     snprintf(url, sizeof url, "hamux://127.0.0.1:%u", port);
     pid_t peer = start_peer(argv[0], port, held[1]);

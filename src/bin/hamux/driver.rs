@@ -83,6 +83,20 @@ struct Chain {
     done: AtomicU64,
 }
 
+/// The next number of a chain's xorshift64 generator (cheap, and good enough to spread
+/// leases).
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// A distinct, non-zero xorshift seed for chain `i`.
+pub fn chain_seed(i: usize) -> u64 {
+    (0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)) | 1
+}
+
 const REPLY_OK_PREFIX: &[u8] = b"[ { \"result\": 0,";
 
 impl Chain {
@@ -93,10 +107,7 @@ impl Chain {
     unsafe fn send_next(&self) -> bool {
         let shared = &*self.shared;
         let st = &mut *self.state.get();
-        st.rng ^= st.rng << 13;
-        st.rng ^= st.rng >> 7;
-        st.rng ^= st.rng << 17;
-        let ip = st.body.set_lease(st.leases.pick(st.rng));
+        let ip = st.body.set_lease(st.leases.pick(xorshift(&mut st.rng)));
         st.slow = self.split_slow && is_slow_address(ip);
         st.sent_at = Instant::now();
         let body = st.body.bytes();
@@ -224,7 +235,7 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
             split_slow: spec.split_slow,
             state: UnsafeCell::new(ChainState {
                 body: template.clone(),
-                rng: (0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)) | 1,
+                rng: chain_seed(i),
                 leases: Leases::of_chain(i as u64, spec.window as u64, template.pool()),
                 slow: false,
                 sent_at: start,

@@ -50,11 +50,9 @@ impl Chain {
     unsafe fn send_next(&self) -> bool {
         let shared = &*self.shared;
         let st = &mut *self.state.get();
-        st.rng ^= st.rng << 13;
-        st.rng ^= st.rng >> 7;
-        st.rng ^= st.rng << 17;
+        let r = crate::driver::xorshift(&mut st.rng);
         let pool = st.body.pool();
-        st.body.set_lease(st.rng % pool);
+        st.body.set_lease(r % pool);
         let body = st.body.bytes();
         let mut txid = 0u64;
         // From here the callback may run on another thread before send returns: only
@@ -138,7 +136,7 @@ impl SoakLoad {
                 index: i,
                 state: UnsafeCell::new(ChainState {
                     body: template.clone(),
-                    rng: (0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)) | 1,
+                    rng: crate::driver::chain_seed(i),
                 }),
             })
             .collect();

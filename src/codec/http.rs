@@ -263,13 +263,15 @@ fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)
                 }
             }
         }
-        if body.len() + size > max_body {
+        // body.len() <= max_body: checked for every chunk added. A size of up to 16 hex
+        // digits may be near usize::MAX, so nothing here adds to it unchecked.
+        if size > max_body - body.len() {
             return Err(HttpError::new(
                 413,
                 format!("chunked reply exceeds the maximum of {max_body} bytes"),
             ));
         }
-        if buf.len() < at + size + 2 {
+        if buf.len() - at < size.saturating_add(2) {
             return Ok(None);
         }
         body.extend_from_slice(&buf[at..at + size]);
@@ -432,6 +434,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn huge_chunk_size_after_a_chunk_is_refused_not_overflowed() {
+        // Reproduced with the http_response fuzz target: a chunk size near usize::MAX after
+        // a first chunk overflowed `body.len() + size` (a panic with overflow checks, and a
+        // slice-index panic in release builds, where it wrapped past the limit check).
+        let msg = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\nffffffffffffffff\r\nab";
+        assert_eq!(decode_response(msg, MAX).unwrap_err().status, 413);
+        assert_eq!(decode_response(msg, usize::MAX).unwrap_err().status, 413);
+        let msg = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\nfffffffffffffffe\r\nab";
+        assert_eq!(decode_response(msg, usize::MAX), Ok(None));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::fmt;
 /// Largest header section accepted, in bytes.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 48;
+/// Longest chunk-size line (size and extensions) accepted in a chunked body, in bytes.
+const MAX_CHUNK_LINE: usize = 1024;
 
 /// An HTTP-level refusal: the status to answer with (listener side) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,12 +238,12 @@ fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)
     let mut body = Vec::new();
     let mut at = 0;
     loop {
-        let Some(line_end) = find_crlf(&buf[at..]) else {
-            return if buf.len() - at > 1024 {
-                Err(HttpError::new(400, "chunk size line too long"))
-            } else {
-                Ok(None)
-            };
+        // The same limit whether the line is all there or not (its last byte may be the
+        // CR of its CRLF), so that the answer does not depend on how reads split it.
+        let line_end = match find_crlf(&buf[at..]) {
+            Some(end) if end <= MAX_CHUNK_LINE => end,
+            None if buf.len() - at <= MAX_CHUNK_LINE + 1 => return Ok(None),
+            _ => return Err(HttpError::new(400, "chunk size line too long")),
         };
         let line = std::str::from_utf8(&buf[at..at + line_end])
             .map_err(|_| HttpError::new(400, "bad chunk size"))?;
@@ -261,13 +263,15 @@ fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)
                 }
             }
         }
-        if body.len() + size > max_body {
+        // body.len() <= max_body: checked for every chunk added. A size of up to 16 hex
+        // digits may be near usize::MAX, so nothing here adds to it unchecked.
+        if size > max_body - body.len() {
             return Err(HttpError::new(
                 413,
                 format!("chunked reply exceeds the maximum of {max_body} bytes"),
             ));
         }
-        if buf.len() < at + size + 2 {
+        if buf.len() - at < size.saturating_add(2) {
             return Ok(None);
         }
         body.extend_from_slice(&buf[at..at + size]);
@@ -407,6 +411,41 @@ mod tests {
         assert_eq!(decode_response(bad_chunk, MAX).unwrap_err().status, 400);
         let http10 = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
         assert!(decode_response(http10, MAX).unwrap().unwrap().0.close);
+    }
+
+    #[test]
+    fn long_chunk_line_is_refused_however_reads_split_it() {
+        // Found by the http_response fuzz target: a chunk-size line of more than 1024
+        // bytes (here a long extension) was refused when a read ended inside it, but
+        // accepted when the whole line arrived in one read.
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (ext_len, accepted) in [(MAX_CHUNK_LINE - 2, true), (MAX_CHUNK_LINE - 1, false)] {
+            let mut msg = head.to_vec();
+            msg.extend_from_slice(b"1;");
+            msg.resize(msg.len() + ext_len, b'x');
+            msg.extend_from_slice(b"\r\na\r\n0\r\n\r\n");
+            let full = decode_response(&msg, MAX);
+            assert_eq!(full.is_ok(), accepted, "extension of {ext_len}: {full:?}");
+            for cut in head.len()..msg.len() {
+                match decode_response(&msg[..cut], MAX) {
+                    Ok(None) => {}
+                    Err(e) if !accepted && e.status == 400 => {}
+                    other => panic!("extension of {ext_len}, cut at {cut}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_chunk_size_after_a_chunk_is_refused_not_overflowed() {
+        // Reproduced with the http_response fuzz target: a chunk size near usize::MAX after
+        // a first chunk overflowed `body.len() + size` (a panic with overflow checks, and a
+        // slice-index panic in release builds, where it wrapped past the limit check).
+        let msg = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\nffffffffffffffff\r\nab";
+        assert_eq!(decode_response(msg, MAX).unwrap_err().status, 413);
+        assert_eq!(decode_response(msg, usize::MAX).unwrap_err().status, 413);
+        let msg = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\nfffffffffffffffe\r\nab";
+        assert_eq!(decode_response(msg, usize::MAX), Ok(None));
     }
 
     #[test]

@@ -142,8 +142,10 @@ fn read_head<'a>(headers: &[httparse::Header<'a>], version: u8) -> Result<Head<'
     Ok(Head { framing, close, authorization, content_type_json })
 }
 
-fn head_too_large(buf: &[u8]) -> Result<(), HttpError> {
-    if buf.len() > MAX_HEAD_BYTES {
+/// Refuses a header section over [`MAX_HEAD_BYTES`]: `len` is the whole section once it is
+/// complete, or what arrived of it so far — the same answer however reads split it.
+fn head_too_large(len: usize) -> Result<(), HttpError> {
+    if len > MAX_HEAD_BYTES {
         Err(HttpError::new(431, format!("header section exceeds {MAX_HEAD_BYTES} bytes")))
     } else {
         Ok(())
@@ -163,9 +165,10 @@ pub fn decode_request(buf: &[u8], max_body: usize) -> Result<Option<(HttpRequest
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf).map_err(parse_error)? {
-        httparse::Status::Partial => return head_too_large(buf).map(|_| None),
+        httparse::Status::Partial => return head_too_large(buf.len()).map(|_| None),
         httparse::Status::Complete(n) => n,
     };
+    head_too_large(head_len)?;
     let method = req.method.unwrap_or("");
     let path = req.path.unwrap_or("/");
     let head = read_head(req.headers, req.version.unwrap_or(1))?;
@@ -202,9 +205,10 @@ pub fn decode_response(buf: &[u8], max_body: usize) -> Result<Option<(HttpRespon
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let head_len = match resp.parse(buf).map_err(parse_error)? {
-        httparse::Status::Partial => return head_too_large(buf).map(|_| None),
+        httparse::Status::Partial => return head_too_large(buf.len()).map(|_| None),
         httparse::Status::Complete(n) => n,
     };
+    head_too_large(head_len)?;
     let status = resp.code.unwrap_or(0);
     let head = read_head(resp.headers, resp.version.unwrap_or(1))?;
     let no_body = status / 100 == 1 || status == 204 || status == 304;
@@ -254,10 +258,15 @@ fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)
             .ok_or_else(|| HttpError::new(400, format!("bad chunk size '{size_text}'")))?;
         at += line_end + 2;
         if size == 0 {
-            // Trailers: header lines until an empty line.
+            // Trailers: header lines until an empty line, at most MAX_HEAD_BYTES in all
+            // (counted the same whether they arrived whole or not).
+            let start = at;
             loop {
-                let Some(end) = find_crlf(&buf[at..]) else { return Ok(None) };
+                let Some(end) = find_crlf(&buf[at..]) else {
+                    return head_too_large(buf.len() - start).map(|_| None);
+                };
                 at += end + 2;
+                head_too_large(at - start)?;
                 if end == 0 {
                     return Ok(Some((body, at)));
                 }
@@ -388,6 +397,28 @@ mod tests {
         let mut huge = b"POST / HTTP/1.1\r\nX: ".to_vec();
         huge.resize(MAX_HEAD_BYTES + 10, b'a');
         assert_eq!(decode_request(&huge, MAX).unwrap_err().status, 431);
+    }
+
+    /// An oversized header section (or trailer section) is refused whether it arrives in
+    /// one read or in pieces: the answer must not depend on how TCP split the stream.
+    #[test]
+    fn header_and_trailer_limits_do_not_depend_on_how_reads_split() {
+        let filler = "a".repeat(MAX_HEAD_BYTES);
+        let request = format!("POST / HTTP/1.1\r\nX: {filler}\r\nContent-Length: 2\r\n\r\n{{}}");
+        let response = format!("HTTP/1.1 200 OK\r\nX: {filler}\r\nContent-Length: 2\r\n\r\n[]");
+        let trailers = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\nX: {filler}\r\n\r\n"
+        );
+        for cut in [MAX_HEAD_BYTES / 2, request.len()] {
+            let r = decode_request(&request.as_bytes()[..cut], MAX);
+            assert!(matches!(&r, Ok(None)) || r.as_ref().is_err_and(|e| e.status == 431), "{cut}");
+        }
+        assert_eq!(decode_request(request.as_bytes(), MAX).unwrap_err().status, 431);
+        assert_eq!(decode_response(response.as_bytes(), MAX).unwrap_err().status, 431);
+        assert_eq!(decode_response(trailers.as_bytes(), MAX).unwrap_err().status, 431);
+        let short = trailers.len() - 2;
+        assert!(matches!(decode_response(&trailers.as_bytes()[..MAX_HEAD_BYTES / 2], MAX), Ok(None)));
+        assert_eq!(decode_response(&trailers.as_bytes()[..short], MAX).unwrap_err().status, 431);
     }
 
     #[test]

@@ -47,6 +47,15 @@ impl Rule {
             None => (addr_part, None),
         };
         let network: IpAddr = addr.parse().map_err(|_| format!("'{addr}' is not an IP address"))?;
+        // An IPv4-mapped network is matched as IPv4 (see `bits`): its IPv6 prefix length
+        // counts the 96 bits of the mapping too.
+        let prefix = match (network, prefix) {
+            (IpAddr::V6(v6), Some(p)) if v6.to_ipv4_mapped().is_some() => match p.checked_sub(96) {
+                Some(v4) => Some(v4),
+                None => return Err(format!("prefix length {p} of an IPv4-mapped address must be 96 to 128")),
+            },
+            (_, p) => p,
+        };
         let width = bits(network).1;
         let prefix = prefix.unwrap_or(width);
         if prefix > width {
@@ -134,6 +143,9 @@ mod tests {
         assert!(l.allows(peer("198.51.100.7:67")));
         assert!(!l.allows(peer("198.51.100.7:68")));
         assert!(l.allows(peer("[::ffff:192.0.2.1]:1")), "IPv4-mapped peers match IPv4 rules");
+        let mapped = AllowList::parse(&[json!("[::ffff:10.0.0.0/104]")]).unwrap();
+        assert!(mapped.allows(peer("10.200.0.1:5")) && mapped.allows(peer("[::ffff:10.1.2.3]:5")));
+        assert!(!mapped.allows(peer("11.0.0.1:5")));
         assert!(list(json!(["0.0.0.0/0"])).allows(peer("203.0.113.9:1")));
         assert!(AllowList::default().allows(peer("203.0.113.9:1")));
     }
@@ -143,6 +155,7 @@ mod tests {
         for (entry, why) in [
             (json!("nope"), "not an IP address"),
             (json!("10.0.0.0/33"), "prefix length 33"),
+            (json!("[::ffff:10.0.0.0/64]"), "96 to 128"),
             (json!("10.0.0.1:70000"), "bad port"),
             (json!("10.0.0.1:9-8"), "empty"),
             (json!("[::1"), "unclosed"),

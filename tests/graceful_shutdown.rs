@@ -281,3 +281,73 @@ fn http_connections_answer_what_they_carry_with_connection_close() {
     assert_eq!(busy.read_to_end(&mut rest).unwrap(), 0, "closed after its last answer");
     wait_until("no connection left", || stats(&listener)["connections-open"] == 0);
 }
+
+/// Reads frames from a raw hamux connection (after its hello) until one of `want` type.
+fn next_frame(s: &mut TcpStream, buf: &mut Vec<u8>, want: FrameType) -> (u64, Vec<u8>) {
+    loop {
+        while let Ok(Some((frame, used))) = codec::decode_frame(buf, 1 << 20) {
+            let found = (frame.frame_type == want).then(|| (frame.txid, frame.body.to_vec()));
+            buf.drain(..used);
+            if let Some(found) = found {
+                return found;
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "the client closed while a {want:?} was expected");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A peer that says Goaway, takes the acknowledgement and then goes silent without
+/// closing (its host dropped off the network): the client does not wait on it forever —
+/// once what it wrote there has timed out, that connection ends and traffic moves to a
+/// new one.
+#[test]
+fn a_peer_silent_after_goaway_does_not_hold_the_connection() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("hamux://{}", server.local_addr().unwrap());
+    let accepted = Arc::new(Mutex::new(0usize));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut silent = Vec::new();
+        for stream in server.incoming() {
+            let mut s = stream.unwrap();
+            *count.lock().unwrap() += 1;
+            let mut buf = Vec::new();
+            let mut hello = [0u8; codec::HELLO_LEN];
+            s.read_exact(&mut hello).unwrap();
+            let mut out = Vec::new();
+            codec::encode_hello(&mut out);
+            if silent.is_empty() {
+                next_frame(&mut s, &mut buf, FrameType::Request);
+                codec::encode_frame(&mut out, FrameType::Goaway, 0, b"going away");
+                s.write_all(&out).unwrap();
+                next_frame(&mut s, &mut buf, FrameType::Goaway);
+                silent.push(s); // never answers, never closes
+                continue;
+            }
+            s.write_all(&out).unwrap();
+            std::thread::spawn(move || loop {
+                let (txid, _) = next_frame(&mut s, &mut buf, FrameType::Request);
+                let mut reply = Vec::new();
+                codec::encode_frame(&mut reply, FrameType::Response, txid, b"[{\"result\":0}]");
+                s.write_all(&reply).unwrap();
+            });
+        }
+    });
+    let client =
+        Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 500, "ping-interval-ms": 100}"#)
+            .unwrap();
+    let call = |body: &[u8]| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        client.send(&url, body, Box::new(move |r: Reply<'_>| tx.send(r.status).unwrap()), None).unwrap();
+        rx.recv_timeout(WAIT).expect("a callback")
+    };
+    assert_eq!(call(br#"{"command":"lease4-update","n":1}"#), Status::Timeout);
+    let deadline = Instant::now() + WAIT;
+    while call(br#"{"command":"lease4-update","n":2}"#) != Status::Ok {
+        assert!(Instant::now() < deadline, "traffic never left the silent draining connection");
+    }
+    assert_eq!(*accepted.lock().unwrap(), 2);
+}

@@ -373,6 +373,13 @@ impl MultiplexedConnection {
                 let text = format!("no reply within {} ms", timeout.as_millis());
                 txn.complete(Status::Timeout, text.as_bytes());
             }
+            // A draining connection is done once nothing written on it awaits an answer
+            // (answered, or expired above): end it rather than wait for the peer to close,
+            // which a peer that vanished after our acknowledgement never does. What is
+            // still queued goes out on the next connection.
+            if self.is_draining() && lock(table).len() == 0 {
+                return Ended::new(Status::Connect, "the peer's goaway: connection drained");
+            }
         }
     }
 }

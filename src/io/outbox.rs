@@ -12,6 +12,8 @@ use tokio::sync::Notify;
 struct Pending<T> {
     bytes: Vec<u8>,
     items: Vec<T>,
+    /// Where each item's frame lies in `bytes`, so an item taken back takes its bytes too.
+    spans: Vec<std::ops::Range<usize>>,
     closed: bool,
 }
 
@@ -24,7 +26,12 @@ pub struct Outbox<T> {
 impl<T> Default for Outbox<T> {
     fn default() -> Self {
         Outbox {
-            pending: Mutex::new(Pending { bytes: Vec::new(), items: Vec::new(), closed: false }),
+            pending: Mutex::new(Pending {
+                bytes: Vec::new(),
+                items: Vec::new(),
+                spans: Vec::new(),
+                closed: false,
+            }),
             notify: Notify::new(),
         }
     }
@@ -45,9 +52,12 @@ impl<T> Outbox<T> {
             return Err(item);
         }
         let was_idle = p.bytes.is_empty() && p.items.is_empty();
+        let start = p.bytes.len();
         encode(&mut p.bytes);
         if let Some(item) = item {
             p.items.push(item);
+            let end = p.bytes.len();
+            p.spans.push(start..end);
         }
         drop(p);
         if was_idle {
@@ -61,25 +71,46 @@ impl<T> Outbox<T> {
         let mut p = self.lock();
         std::mem::swap(&mut p.bytes, bytes);
         std::mem::swap(&mut p.items, items);
+        p.spans.clear();
     }
 
     /// Drops pending bytes and returns the pending items (their frames will never be sent).
     pub fn discard(&self) -> Vec<T> {
         let mut p = self.lock();
         p.bytes.clear();
+        p.spans.clear();
         std::mem::take(&mut p.items)
     }
 
-    /// Removes the pending items `expired` picks (their bytes still go out; whatever the
-    /// peer answers to them is then ignored) and returns them.
+    /// Removes the pending items `expired` picks, with their frames (never sent now: a
+    /// request that already failed with TIMEOUT must not reach a peer later), and returns
+    /// them.
     pub fn take_items_where(&self, mut expired: impl FnMut(&T) -> bool) -> Vec<T> {
         let mut p = self.lock();
         if !p.items.iter().any(&mut expired) {
             return Vec::new();
         }
-        let (gone, kept): (Vec<T>, Vec<T>) =
-            std::mem::take(&mut p.items).into_iter().partition(|t| expired(t));
+        let p = &mut *p;
+        let (mut gone, mut kept, mut kept_spans) = (Vec::new(), Vec::new(), Vec::new());
+        let mut bytes = Vec::with_capacity(p.bytes.len());
+        let mut copied = 0;
+        for (item, span) in std::mem::take(&mut p.items).into_iter().zip(std::mem::take(&mut p.spans)) {
+            if expired(&item) {
+                // Keep what lies before this frame (other frames, untracked ones too).
+                bytes.extend_from_slice(&p.bytes[copied..span.start]);
+                copied = span.end;
+                gone.push(item);
+            } else {
+                // Moved forward by what was cut before it.
+                let cut = copied - bytes.len();
+                kept_spans.push(span.start - cut..span.end - cut);
+                kept.push(item);
+            }
+        }
+        bytes.extend_from_slice(&p.bytes[copied..]);
+        p.bytes = bytes;
         p.items = kept;
+        p.spans = kept_spans;
         gone
     }
 
@@ -202,6 +233,23 @@ mod tests {
         let mut seen = Vec::new();
         rt.block_on(write_loop(&outbox, &mut out, |items| seen.append(items), |_| {})).unwrap();
         assert_eq!((out.as_slice(), seen.as_slice()), (&b"hello"[..], &[7][..]));
+    }
+
+    #[test]
+    fn items_taken_back_take_their_frames_along() {
+        let outbox: Outbox<u8> = Outbox::default();
+        outbox.push(Some(1), |b| b.extend_from_slice(b"[one]")).unwrap();
+        outbox.push(None, |b| b.extend_from_slice(b"<ping>")).unwrap();
+        outbox.push(Some(2), |b| b.extend_from_slice(b"[two]")).unwrap();
+        outbox.push(Some(3), |b| b.extend_from_slice(b"[three]")).unwrap();
+        outbox.push(Some(4), |b| b.extend_from_slice(b"[four]")).unwrap();
+        assert_eq!(outbox.take_items_where(|i| i % 2 == 0), vec![2, 4]);
+        // The spans of what stayed are still right: take another one back.
+        assert_eq!(outbox.take_items_where(|i| *i == 3), vec![3]);
+        outbox.push(Some(5), |b| b.extend_from_slice(b"[five]")).unwrap();
+        let (mut bytes, mut items) = (Vec::new(), Vec::new());
+        outbox.take(&mut bytes, &mut items);
+        assert_eq!((bytes.as_slice(), items.as_slice()), (&b"[one]<ping>[five]"[..], &[1, 5][..]));
     }
 
     #[test]

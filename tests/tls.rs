@@ -223,3 +223,20 @@ fn tls_configuration_errors_name_the_problem() {
     let e = client.send("hamuxs://127.0.0.1:1", LEASE, Box::new(|_r: Reply<'_>| {}), None).unwrap_err();
     assert!(e.message.contains("trust-anchor"), "{}", e.message);
 }
+
+#[test]
+fn a_peer_that_accepts_but_never_handshakes_is_unreachable() {
+    let pki = Pki::new("stalled");
+    let stalled = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("hamuxs://{}", stalled.local_addr().unwrap());
+    let client = Client::new(
+        &json!({"connect-timeout-ms": 300, "peers": [{"url": url, "trust-anchor": pki.ca("")}]}).to_string(),
+    )
+    .unwrap();
+    // The kernel completes the TCP handshake; nobody ever answers the ClientHello.
+    for (status, text) in exchange(&client, &url, 2) {
+        assert_eq!(status, Status::Connect, "{text}");
+        assert!(text.contains("no answer within 300 ms"), "{text}");
+    }
+    drop(stalled);
+}

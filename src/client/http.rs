@@ -315,8 +315,19 @@ impl SlotConnection {
                 }
                 Ok(n) => counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed),
                 Err(e) => {
-                    let before_reply = self.buf.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset;
-                    return Err(Failure { closed_before_reply: before_reply, ..lost(e) });
+                    // A reset, or (TLS) a close without close_notify: closed all the same.
+                    let closed = matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                    );
+                    if closed && self.buf.is_empty() {
+                        return Err(Failure {
+                            status: Status::Connect,
+                            reason: "peer closed the connection before replying".into(),
+                            closed_before_reply: true,
+                        });
+                    }
+                    return Err(lost(e));
                 }
             };
         }

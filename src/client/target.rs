@@ -42,32 +42,31 @@ impl PeerTarget {
     /// `connect-timeout-ms`; the error text is for callbacks.
     pub(crate) async fn connect(&self) -> Result<Stream, ConnectError> {
         let limit = self.settings.connect_timeout;
-        match tokio::time::timeout(limit, self.open()).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                let Some((connector, name)) = &self.tls else { return Ok(Stream::Plain(stream)) };
-                // The handshake shares the connect deadline: a peer that accepts TCP but
-                // never finishes TLS is as unreachable as one that does not answer.
-                match tokio::time::timeout(limit, connector.connect(name.clone(), NoSigpipeTcp(stream))).await
-                {
-                    Ok(Ok(tls)) => Ok(Stream::Client(Box::new(tls))),
-                    Ok(Err(e)) => {
-                        let (status, text) = tls::describe_io_error(&e);
-                        Err((status, format!("TLS handshake with {} failed: {text}", self.url)))
-                    }
-                    Err(_) => Err((
-                        Status::Tls,
-                        format!("TLS handshake with {}: no answer within {} ms", self.url, limit.as_millis()),
-                    )),
-                }
-            }
-            Ok(Err(e)) => {
-                Err((Status::Connect, format!("cannot connect to {}{}: {e}", self.url, self.from())))
-            }
-            Err(_) => Err((
+        let deadline = tokio::time::Instant::now() + limit;
+        let unreachable = || {
+            (
                 Status::Connect,
                 format!("cannot connect to {}: no answer within {} ms", self.url, limit.as_millis()),
-            )),
+            )
+        };
+        let stream = match tokio::time::timeout_at(deadline, self.open()).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                return Err((Status::Connect, format!("cannot connect to {}{}: {e}", self.url, self.from())))
+            }
+            Err(_) => return Err(unreachable()),
+        };
+        let _ = stream.set_nodelay(true);
+        let Some((connector, name)) = &self.tls else { return Ok(Stream::Plain(stream)) };
+        // The handshake shares the connect deadline: a peer that accepts TCP but never
+        // finishes TLS (a stalled process) is as unreachable as one that does not answer.
+        match tokio::time::timeout_at(deadline, connector.connect(name.clone(), NoSigpipeTcp(stream))).await {
+            Ok(Ok(tls)) => Ok(Stream::Client(Box::new(tls))),
+            Ok(Err(e)) => {
+                let (status, text) = tls::describe_io_error(&e);
+                Err((status, format!("TLS handshake with {} failed: {text}", self.url)))
+            }
+            Err(_) => Err(unreachable()),
         }
     }
 }

@@ -144,8 +144,10 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(10);
 pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: OpenConnection) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    // One deadline for the TLS handshake and the first bytes together.
+    let deadline = tokio::time::Instant::now() + ctx.handshake_timeout;
     let stream = tokio::select! {
-        stream = handshake(stream, &ctx, &peer) => stream,
+        stream = handshake(stream, &ctx, &peer, deadline) => stream,
         _ = ctx.drain.begun() => return,
     };
     let Some(stream) = stream else { return };
@@ -170,7 +172,7 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
         }
     };
     let sniffed = tokio::select! {
-        sniffed = tokio::time::timeout(ctx.handshake_timeout, sniff) => sniffed,
+        sniffed = tokio::time::timeout_at(deadline, sniff) => sniffed,
         // Shutting down: a connection that has not said what it speaks is just closed.
         _ = ctx.drain.begun() => return,
     };
@@ -239,9 +241,14 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Arc<ConnectionContext>, open: 
 /// Runs the TLS handshake of a TLS listener (within `handshake-timeout-ms`); `None` if it
 /// failed, counted and logged with the reason (an untrusted or missing client certificate,
 /// a client that does not speak TLS).
-async fn handshake(stream: TcpStream, ctx: &ConnectionContext, peer: &str) -> Option<Stream> {
+async fn handshake(
+    stream: TcpStream,
+    ctx: &ConnectionContext,
+    peer: &str,
+    deadline: tokio::time::Instant,
+) -> Option<Stream> {
     let Some(acceptor) = &ctx.tls else { return Some(Stream::Plain(stream)) };
-    match tokio::time::timeout(ctx.handshake_timeout, acceptor.accept(NoSigpipeTcp(stream))).await {
+    match tokio::time::timeout_at(deadline, acceptor.accept(NoSigpipeTcp(stream))).await {
         Ok(Ok(tls)) => Some(Stream::Server(Box::new(tls))),
         Ok(Err(e)) => {
             ctx.counters.tls_failures.fetch_add(1, Relaxed);

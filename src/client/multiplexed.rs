@@ -306,8 +306,7 @@ impl MultiplexedConnection {
             }
             FrameType::Ping => {
                 let body = frame.body;
-                let _ =
-                    self.outbox.push(None, |out| codec::encode_frame(out, FrameType::Pong, frame.txid, body));
+                self.outbox.push_pong(|out| codec::encode_frame(out, FrameType::Pong, frame.txid, body));
             }
             FrameType::Goaway => {
                 if !self.draining.swap(true, Ordering::Relaxed) {

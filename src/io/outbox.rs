@@ -17,6 +17,9 @@ struct Pending<T> {
     closed: bool,
 }
 
+/// Pending bytes beyond which Pings are no longer answered (see [`Outbox::push_pong`]).
+pub const PONG_BACKLOG: usize = 64 * 1024;
+
 /// Frames waiting to be written, with an item per frame that needs tracking (`T`).
 pub struct Outbox<T> {
     pending: Mutex<Pending<T>>,
@@ -112,6 +115,17 @@ impl<T> Outbox<T> {
         p.items = kept;
         p.spans = kept_spans;
         gone
+    }
+
+    /// Answers a Ping with a Pong (`encode`) unless this connection already has
+    /// [`PONG_BACKLOG`] bytes waiting: a peer that floods pings and does not read cannot
+    /// make it buffer without bound, and bytes already waiting prove liveness as well.
+    /// Returns whether the Pong was queued.
+    pub fn push_pong(&self, encode: impl FnOnce(&mut Vec<u8>)) -> bool {
+        if self.lock().bytes.len() >= PONG_BACKLOG {
+            return false;
+        }
+        self.push(None, encode).is_ok()
     }
 
     pub fn has_items(&self) -> bool {
@@ -233,6 +247,17 @@ mod tests {
         let mut seen = Vec::new();
         rt.block_on(write_loop(&outbox, &mut out, |items| seen.append(items), |_| {})).unwrap();
         assert_eq!((out.as_slice(), seen.as_slice()), (&b"hello"[..], &[7][..]));
+    }
+
+    #[test]
+    fn pongs_stop_while_much_is_waiting() {
+        let outbox: Outbox<u8> = Outbox::default();
+        let pong = |b: &mut Vec<u8>| b.extend_from_slice(&[0u8; 1000]);
+        let answered = (0..1000).filter(|_| outbox.push_pong(pong)).count();
+        assert_eq!(answered, PONG_BACKLOG.div_ceil(1000));
+        let (mut bytes, mut items) = (Vec::new(), Vec::new());
+        outbox.take(&mut bytes, &mut items);
+        assert!(outbox.push_pong(pong), "answered again once written");
     }
 
     #[test]

@@ -62,9 +62,7 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
                 }
                 FrameType::Ping => {
                     let (txid, body) = (frame.txid, frame.body);
-                    let _ = replies
-                        .outbox
-                        .push(None, |out| codec::encode_frame(out, FrameType::Pong, txid, body));
+                    replies.outbox.push_pong(|out| codec::encode_frame(out, FrameType::Pong, txid, body));
                 }
                 FrameType::Pong => {}
                 // The peer will send no more requests (it acknowledges our Goaway, after

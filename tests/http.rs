@@ -322,3 +322,19 @@ fn resend_after_idle_close_is_opt_in() {
         assert_eq!(rx.recv_timeout(WAIT).unwrap().1, want, "resend-after-idle-close: {resend}");
     }
 }
+
+#[test]
+fn a_reply_padded_with_chunk_framing_cannot_grow_the_buffer_without_bound() {
+    // Each chunk carries one body byte behind a 1000-byte extension: the body stays far
+    // below max-frame-bytes while the bytes keep coming. (The reply never ends; Answer::Reply
+    // holds 200 KiB of it, more than the client may buffer for max-frame-bytes 1024.)
+    let chunk = format!("1;{}\r\nx\r\n", "e".repeat(1000));
+    let reply = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{}", chunk.repeat(200));
+    let url = scripted_peer(move |_, _, _| Answer::Reply(reply.clone()));
+    let client = Client::new(r#"{"max-frame-bytes": 1024}"#).unwrap();
+    let (tx, rx) = mpsc::channel();
+    send(&client, &url, "{}", &tx);
+    let (_, status, text) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(status, Status::Protocol, "{text}");
+    assert!(text.contains("still incomplete after"), "{text}");
+}

@@ -304,6 +304,15 @@ impl SlotConnection {
                     })
                 }
             }
+            // A reply's framing (chunk lines, trailers) may add to its body, within reason:
+            // a peer cannot make this buffer grow far past max-frame-bytes.
+            if self.buf.len() > max.saturating_mul(2).saturating_add(64 * 1024) {
+                return Err(Failure {
+                    status: Status::Protocol,
+                    reason: format!("HTTP reply still incomplete after {} bytes", self.buf.len()),
+                    closed_before_reply: false,
+                });
+            }
             self.buf.reserve(16 * 1024);
             match stream.read_buf(&mut self.buf).await {
                 Ok(0) => {

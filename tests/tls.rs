@@ -72,6 +72,9 @@ fn mutual_tls_round_trips_on_both_transports() {
             client_for(&url, json!({"trust-anchor": pki.ca(""), "cert-file": me.cert, "key-file": me.key}));
         let outcomes = exchange(&client, &url, 300);
         assert!(outcomes.iter().all(|(s, b)| *s == Status::Ok && b.contains("\"result\":0")), "{url}");
+        // Connections are kept and reused through TLS (2 per peer by default).
+        let stats: Value = serde_json::from_str(&client.stats_json()).unwrap();
+        assert!(stats["peers"][0]["connects"].as_u64().unwrap() <= 2, "{url}: {stats}");
     }
     assert_eq!(listener.counters().requests(), 600);
     assert_eq!(listener_stat(&listener, "tls-failures"), 0);

@@ -71,20 +71,60 @@ impl Stream {
         }
     }
 
-    /// Whether an idle connection is still usable, without waiting. Reading through the
-    /// TLS layer (not peeking at the socket) lets TLS housekeeping records, such as
-    /// session tickets that arrive after the handshake, be consumed rather than taken
-    /// for unsolicited data.
+    /// The socket's descriptor.
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Client(s) => s.get_ref().0 .0.as_raw_fd(),
+            Stream::Server(s) => s.get_ref().0 .0.as_raw_fd(),
+        }
+    }
+
+    /// Whether an idle connection is still usable, without waiting. The kernel is asked
+    /// first (a non-blocking peek), so a close that arrived while the IO thread was busy
+    /// is seen. When bytes are waiting on a TLS connection they are read through the TLS
+    /// layer, which consumes housekeeping records (session tickets) rather than taking
+    /// them for unsolicited data; anything it cannot settle at once counts as not usable.
     pub fn check_idle(&mut self) -> Idle {
-        let mut byte = [0u8; 1];
-        let mut buf = ReadBuf::new(&mut byte);
+        let mut byte = 0u8;
+        // SAFETY: a one-byte peek into a local through the socket's own descriptor.
+        let n = unsafe {
+            libc::recv(self.raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        };
+        if n < 0 {
+            return match io::Error::last_os_error().kind() {
+                io::ErrorKind::WouldBlock => Idle::Open,
+                _ => Idle::Closed,
+            };
+        }
+        if n == 0 {
+            return Idle::Closed;
+        }
+        if let Stream::Plain(_) = self {
+            return Idle::Unsolicited;
+        }
+        let mut buf = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut buf);
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match Pin::new(self).poll_read(&mut cx, &mut buf) {
-            Poll::Pending => Idle::Open,
+        match Pin::new(&mut *self).poll_read(&mut cx, &mut buf) {
+            // The records were TLS housekeeping, consumed: usable if nothing else waits.
+            Poll::Pending if self.nothing_waiting() => Idle::Open,
+            Poll::Pending => Idle::Unsolicited,
             Poll::Ready(Ok(())) if buf.filled().is_empty() => Idle::Closed,
             Poll::Ready(Ok(())) => Idle::Unsolicited,
             Poll::Ready(Err(_)) => Idle::Closed,
         }
+    }
+
+    /// Whether the socket has nothing to read right now (a non-blocking peek).
+    fn nothing_waiting(&self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: as in `check_idle`.
+        let n = unsafe {
+            libc::recv(self.raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
     }
 }
 

@@ -351,3 +351,31 @@ fn a_peer_silent_after_goaway_does_not_hold_the_connection() {
     }
     assert_eq!(*accepted.lock().unwrap(), 2);
 }
+
+/// A request that reaches an HTTP connection after the shutdown began is not handed to
+/// the host: it is answered 503 with `Connection: close`, after the answer owed before it.
+#[test]
+fn an_http_request_arriving_during_the_drain_gets_503_in_order() {
+    let held: Shared = Arc::new(Mutex::new(Held { holding: true, requests: Vec::new() }));
+    let listener = Listener::new(r#"{"drain-timeout-ms": 60000}"#, holding_handler(&held)).unwrap();
+    let mut s = TcpStream::connect(listener.local_addr()).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    post(&mut s);
+    wait_until("the host holds the request", || held_count(&held) == 1);
+    listener.begin_shutdown();
+    let bytes_in = stats(&listener)["bytes-in"].as_u64().unwrap();
+    post(&mut s);
+    wait_until("the listener read the second request", || {
+        stats(&listener)["bytes-in"].as_u64().unwrap() > bytes_in
+    });
+    std::thread::sleep(Duration::from_millis(100)); // it is parsed right after the read
+    held.lock().unwrap().requests.pop().unwrap().respond(b"[]").unwrap();
+    let first = read_http_response(&mut s);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(!first.contains("Connection: close"), "a later answer is owed: {first}");
+    let second = read_http_response(&mut s);
+    assert!(second.starts_with("HTTP/1.1 503") && second.contains("Connection: close\r\n"), "{second}");
+    let mut rest = Vec::new();
+    assert_eq!(s.read_to_end(&mut rest).unwrap(), 0, "closed after the 503");
+    assert_eq!(listener.counters().requests(), 1, "the second request never reached the host");
+}

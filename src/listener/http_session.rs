@@ -54,7 +54,9 @@ pub(crate) async fn read_requests<R: AsyncRead + Unpin>(
             let (body, close) = (req.body.to_vec(), req.close);
             let permit = ctx.pending_slot(&slots).await;
             if !replies.accept_http() {
-                // Shutting down: not handed over; the connection closes after its answers.
+                // Shutting down: not handed over; answered 503 after what the connection
+                // owes, then it closes.
+                replies.refuse_http_draining(seq);
                 return ReadEnd::Draining;
             }
             let route = Route::Http { seq, close };

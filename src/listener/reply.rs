@@ -146,6 +146,13 @@ impl Replies {
         true
     }
 
+    /// Answers request `seq`, read while the listener shuts down and not handed to the
+    /// host, with 503 and `Connection: close`, after the answers owed before it.
+    pub(crate) fn refuse_http_draining(&self, seq: u64) {
+        self.http_lock().accepted += 1;
+        let _ = self.http_in_order(seq, HttpAnswer::Refusal(503), true);
+    }
+
     /// Graceful shutdown of an HTTP connection: the answer to the last request accepted
     /// carries `Connection: close` and ends the connection; with none owed, it ends now.
     pub(crate) fn close_http_after_answers(&self) {

@@ -5,7 +5,9 @@
 //! 413 path), then the bytes the peer sent.
 #![no_main]
 
-use hamux::codec::http::{decode_response, reason, MAX_HEAD_BYTES};
+use hamux::codec::http::{
+    decode_response, decode_response_resuming, reason, ChunkedProgress, MAX_HEAD_BYTES,
+};
 use libfuzzer_sys::fuzz_target;
 use std::borrow::Cow;
 
@@ -40,6 +42,17 @@ fuzz_target!(|data: &[u8]| {
                         Err(e) if e.status == 431 && cut > MAX_HEAD_BYTES => {}
                         other => panic!("cut at {cut} of {used}: {other:?}"),
                     }
+                }
+                // Decoded as it arrives, with one progress kept between reads (as the
+                // HTTP client does), the response comes out the same.
+                let mut progress = ChunkedProgress::default();
+                let partial_ok = [used / 3, used / 2, used - 1].into_iter().all(|cut| {
+                    matches!(decode_response_resuming(&rest[..cut], max_body, &mut progress), Ok(None))
+                });
+                if partial_ok {
+                    let (again, again_used) =
+                        decode_response_resuming(&rest[..used], max_body, &mut progress).unwrap().unwrap();
+                    assert_eq!((&again, again_used), (&resp, used));
                 }
                 at += used;
             }

@@ -126,8 +126,13 @@ impl HttpPool {
     /// The task of connection slot `i`: one exchange per job, then back to the pool.
     async fn run_slot(self: Arc<Self>, i: usize) {
         let slot = &self.slots[i];
-        let mut conn =
-            SlotConnection { stream: None, buf: Vec::new(), backoff: Backoff::default(), down: None };
+        let mut conn = SlotConnection {
+            stream: None,
+            buf: Vec::new(),
+            chunked: Default::default(),
+            backoff: Backoff::default(),
+            down: None,
+        };
         loop {
             let job = loop {
                 if let Some(job) = slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -221,6 +226,8 @@ impl HttpPool {
 struct SlotConnection {
     stream: Option<Stream>,
     buf: Vec<u8>,
+    /// How far a chunked reply arriving in `buf` has been decoded.
+    chunked: http::ChunkedProgress,
     backoff: Backoff,
     /// After a failed connect: until when requests fail at once, and how.
     down: Option<(Instant, Status, String)>,
@@ -250,6 +257,7 @@ impl SlotConnection {
             counters.disconnects.fetch_add(1, Ordering::Relaxed);
         }
         self.buf.clear();
+        self.chunked = Default::default();
     }
 
     /// Whether an idle keep-alive connection is still usable: not closed by the peer and
@@ -288,7 +296,7 @@ impl SlotConnection {
         }
         counters.bytes_out.fetch_add(request.len() as u64, Ordering::Relaxed);
         loop {
-            match http::decode_response(&self.buf, max) {
+            match http::decode_response_resuming(&self.buf, max, &mut self.chunked) {
                 Ok(Some((resp, used))) => {
                     let reply =
                         Reply { status: resp.status, body: resp.body.into_owned(), close: resp.close };

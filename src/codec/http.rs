@@ -202,6 +202,28 @@ pub fn decode_request(buf: &[u8], max_body: usize) -> Result<Option<(HttpRequest
 
 /// Decodes one response from the start of `buf` (Content-Length or chunked).
 pub fn decode_response(buf: &[u8], max_body: usize) -> Result<Option<(HttpResponse<'_>, usize)>, HttpError> {
+    decode_response_resuming(buf, max_body, &mut ChunkedProgress::default())
+}
+
+/// How far a chunked body that is not complete yet has been decoded, so that the next
+/// attempt (with more bytes read behind the same start) goes on from there instead of
+/// decoding every chunk again: a reply in many small chunks costs linear time.
+#[derive(Debug, Default)]
+pub struct ChunkedProgress {
+    /// Where the next chunk-size line starts, from the start of the body.
+    at: usize,
+    /// The chunks decoded so far.
+    body: Vec<u8>,
+}
+
+/// [`decode_response`] for a reader that calls again with the same buffer grown: keep one
+/// `progress` per connection and start a fresh one for each response (it is left empty
+/// after a complete response; after an error the connection is dropped anyway).
+pub fn decode_response_resuming<'a>(
+    buf: &'a [u8],
+    max_body: usize,
+    progress: &mut ChunkedProgress,
+) -> Result<Option<(HttpResponse<'a>, usize)>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let head_len = match resp.parse(buf).map_err(parse_error)? {
@@ -230,18 +252,22 @@ pub fn decode_response(buf: &[u8], max_body: usize) -> Result<Option<(HttpRespon
             let body = Cow::Borrowed(&buf[head_len..total]);
             Ok(Some((HttpResponse { status, body, close: head.close }, total)))
         }
-        Framing::Chunked => Ok(decode_chunked(&buf[head_len..], max_body)?.map(|(body, used)| {
+        Framing::Chunked => Ok(decode_chunked(&buf[head_len..], max_body, progress)?.map(|(body, used)| {
             (HttpResponse { status, body: Cow::Owned(body), close: head.close }, head_len + used)
         })),
         Framing::None => Err(HttpError::new(400, "reply without Content-Length or chunked encoding")),
     }
 }
 
-/// Decodes a chunked body (with optional trailers) into one buffer.
-fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
-    let mut body = Vec::new();
-    let mut at = 0;
+/// Decodes a chunked body (with optional trailers) into one buffer, going on from
+/// `progress`; on `Ok(None)` `progress` holds what was decoded so far.
+fn decode_chunked(
+    buf: &[u8],
+    max_body: usize,
+    progress: &mut ChunkedProgress,
+) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
     loop {
+        let at = progress.at;
         // The same limit whether the line is all there or not (its last byte may be the
         // CR of its CRLF), so that the answer does not depend on how reads split it.
         let line_end = match find_crlf(&buf[at..]) {
@@ -256,38 +282,41 @@ fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)
             .ok()
             .filter(|_| !size_text.is_empty() && size_text.len() <= 16)
             .ok_or_else(|| HttpError::new(400, format!("bad chunk size '{size_text}'")))?;
-        at += line_end + 2;
+        let data = at + line_end + 2;
         if size == 0 {
             // Trailers: header lines until an empty line, at most MAX_HEAD_BYTES in all
-            // (counted the same whether they arrived whole or not).
-            let start = at;
+            // (counted the same whether they arrived whole or not). Scanned again from
+            // here until complete, which the limit keeps cheap.
+            let mut end_at = data;
             loop {
-                let Some(end) = find_crlf(&buf[at..]) else {
-                    return head_too_large(buf.len() - start).map(|_| None);
+                let Some(end) = find_crlf(&buf[end_at..]) else {
+                    return head_too_large(buf.len() - data).map(|_| None);
                 };
-                at += end + 2;
-                head_too_large(at - start)?;
+                end_at += end + 2;
+                head_too_large(end_at - data)?;
                 if end == 0 {
-                    return Ok(Some((body, at)));
+                    let body = std::mem::take(&mut progress.body);
+                    progress.at = 0;
+                    return Ok(Some((body, end_at)));
                 }
             }
         }
         // body.len() <= max_body: checked for every chunk added. A size of up to 16 hex
         // digits may be near usize::MAX, so nothing here adds to it unchecked.
-        if size > max_body - body.len() {
+        if size > max_body - progress.body.len() {
             return Err(HttpError::new(
                 413,
                 format!("chunked reply exceeds the maximum of {max_body} bytes"),
             ));
         }
-        if buf.len() - at < size.saturating_add(2) {
+        if buf.len() - data < size.saturating_add(2) {
             return Ok(None);
         }
-        body.extend_from_slice(&buf[at..at + size]);
-        if &buf[at + size..at + size + 2] != b"\r\n" {
+        if &buf[data + size..data + size + 2] != b"\r\n" {
             return Err(HttpError::new(400, "chunk not followed by CRLF"));
         }
-        at += size + 2;
+        progress.body.extend_from_slice(&buf[data..data + size]);
+        progress.at = data + size + 2;
     }
 }
 
@@ -397,6 +426,23 @@ mod tests {
         let mut huge = b"POST / HTTP/1.1\r\nX: ".to_vec();
         huge.resize(MAX_HEAD_BYTES + 10, b'a');
         assert_eq!(decode_request(&huge, MAX).unwrap_err().status, 431);
+    }
+
+    /// A chunked reply decoded as it arrives, byte by byte with one progress, gives what
+    /// decoding it whole gives (and a fresh progress for the response behind it).
+    #[test]
+    fn resuming_a_chunked_reply_matches_decoding_it_whole() {
+        let reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\n[ {\r\n2\r\n }\r\n1\r\n]\r\n0\r\nX: y\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+        let (whole, whole_used) = decode_response(reply, MAX).unwrap().unwrap();
+        assert_eq!((whole.body.as_ref(), whole.status), (&b"[ { }]"[..], 200));
+        let mut progress = ChunkedProgress::default();
+        for cut in 0..whole_used {
+            assert!(decode_response_resuming(&reply[..cut], MAX, &mut progress).unwrap().is_none(), "{cut}");
+        }
+        let (resumed, used) = decode_response_resuming(reply, MAX, &mut progress).unwrap().unwrap();
+        assert_eq!((resumed.body.as_ref(), used), (whole.body.as_ref(), whole_used));
+        let (next, _) = decode_response_resuming(&reply[used..], MAX, &mut progress).unwrap().unwrap();
+        assert_eq!(next.status, 204);
     }
 
     /// An oversized header section (or trailer section) is refused whether it arrives in

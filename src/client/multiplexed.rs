@@ -35,8 +35,8 @@ pub(crate) struct MultiplexedConnection {
     /// The peer sent Goaway on the current connection: the pool hands this slot no new
     /// requests until that connection is gone.
     draining: AtomicBool,
-    /// A connect failed and the slot waits out its backoff, failing what it is given: the
-    /// pool prefers other connections meanwhile.
+    /// A connect failed and has not succeeded since (the slot waits out its backoff, or
+    /// tries again): the pool prefers other connections meanwhile.
     backing_off: AtomicBool,
     /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
     heard: AtomicU64,
@@ -126,10 +126,16 @@ impl MultiplexedConnection {
                 if self.outbox.is_closed() {
                     return;
                 }
+                if self.backing_off.load(Ordering::Relaxed) {
+                    // The pool gives this slot nothing while it is down: probe the peer
+                    // again by itself, so that it rejoins once the peer is back.
+                    break;
+                }
                 self.outbox.wait().await;
             }
             let (status, reason) = match self.target.connect().await {
                 Ok(stream) => {
+                    self.backing_off.store(false, Ordering::Relaxed);
                     self.target.counters.connects.fetch_add(1, Ordering::Relaxed);
                     self.connected.store(true, Ordering::Relaxed);
                     let ended = self.run(stream).await;
@@ -155,18 +161,18 @@ impl MultiplexedConnection {
                     (status, reason)
                 }
             };
-            self.fail_queued(status, &reason);
-            // While backing off, requests fail at once rather than wait for a peer that
-            // was just found down.
-            let until = tokio::time::Instant::now() + backoff.next();
+            // Until a connect succeeds again the pool prefers other connections; while
+            // backing off, requests given to this one fail at once rather than wait for a
+            // peer that was just found down.
             self.backing_off.store(true, Ordering::Relaxed);
+            self.fail_queued(status, &reason);
+            let until = tokio::time::Instant::now() + backoff.next();
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => break,
                     _ = self.outbox.wait() => self.fail_queued(status, &reason),
                 }
             }
-            self.backing_off.store(false, Ordering::Relaxed);
         }
     }
 

@@ -26,6 +26,10 @@ use tokio::runtime::Handle;
 /// connection is reported lost.
 const WHY_AFTER_WRITE_ERROR: Duration = Duration::from_millis(200);
 
+/// How often a connection that is down and idle looks whether another connection to the
+/// same peer is up again (it then reconnects to rejoin the pool).
+const REJOIN_CHECK: Duration = Duration::from_millis(100);
+
 pub(crate) struct MultiplexedConnection {
     target: Arc<PeerTarget>,
     outbox: Outbox<Txn>,
@@ -127,9 +131,17 @@ impl MultiplexedConnection {
                     return;
                 }
                 if self.backing_off.load(Ordering::Relaxed) {
-                    // The pool gives this slot nothing while it is down: probe the peer
-                    // again by itself, so that it rejoins once the peer is back.
-                    break;
+                    // The pool gives this slot nothing while it is down. Once another
+                    // connection shows the peer is back, reconnect by itself to rejoin;
+                    // until then stay idle (a peer that is down is not probed).
+                    if self.target.counters.connected() > 0 {
+                        break;
+                    }
+                    tokio::select! {
+                        _ = self.outbox.wait() => {}
+                        _ = tokio::time::sleep(REJOIN_CHECK) => {}
+                    }
+                    continue;
                 }
                 self.outbox.wait().await;
             }

@@ -32,6 +32,13 @@ impl PeerCounters {
         self.in_flight.fetch_sub(1, Relaxed);
     }
 
+    /// Connections to the peer open now (connected and not yet lost).
+    pub(crate) fn connected(&self) -> u64 {
+        // Read in this order, a disconnect can only be seen with its connect.
+        let disconnects = self.disconnects.load(Relaxed);
+        self.connects.load(Relaxed).saturating_sub(disconnects)
+    }
+
     /// Transactions completed with `status` so far.
     pub fn completed(&self, status: Status) -> u64 {
         self.completed[status as usize].load(Relaxed)

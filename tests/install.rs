@@ -64,6 +64,8 @@ fn make(args: &[&str]) -> String {
         .args(args)
         .arg("NO_BUILD=1")
         .arg(format!("LIB_DIR={}", lib_dir().display()))
+        // The Kea hook (installed too where kea-dev is) links this run's libhamux.a.
+        .arg(format!("KEA_OUT={}", lib_dir().join("kea-install").display()))
         // An outer make's flags (-n, -j with its jobserver) are not for this one.
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
@@ -176,7 +178,7 @@ fn staged_install_and_uninstall() {
     let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
     make(&[&["install"], &vars[..]].concat());
     let root = stage.join("opt/hamux");
-    let files = [
+    let mut files = vec![
         format!("lib/libhamux.so.{VERSION}"),
         format!("lib/{}", soname()),
         "lib/libhamux.so".into(),
@@ -184,6 +186,16 @@ fn staged_install_and_uninstall() {
         "include/hamux.h".into(),
         "lib/pkgconfig/hamux.pc".into(),
     ];
+    // With Kea's headers (kea-dev), the Kea hook goes into Kea's hooks directory too.
+    if Path::new("/usr/include/kea/hooks/hooks.h").exists() {
+        files.push("lib/kea/hooks/libdhcp_hamux.so".into());
+    } else {
+        assert!(
+            std::env::var_os("HAMUX_REQUIRE_KEA").is_none(),
+            "kea-dev is not installed and HAMUX_REQUIRE_KEA is set: the Kea hook's install is not checked"
+        );
+        eprintln!("SKIPPED: the Kea hook's install (kea-dev is not installed)");
+    }
     for file in &files {
         assert!(std::fs::symlink_metadata(root.join(file)).is_ok(), "{file} not installed");
     }

@@ -1,0 +1,267 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+
+#include <command_listener.h>
+#include <hamux_json.h>
+#include <hamux_log.h>
+#include <hamux_stats.h>
+
+#include <cc/command_interpreter.h>
+#include <config/command_mgr.h>
+#include <util/multi_threading_mgr.h>
+
+#include <chrono>
+#include <set>
+#include <ctime>
+
+using namespace isc::config;
+using namespace isc::data;
+using isc::util::MultiThreadingCriticalSection;
+
+namespace isc {
+namespace hamux {
+
+namespace {
+
+/// @brief The lease commands partners replicate with: applied in parallel on hamux's
+/// handler threads through lease_cmds' handlers, as Kea's own HA listener threads do.
+const std::set<std::string> LEASE_COMMANDS = {
+    "lease4-update", "lease4-del", "lease4-add", "lease6-update", "lease6-del",
+    "lease6-add", "lease6-bulk-apply",
+};
+
+/// @brief How long a lease command that arrives while Kea is still configuring waits
+/// before it is refused (the partner counts it as failed and may resend).
+const auto READY_WAIT = std::chrono::seconds(10);
+
+extern "C" void
+requestArrived(void* user_data, hamux_request* request, const uint8_t* body, size_t len) {
+    CommandListener* listener = static_cast<CommandListener*>(user_data);
+    try {
+        listener->onRequest(request, body, len);
+    } catch (const std::exception& ex) {
+        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("partner request")
+            .arg(ex.what());
+        hamux_request_respond_error(request, HAMUX_E_INTERNAL, ex.what());
+    } catch (...) {
+        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("partner request")
+            .arg("unknown exception");
+        hamux_request_respond_error(request, HAMUX_E_INTERNAL, "unknown exception");
+    }
+}
+
+/// @brief RFC 1123 date, as libdhcp_ha's heartbeat carries it.
+std::string
+httpDate() {
+    time_t now = time(0);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char buffer[64];
+    strftime(buffer, sizeof(buffer), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return (buffer);
+}
+
+} // namespace
+
+CommandListener::CommandListener(const HookConfig& config, bool poll,
+                                 MainThreadQueue& main)
+    : listener_(0), main_(main), poll_(poll), ready_(false) {
+    const PeerConfig& self = config.thisServer();
+    // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
+    state_ = self.role == "primary" ? "passive-backup" : "backup";
+    scope_ = self.role == "primary" ? self.name : "";
+    std::string json = config.listenerJson(poll);
+    if (hamux_listener_new(json.c_str(), requestArrived, this, &listener_) != HAMUX_OK) {
+        isc_throw(HamuxConfigError, "listener on '" << self.url.text << "': "
+                  << hamux_last_error());
+    }
+}
+
+CommandListener::~CommandListener() {
+    hamux_listener_free(listener_);
+}
+
+void
+CommandListener::setReady() {
+    std::lock_guard<std::mutex> lock(ready_mutex_);
+    ready_ = true;
+    ready_cv_.notify_all();
+}
+
+bool
+CommandListener::waitReady() {
+    std::unique_lock<std::mutex> lock(ready_mutex_);
+    return (ready_cv_.wait_for(lock, READY_WAIT, [this] { return (ready_); }));
+}
+
+int
+CommandListener::fd() const {
+    return (hamux_listener_fd(listener_));
+}
+
+void
+CommandListener::dispatch() {
+    while (hamux_listener_dispatch(listener_, 256) == 256) {
+    }
+}
+
+uint16_t
+CommandListener::port() const {
+    return (hamux_listener_port(listener_));
+}
+
+ConstElementPtr
+CommandListener::stats() const {
+    return (takeHamuxJson(hamux_listener_stats(listener_)));
+}
+
+void
+CommandListener::respond(hamux_request* request, const ConstElementPtr& answer) {
+    ElementPtr list = Element::createList();
+    list->add(boost::const_pointer_cast<Element>(answer));
+    std::string text = list->str();
+    hamux_request_respond(request, reinterpret_cast<const uint8_t*>(text.data()),
+                          text.size());
+}
+
+ConstElementPtr
+CommandListener::heartbeat() const {
+    ElementPtr arguments = Element::createMap();
+    arguments->set("state", Element::create(state_));
+    arguments->set("date-time", Element::create(httpDate()));
+    ElementPtr scopes = Element::createList();
+    if (!scope_.empty()) {
+        scopes->add(Element::create(scope_));
+    }
+    arguments->set("scopes", scopes);
+    arguments->set("unsent-update-count", Element::create(static_cast<int64_t>(0)));
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "HA peer status returned.", arguments));
+}
+
+void
+CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t len) {
+    ConstElementPtr command;
+    std::string name;
+    ConstElementPtr arguments;
+    try {
+        command = Element::fromJSON(std::string(reinterpret_cast<const char*>(body), len));
+        name = parseCommand(arguments, command);
+    } catch (const std::exception& ex) {
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_REQUEST_INVALID).arg(ex.what());
+        respond(request, createAnswer(CONTROL_RESULT_ERROR, ex.what()));
+        return;
+    }
+
+    if (LEASE_COMMANDS.count(name) > 0) {
+        stats::bump(stats::UPDATES_RECEIVED);
+        if (!poll_ && !waitReady()) {
+            stats::bump(stats::UPDATES_REFUSED);
+            respond(request, createAnswer(CONTROL_RESULT_ERROR,
+                                          "the server is still being configured"));
+            return;
+        }
+        respond(request, applyLease(command));
+        return;
+    }
+
+    stats::bump(stats::COMMANDS_RECEIVED);
+    if (name == "ha-heartbeat") {
+        respond(request, heartbeat());
+        return;
+    }
+
+    // Anything else runs where Kea runs its own commands, one at a time, with the
+    // packet threads stopped.
+    if (poll_) {
+        runSerial(request, command, name);  // already on Kea's main thread
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(serial_mutex_);
+        serial_.push_back(SerialCommand{request, command, name});
+    }
+    if (!main_.push([this]() { serveSerial(); })) {
+        refuseSerial();
+    }
+}
+
+ConstElementPtr
+CommandListener::applyLease(const ConstElementPtr& command) {
+    ConstElementPtr answer;
+    try {
+        // lease_cmds' handler: its parser, its race avoidance (ResourceHandler against
+        // the DHCP workers), its statistics and its answers.
+        answer = CommandMgr::instance().processCommand(command);
+    } catch (const std::exception& ex) {
+        answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
+    }
+    if (!answer) {
+        answer = createAnswer(CONTROL_RESULT_ERROR, "no answer from lease_cmds");
+    }
+    int result = CONTROL_RESULT_ERROR;
+    try {
+        parseAnswer(result, answer);
+    } catch (const std::exception&) {
+        result = CONTROL_RESULT_ERROR;
+    }
+    // "Empty" (e.g. deleting a lease this server lacks) leaves the partners in step, as
+    // libdhcp_ha counts it.
+    stats::bump(result == CONTROL_RESULT_SUCCESS || result == CONTROL_RESULT_EMPTY
+                ? stats::UPDATES_APPLIED : stats::UPDATES_REFUSED);
+    return (answer);
+}
+
+void
+CommandListener::serveSerial() {
+    for (;;) {
+        SerialCommand next;
+        {
+            std::lock_guard<std::mutex> lock(serial_mutex_);
+            if (serial_.empty()) {
+                return;
+            }
+            next = serial_.front();
+            serial_.pop_front();
+        }
+        runSerial(next.request, next.command, next.name);
+    }
+}
+
+void
+CommandListener::runSerial(hamux_request* request, const ConstElementPtr& command,
+                           const std::string& name) {
+    LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_SERIAL_COMMAND).arg(name);
+    ConstElementPtr answer;
+    try {
+        MultiThreadingCriticalSection cs;
+        answer = CommandMgr::instance().processCommand(command);
+    } catch (const std::exception& ex) {
+        answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
+    }
+    if (!answer) {
+        answer = createAnswer(CONTROL_RESULT_ERROR, "'" + name + "' gave no answer");
+    }
+    if (answer->getType() == Element::list) {
+        std::string text = answer->str();
+        hamux_request_respond(request, reinterpret_cast<const uint8_t*>(text.data()),
+                              text.size());
+    } else {
+        respond(request, answer);
+    }
+}
+
+void
+CommandListener::refuseSerial() {
+    std::deque<SerialCommand> left;
+    {
+        std::lock_guard<std::mutex> lock(serial_mutex_);
+        left.swap(serial_);
+    }
+    for (auto const& entry : left) {
+        respond(entry.request,
+                createAnswer(CONTROL_RESULT_ERROR, "'" + entry.name + "' not run: the"
+                             " server is being reconfigured or shut down"));
+    }
+}
+
+} // namespace hamux
+} // namespace isc

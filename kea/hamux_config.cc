@@ -1,0 +1,476 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// Reads libdhcp_ha's configuration shape (Kea 2.2's ha_config_parser.cc is the model for
+// keys, defaults and the checks), refusing what libdhcp_hamux cannot honour rather than
+// silently ignoring it: an operator who swaps libdhcp_ha for libdhcp_hamux must learn at
+// load time, not from a lost lease, that a key means nothing here.
+
+#include <hamux_config.h>
+#include <hamux_log.h>
+
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+using namespace isc::data;
+
+namespace isc {
+namespace hamux {
+
+namespace {
+
+/// @brief libdhcp_ha 2.2's keys of a relationship; the failover ones are accepted and
+/// logged as without effect (they become meaningful with hot-standby/load-balancing).
+const std::set<std::string> HA_KEYS = {
+    "this-server-name", "mode", "send-lease-updates", "wait-backup-ack", "peers",
+    "multi-threading", "trust-anchor", "cert-file", "key-file", "require-client-certs",
+    "hamux",
+    // failover-only in libdhcp_ha: no effect in passive-backup
+    "sync-leases", "sync-timeout", "sync-page-limit", "delayed-updates-limit",
+    "heartbeat-delay", "max-response-delay", "max-ack-delay", "max-unacked-clients",
+    "state-machine", "restrict-commands",
+};
+
+const std::set<std::string> FAILOVER_KEYS = {
+    "sync-leases", "sync-timeout", "sync-page-limit", "delayed-updates-limit",
+    "heartbeat-delay", "max-response-delay", "max-ack-delay", "max-unacked-clients",
+    "state-machine", "restrict-commands",
+};
+
+const std::set<std::string> PEER_KEYS = {
+    "name", "url", "role", "auto-failover", "trust-anchor", "cert-file", "key-file",
+    "basic-auth-user", "basic-auth-password", "basic-auth-password-file",
+};
+
+const std::set<std::string> MT_KEYS = {
+    "enable-multi-threading", "http-dedicated-listener", "http-listener-threads",
+    "http-client-threads",
+};
+
+/// @brief hamux client keys an operator may set under "hamux" (the rest come from
+/// libdhcp_ha's own keys).
+const std::set<std::string> HAMUX_CLIENT_KEYS = {
+    "io-threads", "connections-per-peer", "max-in-flight", "request-timeout-ms",
+    "connect-timeout-ms", "drain-timeout-ms", "max-frame-bytes", "source-address",
+    "source-port", "ping-interval-ms", "ping-timeout-ms", "resend-after-idle-close",
+};
+
+/// @brief hamux listener keys an operator may set under "hamux".
+const std::set<std::string> HAMUX_LISTENER_KEYS = {
+    "io-threads", "handler-threads", "max-frame-bytes", "max-pending",
+    "max-pending-per-connection", "allowed-peers", "max-connections",
+    "handshake-timeout-ms", "idle-timeout-ms", "drain-timeout-ms", "parallel-commands",
+};
+
+/// @brief Prefixes a key with its place so the log names it unambiguously.
+std::string
+where(const std::string& path, const std::string& key) {
+    return (path.empty() ? key : path + "." + key);
+}
+
+void
+checkKeys(const ConstElementPtr& map, const std::set<std::string>& known,
+          const std::string& path) {
+    for (auto const& entry : map->mapValue()) {
+        if (known.count(entry.first) == 0) {
+            isc_throw(HamuxConfigError, "unknown key '" << where(path, entry.first)
+                      << "' (" << entry.second->getPosition() << ")");
+        }
+    }
+}
+
+ConstElementPtr
+typed(const ConstElementPtr& map, const std::string& key, Element::types type,
+      const std::string& path) {
+    ConstElementPtr value = map->get(key);
+    if (value && value->getType() != type) {
+        isc_throw(HamuxConfigError, "'" << where(path, key) << "' must be "
+                  << Element::typeToName(type) << ", not " << value->str());
+    }
+    return (value);
+}
+
+std::string
+stringOf(const ConstElementPtr& map, const std::string& key, const std::string& path,
+         bool required, const std::string& dflt = "") {
+    ConstElementPtr value = typed(map, key, Element::string, path);
+    if (!value) {
+        if (required) {
+            isc_throw(HamuxConfigError, "'" << where(path, key) << "' is required");
+        }
+        return (dflt);
+    }
+    return (value->stringValue());
+}
+
+bool
+boolOf(const ConstElementPtr& map, const std::string& key, const std::string& path,
+       bool dflt) {
+    ConstElementPtr value = typed(map, key, Element::boolean, path);
+    return (value ? value->boolValue() : dflt);
+}
+
+int64_t
+intOf(const ConstElementPtr& map, const std::string& key, const std::string& path,
+      int64_t dflt, int64_t min, int64_t max) {
+    ConstElementPtr value = typed(map, key, Element::integer, path);
+    if (!value) {
+        return (dflt);
+    }
+    int64_t n = value->intValue();
+    if (n < min || n > max) {
+        isc_throw(HamuxConfigError, "'" << where(path, key) << "' must be between "
+                  << min << " and " << max << ", not " << n);
+    }
+    return (n);
+}
+
+/// @brief Reads a file holding only a password (libdhcp_ha's basic-auth-password-file).
+std::string
+readPasswordFile(const std::string& file, const std::string& key) {
+    FILE* f = fopen(file.c_str(), "r");
+    if (!f) {
+        isc_throw(HamuxConfigError, "'" << key << "': cannot read " << file);
+    }
+    std::string content;
+    char buffer[512];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof(buffer), f)) > 0) {
+        content.append(buffer, n);
+    }
+    fclose(f);
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+        content.pop_back();
+    }
+    return (content);
+}
+
+PeerConfig
+parsePeer(const ConstElementPtr& entry, const std::string& path,
+          const ConstElementPtr& relationship) {
+    if (entry->getType() != Element::map) {
+        isc_throw(HamuxConfigError, "'" << path << "' must be a map");
+    }
+    checkKeys(entry, PEER_KEYS, path);
+    PeerConfig peer;
+    peer.name = stringOf(entry, "name", path, true);
+    if (peer.name.empty()) {
+        isc_throw(HamuxConfigError, "'" << where(path, "name") << "' must not be empty");
+    }
+    peer.url = parsePeerUrl(stringOf(entry, "url", path, true), where(path, "url"));
+    peer.role = stringOf(entry, "role", path, true);
+    if (peer.role != "primary" && peer.role != "secondary" && peer.role != "standby" &&
+        peer.role != "backup") {
+        isc_throw(HamuxConfigError, "'" << where(path, "role") << "': unsupported value '"
+                  << peer.role << "' (primary, secondary, standby or backup)");
+    }
+    peer.auto_failover = boolOf(entry, "auto-failover", path, true);
+    // Per-peer TLS files override the relationship's, as in libdhcp_ha.
+    for (auto key : {"trust-anchor", "cert-file", "key-file"}) {
+        std::string value = stringOf(entry, key, path, false,
+                                     stringOf(relationship, key, "", false));
+        if (std::string(key) == "trust-anchor") {
+            peer.trust_anchor = value;
+        } else if (std::string(key) == "cert-file") {
+            peer.cert_file = value;
+        } else {
+            peer.key_file = value;
+        }
+    }
+    peer.basic_auth_user = stringOf(entry, "basic-auth-user", path, false);
+    if (entry->contains("basic-auth-password") &&
+        entry->contains("basic-auth-password-file")) {
+        isc_throw(HamuxConfigError, "'" << path << "': only one of basic-auth-password"
+                  " and basic-auth-password-file may be given");
+    }
+    peer.basic_auth_password = stringOf(entry, "basic-auth-password", path, false);
+    if (entry->contains("basic-auth-password-file")) {
+        std::string key = where(path, "basic-auth-password-file");
+        peer.basic_auth_password =
+            readPasswordFile(stringOf(entry, "basic-auth-password-file", path, true), key);
+    }
+    if (peer.basic_auth_user.empty() && !peer.basic_auth_password.empty()) {
+        isc_throw(HamuxConfigError, "'" << path << "': a basic-auth password needs"
+                  " basic-auth-user");
+    }
+    if (peer.url.tls() && peer.trust_anchor.empty()) {
+        isc_throw(HamuxConfigError, "'" << where(path, "url") << "' is " << peer.url.scheme
+                  << ":// and needs 'trust-anchor' (in the peer or the relationship)");
+    }
+    if (peer.cert_file.empty() != peer.key_file.empty()) {
+        isc_throw(HamuxConfigError, "'" << path << "': cert-file and key-file go"
+                  " together");
+    }
+    return (peer);
+}
+
+/// @brief Splits the "hamux" map into client and listener keys.
+void
+parseHamuxKeys(const ConstElementPtr& hamux, HookConfig& config) {
+    config.hamux_client = Element::createMap();
+    config.hamux_listener = Element::createMap();
+    if (!hamux) {
+        return;
+    }
+    if (hamux->getType() != Element::map) {
+        isc_throw(HamuxConfigError, "'hamux' must be a map of hamux client and listener"
+                  " keys");
+    }
+    for (auto const& entry : hamux->mapValue()) {
+        bool client = HAMUX_CLIENT_KEYS.count(entry.first) > 0;
+        bool listener = HAMUX_LISTENER_KEYS.count(entry.first) > 0;
+        if (!client && !listener) {
+            isc_throw(HamuxConfigError, "unknown key 'hamux." << entry.first
+                      << "' (hamux client keys: connections-per-peer, request-timeout-ms,"
+                      " max-in-flight, ...; listener keys: handler-threads, max-pending,"
+                      " allowed-peers, ...; see the README)");
+        }
+        if (client) {
+            config.hamux_client->set(entry.first, entry.second);
+        }
+        if (listener) {
+            config.hamux_listener->set(entry.first, entry.second);
+        }
+    }
+}
+
+void
+checkRoles(const HookConfig& config) {
+    size_t primaries = 0, others = 0;
+    for (auto const& peer : config.peers) {
+        if (peer.role == "primary") {
+            ++primaries;
+        } else if (peer.role == "secondary" || peer.role == "standby") {
+            ++others;
+        }
+    }
+    if (primaries > 1) {
+        isc_throw(HamuxConfigError, "'peers': multiple primary servers specified");
+    }
+    if (primaries == 0) {
+        isc_throw(HamuxConfigError, "'peers': primary server required in the"
+                  " passive-backup mode");
+    }
+    if (others > 0) {
+        isc_throw(HamuxConfigError, "'peers': secondary and standby servers are not"
+                  " allowed in the passive-backup mode");
+    }
+}
+
+} // namespace
+
+PeerUrl
+parsePeerUrl(const std::string& url, const std::string& key) {
+    PeerUrl parsed;
+    parsed.text = url;
+    size_t sep = url.find("://");
+    if (sep == std::string::npos) {
+        isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url
+                  << "' (expected hamux://, hamuxs://, http:// or https://host:port/)");
+    }
+    parsed.scheme = url.substr(0, sep);
+    if (parsed.scheme != "hamux" && parsed.scheme != "hamuxs" && parsed.scheme != "http" &&
+        parsed.scheme != "https") {
+        isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url
+                  << "': unsupported scheme '" << parsed.scheme
+                  << "' (hamux, hamuxs, http or https)");
+    }
+    std::string rest = url.substr(sep + 3);
+    std::string authority = rest.substr(0, rest.find('/'));
+    std::string port_text;
+    if (!authority.empty() && authority[0] == '[') {
+        size_t close = authority.find(']');
+        if (close == std::string::npos) {
+            isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url
+                      << "': unterminated IPv6 address");
+        }
+        parsed.host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size() && authority[close + 1] == ':') {
+            port_text = authority.substr(close + 2);
+        } else if (close + 1 != authority.size()) {
+            isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url << "'");
+        }
+    } else {
+        size_t colon = authority.rfind(':');
+        parsed.host = authority.substr(0, colon);
+        if (colon != std::string::npos) {
+            port_text = authority.substr(colon + 1);
+        }
+    }
+    if (parsed.host.empty()) {
+        isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url << "': no host");
+    }
+    if (port_text.empty()) {
+        // Kea's HA URLs need a port in practice; hamux has no well-known port.
+        isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url
+                  << "': a port is required");
+    }
+    char* end = 0;
+    long port = strtol(port_text.c_str(), &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535) {
+        isc_throw(HamuxConfigError, "'" << key << "': bad URL '" << url
+                  << "': port '" << port_text << "' is not 1-65535");
+    }
+    parsed.port = static_cast<uint16_t>(port);
+    return (parsed);
+}
+
+HookConfigPtr
+parseHookConfig(const ConstElementPtr& high_availability) {
+    if (!high_availability) {
+        isc_throw(HamuxConfigError, "'high-availability' parameter is required");
+    }
+    if (high_availability->getType() != Element::list ||
+        high_availability->size() != 1) {
+        isc_throw(HamuxConfigError, "'high-availability' must be a list of exactly one"
+                  " relationship");
+    }
+    ConstElementPtr c = high_availability->get(0);
+    if (c->getType() != Element::map) {
+        isc_throw(HamuxConfigError, "'high-availability[0]' must be a map");
+    }
+    checkKeys(c, HA_KEYS, "");
+
+    HookConfigPtr config(new HookConfig());
+    config->mode = stringOf(c, "mode", "", true);
+    if (config->mode == "hot-standby" || config->mode == "load-balancing") {
+        isc_throw(HamuxConfigError, "'mode': " << config->mode << " is not supported by"
+                  " libdhcp_hamux yet: it needs the HA state machine (heartbeats,"
+                  " failover, lease sync) that the failover work adds; use passive-backup,"
+                  " or libdhcp_ha for " << config->mode);
+    }
+    if (config->mode != "passive-backup") {
+        isc_throw(HamuxConfigError, "'mode': unsupported value '" << config->mode
+                  << "' (passive-backup; hot-standby and load-balancing come later)");
+    }
+    for (auto const& key : FAILOVER_KEYS) {
+        if (c->contains(key)) {
+            LOG_INFO(hamux_logger, HAMUX_FAILOVER_KEY_IGNORED).arg(key).arg(config->mode);
+        }
+    }
+    config->this_server_name = stringOf(c, "this-server-name", "", true);
+    if (config->this_server_name.empty()) {
+        isc_throw(HamuxConfigError, "'this-server-name' must not be empty");
+    }
+    config->send_lease_updates = boolOf(c, "send-lease-updates", "", true);
+    config->wait_backup_ack = boolOf(c, "wait-backup-ack", "", false);
+    config->require_client_certs = boolOf(c, "require-client-certs", "", true);
+
+    ConstElementPtr mt = typed(c, "multi-threading", Element::map, "");
+    if (mt) {
+        checkKeys(mt, MT_KEYS, "multi-threading");
+        config->http_listener_threads =
+            intOf(mt, "http-listener-threads", "multi-threading", 0, 0, 1024);
+        config->http_client_threads =
+            intOf(mt, "http-client-threads", "multi-threading", 0, 0, 1024);
+        boolOf(mt, "enable-multi-threading", "multi-threading", false);
+        boolOf(mt, "http-dedicated-listener", "multi-threading", false);
+    }
+
+    ConstElementPtr peers = typed(c, "peers", Element::list, "");
+    if (!peers || peers->empty()) {
+        isc_throw(HamuxConfigError, "'peers' is required: a list of the servers of the"
+                  " relationship, this one included");
+    }
+    std::set<std::string> names;
+    bool found = false;
+    for (size_t i = 0; i < peers->size(); ++i) {
+        std::ostringstream path;
+        path << "peers[" << i << "]";
+        PeerConfig peer = parsePeer(peers->get(i), path.str(), c);
+        if (!names.insert(peer.name).second) {
+            isc_throw(HamuxConfigError, "'" << path.str() << ".name': peer with name '"
+                      << peer.name << "' already specified");
+        }
+        if (peer.name == config->this_server_name) {
+            config->this_index = config->peers.size();
+            found = true;
+        }
+        config->peers.push_back(peer);
+    }
+    if (!found) {
+        isc_throw(HamuxConfigError, "'this-server-name': '" << config->this_server_name
+                  << "' is not among the peers");
+    }
+    checkRoles(*config);
+    const PeerConfig& self = config->thisServer();
+    if (self.url.tls() && (self.cert_file.empty() || self.key_file.empty())) {
+        isc_throw(HamuxConfigError, "'this-server-name': this server's URL '"
+                  << self.url.text << "' is TLS: its listener needs 'cert-file' and"
+                  " 'key-file'");
+    }
+    parseHamuxKeys(typed(c, "hamux", Element::map, ""), *config);
+    return (config);
+}
+
+std::vector<const PeerConfig*>
+HookConfig::updateTargets() const {
+    std::vector<const PeerConfig*> targets;
+    if (!send_lease_updates) {
+        return (targets);
+    }
+    for (size_t i = 0; i < peers.size(); ++i) {
+        if (i != this_index && peers[i].role == "backup") {
+            targets.push_back(&peers[i]);
+        }
+    }
+    return (targets);
+}
+
+std::string
+HookConfig::clientJson(bool poll) const {
+    ElementPtr json = Element::createMap();
+    for (auto const& entry : hamux_client->mapValue()) {
+        json->set(entry.first, entry.second);
+    }
+    if (!json->contains("connections-per-peer") && http_client_threads > 0) {
+        json->set("connections-per-peer", Element::create(http_client_threads));
+    }
+    json->set("callbacks", Element::create(poll ? "poll" : "threads"));
+    ElementPtr list = Element::createList();
+    for (auto const peer : updateTargets()) {
+        ElementPtr p = Element::createMap();
+        p->set("url", Element::create(peer->url.text));
+        if (peer->url.tls()) {
+            p->set("trust-anchor", Element::create(peer->trust_anchor));
+            if (!peer->cert_file.empty()) {
+                p->set("cert-file", Element::create(peer->cert_file));
+                p->set("key-file", Element::create(peer->key_file));
+            }
+        }
+        if (!peer->basic_auth_user.empty()) {
+            p->set("basic-auth-user", Element::create(peer->basic_auth_user));
+            p->set("basic-auth-password", Element::create(peer->basic_auth_password));
+        }
+        list->add(p);
+    }
+    json->set("peers", list);
+    return (json->str());
+}
+
+std::string
+HookConfig::listenerJson(bool poll) const {
+    ElementPtr json = Element::createMap();
+    for (auto const& entry : hamux_listener->mapValue()) {
+        json->set(entry.first, entry.second);
+    }
+    const PeerConfig& self = thisServer();
+    json->set("address", Element::create(self.url.host));
+    json->set("port", Element::create(static_cast<int64_t>(self.url.port)));
+    if (!json->contains("handler-threads") && http_listener_threads > 0) {
+        json->set("handler-threads", Element::create(http_listener_threads));
+    }
+    json->set("callbacks", Element::create(poll ? "poll" : "threads"));
+    if (self.url.tls()) {
+        json->set("cert-file", Element::create(self.cert_file));
+        json->set("key-file", Element::create(self.key_file));
+        if (!self.trust_anchor.empty()) {
+            json->set("trust-anchor", Element::create(self.trust_anchor));
+        }
+        json->set("require-client-certs", Element::create(require_client_certs));
+    }
+    return (json->str());
+}
+
+} // namespace hamux
+} // namespace isc

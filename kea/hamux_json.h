@@ -1,0 +1,18 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+
+#ifndef HAMUX_JSON_H
+#define HAMUX_JSON_H
+
+#include <cc/data.h>
+
+namespace isc {
+namespace hamux {
+
+/// @brief Parses a JSON string hamux returned (hamux_client_stats, hamux_listener_stats)
+/// and frees it with hamux_string_free; an empty map for NULL.
+data::ConstElementPtr takeHamuxJson(char* text);
+
+} // namespace hamux
+} // namespace isc
+
+#endif // HAMUX_JSON_H

@@ -1,0 +1,85 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// The texts of libdhcp_hamux's log messages. Kea's `loggers` configuration selects them
+// by the logger name "kea-dhcp4.hamux-hooks" / "kea-dhcp6.hamux-hooks" and severity.
+
+#include <cstddef>
+#include <log/message_types.h>
+#include <log/message_initializer.h>
+
+#include <hamux_messages.h>
+
+namespace isc {
+namespace hamux {
+
+// A callout threw: the packet is handled as if the hook were absent for it (logged at
+// ERROR because it is a bug in the hook).
+extern const isc::log::MessageID HAMUX_CALLOUT_FAILED = "HAMUX_CALLOUT_FAILED";
+// A command on Kea's command channel (hamux-status) failed.
+extern const isc::log::MessageID HAMUX_COMMAND_FAILED = "HAMUX_COMMAND_FAILED";
+// The hook's parameters were refused; Kea refuses the whole configuration.
+extern const isc::log::MessageID HAMUX_CONFIGURATION_FAILED = "HAMUX_CONFIGURATION_FAILED";
+// The hook accepted its parameters.
+extern const isc::log::MessageID HAMUX_CONFIGURED = "HAMUX_CONFIGURED";
+// A libdhcp_ha key that only the failover modes use was given; it has no effect yet.
+extern const isc::log::MessageID HAMUX_FAILOVER_KEY_IGNORED = "HAMUX_FAILOVER_KEY_IGNORED";
+// A lease update to a partner failed (timeout, connection, TLS, busy, or an error result).
+extern const isc::log::MessageID HAMUX_LEASE_UPDATE_FAILED = "HAMUX_LEASE_UPDATE_FAILED";
+// A lease6-bulk-apply succeeded but the partner listed leases it could not apply.
+extern const isc::log::MessageID HAMUX_LEASE_UPDATE_PARTIAL = "HAMUX_LEASE_UPDATE_PARTIAL";
+// Events of the hamux library itself, by severity.
+extern const isc::log::MessageID HAMUX_LIBRARY_DEBUG = "HAMUX_LIBRARY_DEBUG";
+extern const isc::log::MessageID HAMUX_LIBRARY_ERROR = "HAMUX_LIBRARY_ERROR";
+extern const isc::log::MessageID HAMUX_LIBRARY_INFO = "HAMUX_LIBRARY_INFO";
+extern const isc::log::MessageID HAMUX_LIBRARY_WARN = "HAMUX_LIBRARY_WARN";
+// The listener for partners' lease updates could not be started.
+extern const isc::log::MessageID HAMUX_LISTENER_FAILED = "HAMUX_LISTENER_FAILED";
+// The listener for partners' lease updates is serving.
+extern const isc::log::MessageID HAMUX_LISTENER_STARTED = "HAMUX_LISTENER_STARTED";
+// The listener drained and stopped (unload or reconfiguration).
+extern const isc::log::MessageID HAMUX_LISTENER_STOPPED = "HAMUX_LISTENER_STOPPED";
+// A client's response was dropped because a partner did not acknowledge its lease.
+extern const isc::log::MessageID HAMUX_PACKET_DROPPED = "HAMUX_PACKET_DROPPED";
+// packet-queue-size is bounded: Kea may discard unparked responses silently.
+extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEUE_BOUNDED";
+// parked-packet-limit is below what the hook may keep parked.
+extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKET_LIMIT";
+// A partner sent a request that is not a Kea command.
+extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID";
+// A command from a partner ran in Kea's multi-threading critical section.
+extern const isc::log::MessageID HAMUX_SERIAL_COMMAND = "HAMUX_SERIAL_COMMAND";
+// The hook released everything it held.
+extern const isc::log::MessageID HAMUX_UNLOADED = "HAMUX_UNLOADED";
+
+} // namespace hamux
+} // namespace isc
+
+namespace {
+
+const char* values[] = {
+    "HAMUX_CALLOUT_FAILED", "%1 callout failed: %2",
+    "HAMUX_COMMAND_FAILED", "command %1 failed: %2",
+    "HAMUX_CONFIGURATION_FAILED", "configuration refused: %1",
+    "HAMUX_CONFIGURED", "server %1 (%2) in %3 mode: %4 partner(s) to send lease updates to, wait-backup-ack %5, listening on %6",
+    "HAMUX_FAILOVER_KEY_IGNORED", "'%1' has no effect in %2 mode (it belongs to the failover modes)",
+    "HAMUX_LEASE_UPDATE_FAILED", "%1: %2 to %3 failed (%4): %5",
+    "HAMUX_LEASE_UPDATE_PARTIAL", "%1: %2 to %3: the partner could not apply %4",
+    "HAMUX_LIBRARY_DEBUG", "%1: %2",
+    "HAMUX_LIBRARY_ERROR", "%1: %2",
+    "HAMUX_LIBRARY_INFO", "%1: %2",
+    "HAMUX_LIBRARY_WARN", "%1: %2",
+    "HAMUX_LISTENER_FAILED", "cannot listen on %1: %2",
+    "HAMUX_LISTENER_STARTED", "listening for partners' lease updates on %1 (hamux:// and HTTP on port %2, %3)",
+    "HAMUX_LISTENER_STOPPED", "listener on %1 stopped: every request it was handed was answered",
+    "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
+    "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
+    "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
+    "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
+    "HAMUX_SERIAL_COMMAND", "running %1 from a partner in the critical section",
+    "HAMUX_UNLOADED", "unloaded: every lease update was answered or its packet dropped",
+    NULL
+};
+
+const isc::log::MessageInitializer initializer(values);
+
+} // namespace

@@ -1,0 +1,39 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// Message IDs of libdhcp_hamux, in the shape Kea's kea-msg-compiler generates (Debian's
+// kea-dev does not ship the compiler, so the table is written by hand in
+// hamux_messages.cc, each message with its description).
+
+#ifndef HAMUX_MESSAGES_H
+#define HAMUX_MESSAGES_H
+
+#include <log/message_types.h>
+
+namespace isc {
+namespace hamux {
+
+extern const isc::log::MessageID HAMUX_CALLOUT_FAILED;
+extern const isc::log::MessageID HAMUX_COMMAND_FAILED;
+extern const isc::log::MessageID HAMUX_CONFIGURATION_FAILED;
+extern const isc::log::MessageID HAMUX_CONFIGURED;
+extern const isc::log::MessageID HAMUX_FAILOVER_KEY_IGNORED;
+extern const isc::log::MessageID HAMUX_LEASE_UPDATE_FAILED;
+extern const isc::log::MessageID HAMUX_LEASE_UPDATE_PARTIAL;
+extern const isc::log::MessageID HAMUX_LIBRARY_DEBUG;
+extern const isc::log::MessageID HAMUX_LIBRARY_ERROR;
+extern const isc::log::MessageID HAMUX_LIBRARY_INFO;
+extern const isc::log::MessageID HAMUX_LIBRARY_WARN;
+extern const isc::log::MessageID HAMUX_LISTENER_FAILED;
+extern const isc::log::MessageID HAMUX_LISTENER_STARTED;
+extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
+extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
+extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED;
+extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;
+extern const isc::log::MessageID HAMUX_REQUEST_INVALID;
+extern const isc::log::MessageID HAMUX_SERIAL_COMMAND;
+extern const isc::log::MessageID HAMUX_UNLOADED;
+
+} // namespace hamux
+} // namespace isc
+
+#endif // HAMUX_MESSAGES_H

@@ -1,0 +1,120 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+
+#ifndef HAMUX_LEASE_SENDER_H
+#define HAMUX_LEASE_SENDER_H
+
+#include <hamux.h>
+#include <hamux_config.h>
+
+#include <cc/data.h>
+#include <dhcp/pkt4.h>
+#include <dhcp/pkt6.h>
+#include <dhcpsrv/lease.h>
+#include <hooks/parking_lots.h>
+
+#include <boost/noncopyable.hpp>
+#include <boost/shared_ptr.hpp>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace isc {
+namespace hamux {
+
+struct Update;
+struct ParkedQuery;
+
+/// @brief The sending side: every committed lease goes to each backup as one hamux
+/// request, out of order and pooled on hamux's IO threads, except that updates of one
+/// address wait for the previous update of that address to the same peer (see
+/// @c enqueue): a renew and a release in flight at once cannot land in the wrong order.
+///
+/// With wait-backup-ack the query is parked (Kea's parking lot) and unparked when its
+/// last update is acknowledged, or dropped on the first failure, as libdhcp_ha does.
+class LeaseSender : public boost::noncopyable {
+public:
+    /// @brief Creates the hamux client.
+    /// @param poll completions run on Kea's thread (single-threaded Kea): the caller
+    /// registers @c fd with Kea's IfaceMgr and calls @c dispatch when it is readable.
+    /// @throw HamuxConfigError with hamux's message if the client is refused.
+    LeaseSender(const HookConfig& config, bool poll);
+
+    /// @brief Frees the client: every outstanding update completes first (parked
+    /// queries of unanswered updates are dropped), so nothing refers to the hook after.
+    ~LeaseSender();
+
+    /// @brief Sends the updates of one DHCPv4 query: a lease4-del per deleted lease and
+    /// a lease4-update per new or renewed lease, to every backup.
+    /// @param parking_lot non-null to park: the query is referenced in it first.
+    /// @return how many acknowledgements the query waits for (0: not parked).
+    size_t send(const dhcp::Pkt4Ptr& query, const dhcp::Lease4CollectionPtr& leases,
+                 const dhcp::Lease4CollectionPtr& deleted,
+                 const hooks::ParkingLotHandlePtr& parking_lot);
+
+    /// @brief As @c send for DHCPv4, for DHCPv6: one lease6-bulk-apply per query and backup.
+    size_t send(const dhcp::Pkt6Ptr& query, const dhcp::Lease6CollectionPtr& leases,
+                 const dhcp::Lease6CollectionPtr& deleted,
+                 const hooks::ParkingLotHandlePtr& parking_lot);
+
+    /// @brief The client's descriptor in poll mode (-1 otherwise).
+    int fd() const;
+
+    /// @brief Runs waiting completions (poll mode).
+    void dispatch();
+
+    /// @brief hamux's client statistics, parsed.
+    data::ConstElementPtr stats() const;
+
+    /// @brief Whether any peer is to receive updates.
+    bool hasTargets() const { return (!targets_.empty()); }
+
+    /// @brief hamux's callback for one update (an IO thread, or Kea's thread in poll
+    /// mode, or the thread freeing the client for what is left then).
+    void onReply(Update* update, hamux_status status, const uint8_t* body, size_t len);
+
+private:
+    /// @brief Parks @c query (with wait-backup-ack and a parking lot) for @c updates,
+    /// then queues them.
+    /// @return how many acknowledgements the query waits for (0: not parked).
+    template<typename QueryPtr>
+    size_t start(const QueryPtr& query, const std::vector<Update*>& updates,
+                 const hooks::ParkingLotHandlePtr& lot);
+
+    /// @brief Queues @c update behind earlier updates of its addresses to its peer and
+    /// sends it if none is in flight.
+    void enqueue(Update* update);
+
+    /// @brief Hands an update to hamux; a refusal completes it at once as a failure.
+    void transmit(Update* update);
+
+    /// @brief hamux_client_send for @c update; on a refusal fills the failure's
+    /// reason and detail and returns false.
+    bool handOver(Update* update, std::string& reason, std::string& detail);
+
+    /// @brief Counts and logs the outcome, unparks or drops the query, and sends the
+    /// updates that waited for this one.
+    void complete(Update* update, bool ok, const std::string& reason,
+                  const std::string& detail);
+
+    /// @brief Takes @c update off its addresses' queues; appends the updates that are
+    /// now free to go.
+    void release(Update* update, std::vector<Update*>& ready);
+
+    hamux_client* client_;
+    std::vector<PeerConfig> targets_;
+    bool wait_backup_ack_;
+
+    /// @brief Per peer and address: the updates in commit order; the front is in
+    /// flight, the others wait.
+    std::mutex order_mutex_;
+    std::unordered_map<std::string, std::deque<Update*> > order_;
+};
+
+typedef boost::shared_ptr<LeaseSender> LeaseSenderPtr;
+
+} // namespace hamux
+} // namespace isc
+
+#endif // HAMUX_LEASE_SENDER_H

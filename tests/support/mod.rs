@@ -4,5 +4,6 @@
 
 pub mod certs;
 pub mod kea;
+pub mod kea_hook;
 pub mod library;
 pub mod process;

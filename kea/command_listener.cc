@@ -64,7 +64,7 @@ httpDate() {
 
 CommandListener::CommandListener(const HookConfig& config, bool poll,
                                  MainThreadQueue& main)
-    : listener_(0), main_(main), poll_(poll), ready_(false) {
+    : listener_(0), main_(main), poll_(poll) {
     const PeerConfig& self = config.thisServer();
     // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
     state_ = self.role == "primary" ? "passive-backup" : "backup";
@@ -81,16 +81,44 @@ CommandListener::~CommandListener() {
 }
 
 void
-CommandListener::setReady() {
-    std::lock_guard<std::mutex> lock(ready_mutex_);
-    ready_ = true;
-    ready_cv_.notify_all();
+CommandListener::resume() {
+    std::lock_guard<std::mutex> lock(gate_mutex_);
+    open_ = true;
+    gate_cv_.notify_all();
+}
+
+void
+CommandListener::pause() {
+    std::unique_lock<std::mutex> lock(gate_mutex_);
+    open_ = false;
+    // Bounded: a lease command holds no lock Kea's main thread needs, so it ends soon.
+    gate_cv_.wait_for(lock, READY_WAIT, [this] { return (applying_ == 0); });
+}
+
+void
+CommandListener::close() {
+    std::lock_guard<std::mutex> lock(gate_mutex_);
+    closed_ = true;
+    gate_cv_.notify_all();
 }
 
 bool
-CommandListener::waitReady() {
-    std::unique_lock<std::mutex> lock(ready_mutex_);
-    return (ready_cv_.wait_for(lock, READY_WAIT, [this] { return (ready_); }));
+CommandListener::enterGate() {
+    std::unique_lock<std::mutex> lock(gate_mutex_);
+    if (!gate_cv_.wait_for(lock, READY_WAIT, [this] { return (open_ || closed_); }) ||
+        closed_) {
+        return (false);
+    }
+    ++applying_;
+    return (true);
+}
+
+void
+CommandListener::leaveGate() {
+    std::lock_guard<std::mutex> lock(gate_mutex_);
+    if (--applying_ == 0) {
+        gate_cv_.notify_all();
+    }
 }
 
 int
@@ -153,13 +181,25 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
 
     if (LEASE_COMMANDS.count(name) > 0) {
         stats::bump(stats::UPDATES_RECEIVED);
-        if (!poll_ && !waitReady()) {
-            stats::bump(stats::UPDATES_REFUSED);
-            respond(request, createAnswer(CONTROL_RESULT_ERROR,
-                                          "the server is still being configured"));
+        if (poll_) {
+            respond(request, applyLease(command));  // Kea's main thread
             return;
         }
-        respond(request, applyLease(command));
+        if (!enterGate()) {
+            stats::bump(stats::UPDATES_REFUSED);
+            respond(request, createAnswer(CONTROL_RESULT_ERROR, "the server is being"
+                                          " configured or shut down"));
+            return;
+        }
+        ConstElementPtr answer;
+        try {
+            answer = applyLease(command);
+        } catch (...) {
+            leaveGate();
+            throw;
+        }
+        leaveGate();
+        respond(request, answer);
         return;
     }
 

@@ -32,7 +32,7 @@ namespace hamux {
 /// which answers "not supported" for commands nobody registered.
 class CommandListener : public boost::noncopyable {
 public:
-    /// @brief Binds and starts serving; lease commands wait until @c setReady.
+    /// @brief Binds and starts serving; lease commands wait until @c resume.
     /// @param poll hand requests over on Kea's thread (single-threaded Kea).
     /// @param main Kea's main thread, for the commands that must run there.
     /// @throw HamuxConfigError with hamux's message if the listener is refused.
@@ -41,9 +41,18 @@ public:
     /// @brief Drains: every request handed over is answered, then the port is closed.
     ~CommandListener();
 
-    /// @brief Kea is configured and its multi-threading applied: lease commands may
-    /// touch the lease manager.
-    void setReady();
+    /// @brief Opens the gate: Kea is configured and its multi-threading applied (or a
+    /// critical section ended), lease commands may touch the lease manager.
+    void resume();
+
+    /// @brief Closes the gate and waits for the lease commands being applied: Kea
+    /// enters a critical section (reconfiguration, lease database changes), in which
+    /// hamux's handler threads stay out of Kea like its own packet threads.
+    void pause();
+
+    /// @brief Gives up the gate for good (unload): lease commands waiting at it and
+    /// those arriving while the listener drains are refused at once.
+    void close();
 
     /// @brief Answers with an error the commands still waiting for the main thread,
     /// which will not run them any more (unload; call after MainThreadQueue::stop).
@@ -58,8 +67,12 @@ public:
     void onRequest(hamux_request* request, const uint8_t* body, size_t len);
 
 private:
-    /// @brief Waits (bounded) until Kea has finished configuring.
-    bool waitReady();
+    /// @brief Waits (bounded) for the gate, then counts this thread in.
+    /// @return false if the gate stayed closed or was given up.
+    bool enterGate();
+
+    /// @brief Counts this thread out.
+    void leaveGate();
 
     /// @brief libdhcp_ha's heartbeat answer: state, date-time, scopes, unsent count.
     data::ConstElementPtr heartbeat() const;
@@ -89,9 +102,11 @@ private:
     bool poll_;
     std::string state_;
     std::string scope_;
-    std::mutex ready_mutex_;
-    std::condition_variable ready_cv_;
-    bool ready_;
+    std::mutex gate_mutex_;
+    std::condition_variable gate_cv_;
+    bool open_ = false;
+    bool closed_ = false;
+    size_t applying_ = 0;
     std::mutex serial_mutex_;
     std::deque<SerialCommand> serial_;
 };

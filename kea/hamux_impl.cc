@@ -7,15 +7,20 @@
 #include <cc/command_interpreter.h>
 #include <dhcp/iface_mgr.h>
 #include <hooks/hooks_manager.h>
+#include <util/multi_threading_mgr.h>
 
 using namespace isc::data;
 using namespace isc::dhcp;
 using namespace isc::hooks;
+using isc::util::MultiThreadingMgr;
 
 namespace isc {
 namespace hamux {
 
 namespace {
+
+/// @brief The name of the hook's critical-section callbacks.
+const char* CS_CALLBACKS = "HAMUX";
 
 /// @brief The multi-threading map of the server's configuration, or null.
 ConstElementPtr
@@ -64,6 +69,12 @@ HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
 }
 
 HamuxImpl::~HamuxImpl() {
+    if (cs_registered_) {
+        MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
+    }
+    if (listener_) {
+        listener_->close();
+    }
     if (sockets_registered_) {
         IfaceMgr::instance().deleteExternalSocket(sender_->fd());
         IfaceMgr::instance().deleteExternalSocket(listener_->fd());
@@ -104,10 +115,18 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6) {
                                                [listener](int) { listener->dispatch(); });
         sockets_registered_ = true;
     }
+    CommandListenerPtr listener = listener_;
+    if (multi_threaded_) {
+        // hamux's handler threads keep out of Kea's critical sections like Kea's own
+        // packet threads (reconfiguration recreates the lease manager).
+        MultiThreadingMgr::instance().addCriticalSectionCallbacks(
+            CS_CALLBACKS, []() {}, [listener]() { listener->pause(); },
+            [listener]() { listener->resume(); });
+        cs_registered_ = true;
+    }
     main_.start();
     // Runs once Kea's main loop runs: configuration committed, multi-threading applied.
-    CommandListenerPtr listener = listener_;
-    main_.push([listener]() { listener->setReady(); });
+    main_.push([listener]() { listener->resume(); });
     const PeerConfig& self = config_->thisServer();
     LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
         .arg(config_->mode).arg(config_->updateTargets().size())

@@ -65,6 +65,7 @@ private:
     LeaseSenderPtr sender_;
     CommandListenerPtr listener_;
     bool sockets_registered_ = false;
+    bool cs_registered_ = false;
 };
 
 typedef boost::shared_ptr<HamuxImpl> HamuxImplPtr;

@@ -68,16 +68,19 @@ pub enum Scenario {
     Http,
     /// The HTTP load against a real kea-dhcp4 and against the hamux listener.
     Kea,
+    /// Real kea-dhcp4 servers under DHCP load: no HA, Kea's HA, the hook (runs alone).
+    KeaE2e,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Pipelined,
         Scenario::PipelinedOneConn,
         Scenario::OneAtATime,
         Scenario::HeadOfLine,
         Scenario::Http,
         Scenario::Kea,
+        Scenario::KeaE2e,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +91,7 @@ impl Scenario {
             Scenario::HeadOfLine => "head-of-line",
             Scenario::Http => "http",
             Scenario::Kea => "kea",
+            Scenario::KeaE2e => "kea-e2e",
         }
     }
 
@@ -100,14 +104,14 @@ impl Scenario {
 
     fn transport(self) -> Transport {
         match self {
-            Scenario::Http | Scenario::Kea => Transport::Http,
+            Scenario::Http | Scenario::Kea | Scenario::KeaE2e => Transport::Http,
             _ => Transport::Hamux,
         }
     }
 
     /// Needs the listener in this process (its late answers, or the side-by-side run).
     fn needs_own_listener(self) -> bool {
-        matches!(self, Scenario::HeadOfLine | Scenario::Kea)
+        matches!(self, Scenario::HeadOfLine | Scenario::Kea | Scenario::KeaE2e)
     }
 
     /// Connections and window for this scenario under `load`.
@@ -115,7 +119,7 @@ impl Scenario {
         match self {
             Scenario::Pipelined => (load.connections, load.window),
             Scenario::PipelinedOneConn | Scenario::HeadOfLine => (1, load.window),
-            Scenario::OneAtATime => (1, 1),
+            Scenario::OneAtATime | Scenario::KeaE2e => (1, 1),
             Scenario::Http | Scenario::Kea => (load.http_connections, load.http_connections),
         }
     }

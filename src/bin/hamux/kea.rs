@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DAEMON: &str = "/usr/sbin/kea-dhcp4";
-const HOOKS: &str = "/usr/lib/x86_64-linux-gnu/kea/hooks";
+pub const HOOKS: &str = "/usr/lib/x86_64-linux-gnu/kea/hooks";
 /// Kea's `http-listener-threads`: the threads of its HA listener.
 pub const LISTENER_THREADS: usize = 2;
 
@@ -40,7 +40,8 @@ pub struct Kea {
     port: u16,
 }
 
-fn free_port() -> Result<u16, String> {
+/// A free TCP port on loopback (bound and released).
+pub fn free_port() -> Result<u16, String> {
     let socket = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
     socket.local_addr().map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
 }
@@ -79,17 +80,36 @@ impl Kea {
     /// Starts kea-dhcp4 with `subnet` on a free loopback port and waits until it listens.
     pub fn start(subnet: &Subnet) -> Result<Kea, String> {
         let (port, primary_port) = (free_port()?, free_port()?);
-        let dir = std::env::temp_dir().join(format!("hamux-bench-kea-{}-{port}", std::process::id()));
-        let spawned = Kea::spawn(&dir, &config(subnet, port, primary_port));
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let what = format!("listen on {address}");
+        Kea::start_with(&format!("kea-{port}"), &config(subnet, port, primary_port), &[], port, &what, || {
+            TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+        })
+    }
+
+    /// Starts kea-dhcp4 with a whole configuration (`{"Dhcp4": ...}`) and extra
+    /// arguments, its files in a temporary directory named after `label`, and waits up to
+    /// 15 s until `ready` says it is (`what` names that in the error). `port` is the HA
+    /// listener's, for [`url`](Self::url).
+    pub fn start_with(
+        label: &str,
+        config: &Value,
+        args: &[&str],
+        port: u16,
+        what: &str,
+        ready: impl FnMut() -> bool,
+    ) -> Result<Kea, String> {
+        let dir = std::env::temp_dir().join(format!("hamux-bench-{label}-{}", std::process::id()));
+        let spawned = Kea::spawn(&dir, config, args);
         let child = spawned.inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         let mut kea = Kea { child, dir, port };
-        kea.wait_listening()?;
+        kea.wait_until(what, ready)?;
         Ok(kea)
     }
 
-    fn spawn(dir: &Path, config: &Value) -> Result<Child, String> {
+    fn spawn(dir: &Path, config: &Value, args: &[&str]) -> Result<Child, String> {
         let io = |what: &str, e: std::io::Error| format!("{what} in {}: {e}", dir.display());
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create a directory", e))?;
         let config_path = dir.join("kea-dhcp4.json");
@@ -97,7 +117,8 @@ impl Kea {
         let log = std::fs::File::create(dir.join("kea.log")).map_err(|e| io("cannot create the log", e))?;
         let log2 = log.try_clone().map_err(|e| io("cannot open the log", e))?;
         let mut command = Command::new(DAEMON);
-        command.arg("-c").arg(&config_path).env("KEA_PIDFILE_DIR", dir).env("KEA_LOCKFILE_DIR", dir);
+        command.arg("-c").arg(&config_path).args(args);
+        command.env("KEA_PIDFILE_DIR", dir).env("KEA_LOCKFILE_DIR", dir);
         command.stdin(Stdio::null()).stdout(log).stderr(log2);
         // SAFETY: runs in the child between fork and exec; prctl is async-signal-safe.
         unsafe {
@@ -109,25 +130,22 @@ impl Kea {
         command.spawn().map_err(|e| format!("cannot start {DAEMON}: {e}"))
     }
 
-    fn wait_listening(&mut self) -> Result<(), String> {
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+    fn wait_until(&mut self, what: &str, mut ready: impl FnMut() -> bool) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        while !ready() {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("kea-dhcp4 exited ({status}):\n{}", self.log_tail()));
             }
             if Instant::now() > deadline {
-                return Err(format!(
-                    "kea-dhcp4 did not listen on {address} within 15 s:\n{}",
-                    self.log_tail()
-                ));
+                return Err(format!("kea-dhcp4 did not {what} within 15 s:\n{}", self.log_tail()));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
     }
 
-    fn log_tail(&self) -> String {
+    /// The last 20 lines of its log.
+    pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.dir.join("kea.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")

@@ -17,6 +17,7 @@ mod garbage;
 mod handler;
 mod histogram;
 mod kea;
+mod kea_e2e;
 mod lease;
 mod listen;
 mod peer_process;
@@ -81,6 +82,20 @@ Scenarios:
                    starts on a free loopback port and stops (row kea-http), then against
                    the hamux listener (hamux-http), and their ratio; skipped (exit 0)
                    when kea-dhcp4 is not installed
+  kea-e2e          not run by default, runs alone (about 2 minutes): real kea-dhcp4
+                   servers on loopback (relay 127.0.0.2, added to lo if missing; needs
+                   root) in four configurations: (1) no HA, (2) Kea's libdhcp_ha
+                   passive-backup with wait-backup-ack to a Kea backup, (3) the hook
+                   libdhcp_hamux.so over hamux:// to a hook backup, (4) the hook over
+                   http:// to a Kea HA backup. Per configuration: leases/s at saturation
+                   (perfdhcp steps of 2 s, raised until over 2.5% of DORAs go
+                   unanswered; ACKs / 2 s) and REQUEST->ACK p50/p99 at 2,000 new
+                   clients/s for --seconds (the bench's own relay client). Then (2) and
+                   (3) against an in-process backup answering 1 update in 100 after
+                   500 ms, at 1,000/s: the other 99%'s p50/p99. Prints the ratios
+                   (3)/(1) (target >= 90%) and (3)/(2) (target >= 2.5x). Needs Kea,
+                   perfdhcp and target/kea/libdhcp_hamux.so ('make kea'); exits 1
+                   without them
 
 Options:
   --seconds S           run time per scenario (default 3; fractions allowed)
@@ -98,7 +113,8 @@ Options:
                         slightly faster for the one-connection scenarios)
   --handler-threads N   listener handler threads (default 2; 4 is slower on 2 cores;
                         1 is 5-15% faster for http and kea, slower for pipelined)
-  --scenario NAME       run only these (repeatable or comma-separated; default all but kea)
+  --scenario NAME       run only these (repeatable or comma-separated; default all but
+                        kea and kea-e2e)
   --target URL          drive this peer (hamux://HOST:PORT or http://HOST:PORT/, e.g. a
                         'hamux listen' or a Kea HA listener) instead of a listener in this
                         process; runs the scenarios of the URL's transport that need no
@@ -259,6 +275,9 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
         }
     }
     let target = flags.last("--target").map(str::to_string);
+    if scenarios.contains(&Scenario::KeaE2e) {
+        return kea_e2e(flags, scenarios.len() > 1 || target.is_some());
+    }
     let mut load = load(flags)?;
     // Kept until the run ends: its drop removes the certificate files.
     let tls = if flags.switch("--tls") {
@@ -285,6 +304,20 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
     let outcome = bench::run(&options).map_err(Fail::Run);
     drop(tls);
     outcome
+}
+
+/// `--scenario kea-e2e`: its own servers and load, so it runs alone; `--seconds` sets
+/// its fixed-rate runs.
+fn kea_e2e(flags: &Flags, others: bool) -> Result<(), Fail> {
+    if others || flags.switch("--tls") {
+        return Err(Fail::Usage("kea-e2e runs alone: drop --target, --tls and the other scenarios".into()));
+    }
+    let options = kea_e2e::Options {
+        json: flags.switch("--json"),
+        seconds: usage(flags.seconds("--seconds", Some(Duration::from_secs(DEFAULT_SECONDS))))?
+            .unwrap_or_default(),
+    };
+    kea_e2e::run(&options).map_err(Fail::Run)
 }
 
 fn listen(flags: &Flags) -> Result<(), Fail> {

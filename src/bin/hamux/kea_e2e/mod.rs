@@ -1,0 +1,241 @@
+//! `hamux bench --scenario kea-e2e`: real kea-dhcp4 servers on loopback, driven by DHCP
+//! clients, in four configurations — no HA; Kea's `libdhcp_ha` passive-backup with
+//! wait-backup-ack to a Kea backup; the hook (`libdhcp_hamux.so`) over `hamux://` to a
+//! backup with the hook; the hook over `http://` to a Kea HA backup — then the two
+//! replicating ones against a backup that answers 1% of the updates 500 ms late.
+//!
+//! Per configuration: ACK latency at a fixed [`LATENCY_RATE`] with the bench's own DORA
+//! client ([`dora`]), then leases/s at saturation with perfdhcp ([`perfdhcp`]). The
+//! latency run comes first, on a fresh server, so no backlog of an overloaded step is
+//! in it. Everything runs under the flock the Kea tests take, as perfdhcp and the client
+//! bind the relay's port.
+
+mod dhcp;
+mod dora;
+mod machine;
+mod perfdhcp;
+mod report;
+mod servers;
+mod slow_backup;
+
+use crate::kea;
+use dora::{DoraResult, DoraSpec};
+use perfdhcp::Saturation;
+use servers::{Backup, Replicator};
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Options {
+    pub json: bool,
+    /// The measured period of each fixed-rate run.
+    pub seconds: Duration,
+}
+
+/// New clients/s of the latency runs.
+pub const LATENCY_RATE: f64 = 2000.0;
+/// New clients/s of the head-of-line runs.
+pub const HOL_RATE: f64 = 1000.0;
+const WARMUP: Duration = Duration::from_millis(500);
+/// Answers up to 3 s after the last DISCOVER count: a DHCP client's first retransmission
+/// (RFC 2131) would come after about 4 s.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// One configuration's figures.
+pub struct Measured {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub latency: DoraResult,
+    /// The primary's and the backup's CPU per lease during the latency run (warm-up
+    /// included): on two shared cores, what the leases/s follow.
+    pub cpu_per_lease: (Duration, Duration),
+    pub saturation: Saturation,
+}
+
+/// A head-of-line run's figures; `held`: the addresses whose update the backup held.
+pub struct HeadOfLine {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub result: DoraResult,
+    pub held: HashSet<Ipv4Addr>,
+}
+
+const CONFIGURATIONS: [(&str, &str, Option<Replicator>, Backup); 4] = [
+    ("no-ha", "(1) kea-dhcp4, no HA", None, Backup::None),
+    ("kea-ha", "(2) Kea HA -> Kea backup, http://", Some(Replicator::KeaHa), Backup::Kea(Replicator::KeaHa)),
+    (
+        "hook-hamux",
+        "(3) hook -> hook backup, hamux://",
+        Some(Replicator::Hook),
+        Backup::Kea(Replicator::Hook),
+    ),
+    (
+        "hook-http",
+        "(4) hook -> Kea HA backup, http://",
+        Some(Replicator::Hook),
+        Backup::Kea(Replicator::KeaHa),
+    ),
+];
+
+const HEAD_OF_LINE: [(&str, &str, Replicator); 2] = [
+    ("kea-ha", "(2) Kea HA -> slow backup, http://", Replicator::KeaHa),
+    ("hook-hamux", "(3) hook -> slow backup, hamux://", Replicator::Hook),
+];
+
+pub fn run(o: &Options) -> Result<(), String> {
+    if let Some(why) = kea::missing() {
+        return Err(format!("kea-e2e: {why}"));
+    }
+    if !Path::new(perfdhcp::PERFDHCP).exists() {
+        return Err(format!("kea-e2e: {} is not installed (apt-get install kea-admin)", perfdhcp::PERFDHCP));
+    }
+    let hook = hook_library()?;
+    relay_address_ready()?;
+    let _turn = PerfdhcpTurn::wait()?;
+    let started = Instant::now();
+    let before = machine::sample();
+    let mut runs = 0u8..;
+    let mut measured = Vec::new();
+    for (name, label, primary, backup) in CONFIGURATIONS {
+        let setup = servers::start(primary, backup, &hook)?;
+        measured.push(measure(name, label, &setup, o.seconds, runs.next().expect("endless"))?);
+    }
+    let mut hol = Vec::new();
+    for (name, label, primary) in HEAD_OF_LINE {
+        hol.push(head_of_line(name, label, primary, &hook, o.seconds, runs.next().expect("endless"))?);
+    }
+    let report = report::Report {
+        version: kea::version(),
+        seconds: o.seconds,
+        measured,
+        hol,
+        elapsed: started.elapsed(),
+        others: machine::others_share(&before, &machine::sample()),
+    };
+    if o.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
+}
+
+/// ACK latency at [`LATENCY_RATE`] on the fresh servers, then the saturation search.
+fn measure(
+    name: &'static str,
+    label: &'static str,
+    setup: &servers::Setup,
+    seconds: Duration,
+    run: u8,
+) -> Result<Measured, String> {
+    eprintln!("kea-e2e: {label}: ACK latency at {LATENCY_RATE}/s ...");
+    let (primary_cpu, backup_cpu) = setup.cpu();
+    let latency = dora::run(&spec(setup.dhcp, LATENCY_RATE, seconds, run))?;
+    let leases = (latency.acks + latency.warm_acks).max(1) as u32;
+    let (p, b) = setup.cpu();
+    let cpu_per_lease = ((p - primary_cpu) / leases, (b - backup_cpu) / leases);
+    let port = setup.dhcp.port();
+    let step = |rate: u32| -> Result<perfdhcp::Step, String> {
+        let s = perfdhcp::step(port, rate)?;
+        eprintln!(
+            "kea-e2e: {label}: perfdhcp -r {rate}: {} of {} ACKed ({:.1}% failed), {:.0} leases/s",
+            s.acks,
+            s.sent,
+            s.failed() * 100.0,
+            s.leases_per_second()
+        );
+        Ok(s)
+    };
+    let saturation = perfdhcp::search(step, || settle(setup.dhcp))?;
+    Ok(Measured { name, label, latency, cpu_per_lease, saturation })
+}
+
+/// A primary replicating with `primary` to a fresh slow backup, at [`HOL_RATE`].
+fn head_of_line(
+    name: &'static str,
+    label: &'static str,
+    primary: Replicator,
+    hook: &Path,
+    seconds: Duration,
+    run: u8,
+) -> Result<HeadOfLine, String> {
+    let slow = slow_backup::SlowBackup::start()?;
+    let setup = servers::start(Some(primary), Backup::Listener(slow.port()), hook)?;
+    eprintln!(
+        "kea-e2e: {label}: {HOL_RATE}/s, 1 update in {} held {:?} ...",
+        slow_backup::EVERY,
+        slow_backup::HOLD
+    );
+    let result = dora::run(&spec(setup.dhcp, HOL_RATE, seconds, run))?;
+    drop(setup); // Kea first: its connections close before the listener drains
+    Ok(HeadOfLine { name, label, result, held: slow.held() })
+}
+
+fn spec(server: SocketAddr, rate: f64, duration: Duration, run: u8) -> DoraSpec {
+    DoraSpec { server, rate, warmup: WARMUP, duration, drain: DRAIN, run }
+}
+
+/// After an overloaded step: waits (up to 10 s) until the server completes a DORA within
+/// 200 ms per answer again, i.e. its queue has drained.
+fn settle(dhcp: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !servers::serves(dhcp) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `libdhcp_hamux.so` next to this binary's target directory (`target/kea/`, where
+/// `make kea` puts it), or in this source tree's.
+fn hook_library() -> Result<PathBuf, String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = std::env::current_exe().ok();
+    let near_exe = exe.as_deref().and_then(|e| e.parent()?.parent()).map(|t| t.join("kea/libdhcp_hamux.so"));
+    let candidates: Vec<PathBuf> =
+        near_exe.into_iter().chain([manifest.join("target/kea/libdhcp_hamux.so")]).collect();
+    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+        format!(
+            "kea-e2e: the hook {} is missing; build it with `make -C {} kea` (needs kea-dev, libboost-dev)",
+            candidates[0].display(),
+            manifest.display()
+        )
+    })
+}
+
+/// Gives `lo` the relay address if it lacks it (needs root).
+fn relay_address_ready() -> Result<(), String> {
+    let have = || {
+        let out = Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]).output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{}/", dhcp::RELAY)))
+    };
+    if !have() {
+        let _ =
+            Command::new("ip").args(["addr", "add", &format!("{}/32", dhcp::RELAY), "dev", "lo"]).status();
+    }
+    match have() {
+        true => Ok(()),
+        false => Err(format!("kea-e2e: lo lacks {0}: `ip addr add {0}/32 dev lo` (as root)", dhcp::RELAY)),
+    }
+}
+
+/// The flock tests/kea_to_hamux.rs takes around perfdhcp: one user of the relay's port
+/// 67 at a time on this machine, across processes.
+struct PerfdhcpTurn(#[allow(dead_code)] std::fs::File);
+
+impl PerfdhcpTurn {
+    fn wait() -> Result<PerfdhcpTurn, String> {
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join("hamux-perfdhcp.lock");
+        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor this File owns; released when it is closed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            eprintln!("kea-e2e: waiting for {} (perfdhcp in use) ...", path.display());
+            // SAFETY: as above.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(format!("flock {}: {}", path.display(), std::io::Error::last_os_error()));
+            }
+        }
+        Ok(PerfdhcpTurn(file))
+    }
+}

@@ -75,6 +75,9 @@ HamuxImpl::~HamuxImpl() {
     if (listener_) {
         listener_->close();
     }
+    if (sender_) {
+        sender_->dropFromNowOn();
+    }
     if (sockets_registered_) {
         IfaceMgr::instance().deleteExternalSocket(sender_->fd());
         IfaceMgr::instance().deleteExternalSocket(listener_->fd());
@@ -119,9 +122,18 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6) {
     if (multi_threaded_) {
         // hamux's handler threads keep out of Kea's critical sections like Kea's own
         // packet threads (reconfiguration recreates the lease manager).
+        // The sender holds its unparks meanwhile (LeaseSender::pause).
+        LeaseSenderPtr sender = sender_;
         MultiThreadingMgr::instance().addCriticalSectionCallbacks(
-            CS_CALLBACKS, []() {}, [listener]() { listener->pause(); },
-            [listener]() { listener->resume(); });
+            CS_CALLBACKS, []() {},
+            [listener, sender]() {
+                sender->pause();
+                listener->pause();
+            },
+            [listener, sender]() {
+                listener->resume();
+                sender->resume();
+            });
         cs_registered_ = true;
     }
     main_.start();

@@ -50,15 +50,19 @@ struct ParkedQuery {
         }
     }
 
-    void answered() {
-        if (--pending == 0 && !failed.load()) {
-            if (query4) {
-                lot->unpark(query4);
-            } else {
-                lot->unpark(query6);
-            }
-            stats::bump(stats::PACKETS_UNPARKED);
+    /// @brief Counts one update answered; true when it was the last and none failed:
+    /// the query may be released.
+    bool answered() {
+        return (--pending == 0 && !failed.load());
+    }
+
+    void unpark() {
+        if (query4) {
+            lot->unpark(query4);
+        } else {
+            lot->unpark(query6);
         }
+        stats::bump(stats::PACKETS_UNPARKED);
     }
 };
 
@@ -159,6 +163,11 @@ LeaseSender::LeaseSender(const HookConfig& config, bool poll)
 }
 
 LeaseSender::~LeaseSender() {
+    // Queries whose updates complete from now on are dropped, not answered: Kea is
+    // unloading the hook (inside its critical section, on a reconfiguration), and an
+    // unparked response would wait on the stopped packet thread pool holding the old
+    // callout handle, so Kea could not load the libraries again.
+    dropFromNowOn();
     // Completes every outstanding update (CANCELLED after drain-timeout-ms) on this
     // thread or the IO threads, and joins them: nothing runs hook code afterwards.
     hamux_client_free(client_);
@@ -260,6 +269,49 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
         updates.push_back(update);
     }
     return (start(query, updates, lot));
+}
+
+void
+LeaseSender::release(const std::shared_ptr<ParkedQuery>& parked) {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    if (dropping_) {
+        parked->drop();
+    } else if (holding_) {
+        held_.push_back(parked);
+    } else {
+        // Under the lock, so that pause() returns only once no unpark is under way.
+        parked->unpark();
+    }
+}
+
+void
+LeaseSender::pause() {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    holding_ = true;
+}
+
+void
+LeaseSender::resume() {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    holding_ = false;
+    for (auto const& parked : held_) {
+        if (dropping_) {
+            parked->drop();
+        } else {
+            parked->unpark();
+        }
+    }
+    held_.clear();
+}
+
+void
+LeaseSender::dropFromNowOn() {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    dropping_ = true;
+    for (auto const& parked : held_) {
+        parked->drop();
+    }
+    held_.clear();
 }
 
 void
@@ -369,7 +421,9 @@ LeaseSender::complete(Update* first, bool first_ok, const std::string& first_rea
             if (!outcome.ok) {
                 update->parked->drop();
             }
-            update->parked->answered();
+            if (update->parked->answered()) {
+                release(update->parked);
+            }
         }
         std::vector<Update*> ready;
         release(update, ready);

@@ -15,6 +15,7 @@
 #include <boost/noncopyable.hpp>
 #include <boost/shared_ptr.hpp>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -67,6 +68,20 @@ public:
     /// @brief hamux's client statistics, parsed.
     data::ConstElementPtr stats() const;
 
+    /// @brief Kea enters a critical section (its packet thread pool is stopped): a
+    /// response unparked now would wait in the stopped pool's queue holding its callout
+    /// handle, and on a reconfiguration Kea then cannot load the libraries again
+    /// ("some libraries are still opened"). Queries whose updates complete meanwhile
+    /// are held until @c resume.
+    void pause();
+
+    /// @brief Kea left the critical section: the held queries are unparked.
+    void resume();
+
+    /// @brief From now on (unload) queries whose updates complete are dropped, as
+    /// libdhcp_ha's parked packets are at unload; held ones too.
+    void dropFromNowOn();
+
     /// @brief Whether any peer is to receive updates.
     bool hasTargets() const { return (!targets_.empty()); }
 
@@ -81,6 +96,10 @@ private:
     template<typename QueryPtr>
     size_t start(const QueryPtr& query, const std::vector<Update*>& updates,
                  const hooks::ParkingLotHandlePtr& lot);
+
+    /// @brief The last update of a parked query was acknowledged: unpark it, or hold
+    /// or drop it (see @c pause, @c dropFromNowOn).
+    void release(const std::shared_ptr<ParkedQuery>& parked);
 
     /// @brief Queues @c update behind earlier updates of its addresses to its peer and
     /// sends it if none is in flight.
@@ -108,6 +127,11 @@ private:
 
     /// @brief Per peer and address: the updates in commit order; the front is in
     /// flight, the others wait.
+    std::mutex park_mutex_;
+    bool holding_ = false;
+    bool dropping_ = false;
+    std::vector<std::shared_ptr<ParkedQuery> > held_;
+
     std::mutex order_mutex_;
     std::unordered_map<std::string, std::deque<Update*> > order_;
 };

@@ -354,6 +354,46 @@ impl Server {
         *stats.get(name).unwrap_or_else(|| panic!("no statistic {name} in {stats:?}"))
     }
 
+    /// The configuration file the daemon was started with (what `config-reload` and
+    /// SIGHUP read), as JSON: the configuration given to [`Server::start`] with its
+    /// control socket.
+    pub fn config(&self) -> Value {
+        let path = self.kea.dir.join("kea.json");
+        let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_slice(&text).unwrap()
+    }
+
+    /// The daemon's pid, from the pid file Kea writes at start.
+    pub fn pid(&self) -> u32 {
+        let file = format!("kea.{}.pid", self.family.daemon());
+        let path = self.kea.dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.log()));
+        text.trim().parse().unwrap_or_else(|e| panic!("{}: {text:?}: {e}", path.display()))
+    }
+
+    /// Whether the daemon still runs (has not exited, crashed or become a zombie).
+    pub fn running(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // "pid (comm) state ...": the state follows the last ')'.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+        matches!(state, Some(s) if s != 'Z' && s != 'X')
+    }
+
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on the pid of a child this Server owns (not yet waited for).
+        assert_eq!(unsafe { libc::kill(self.pid() as libc::pid_t, signal) }, 0, "kill {signal}");
+    }
+
+    /// Kills the daemon with SIGKILL (as drop does: its socket and files are removed) and
+    /// returns its log.
+    pub fn kill(self) -> String {
+        let log = self.log();
+        drop(self);
+        log
+    }
+
     /// Waits until the server serves DHCP: Kea's HA answers DHCP only once its state
     /// machine has left "waiting" (for a primary in passive-backup: "passive-backup");
     /// a replicator without `ha-heartbeat` (Kea answers result 2) is taken as serving.
@@ -368,6 +408,24 @@ impl Server {
             assert!(Instant::now() < deadline, "never reached passive-backup: {answer}\n{}", self.log());
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// A directory of a test's own (a lease file, log files) that outlives its servers;
+/// removed on drop.
+pub struct TempDir(Dir);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let path =
+            std::env::temp_dir().join(format!("hamux-kea-{tag}-{}-{}", std::process::id(), kea::free_port()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(Dir(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0 .0
     }
 }
 
@@ -495,6 +553,25 @@ pub fn perfdhcp(family: Family, dhcp_port: u16, seconds: u32) -> PerfdhcpReport 
     match family {
         Family::V4 => cmd.arg("-4").args(common).args(["-l", RELAY4, "-L", "67", "127.0.0.1"]),
         Family::V6 => cmd.arg("-6").args(common).args(["-A1", "-l", "lo", "-L", "547", "::1"]),
+    };
+    let Finished { status, stdout, stderr, .. } =
+        run_with_limit(&mut cmd, Duration::from_secs(60), "perfdhcp");
+    // 0: all exchanges completed, 3: some did not (counted in the report).
+    assert!(
+        matches!(status.and_then(|s| s.code()), Some(0) | Some(3)),
+        "perfdhcp failed ({status:?}): {cmd:?}\n{stdout}\n{stderr}"
+    );
+    PerfdhcpReport::parse(stdout)
+}
+
+/// Runs perfdhcp against a server's DHCP port on loopback with `args` (rates, run time,
+/// clients: see perfdhcp(8)) added to the relay and server arguments of [`perfdhcp`].
+pub fn perfdhcp_with(family: Family, dhcp_port: u16, args: &[&str]) -> PerfdhcpReport {
+    let port = dhcp_port.to_string();
+    let mut cmd = Command::new("/usr/sbin/perfdhcp");
+    match family {
+        Family::V4 => cmd.arg("-4").args(args).args(["-N", &port, "-l", RELAY4, "-L", "67", "127.0.0.1"]),
+        Family::V6 => cmd.arg("-6").args(args).args(["-N", &port, "-A1", "-l", "lo", "-L", "547", "::1"]),
     };
     let Finished { status, stdout, stderr, .. } =
         run_with_limit(&mut cmd, Duration::from_secs(60), "perfdhcp");

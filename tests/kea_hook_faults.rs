@@ -1,0 +1,692 @@
+//! Faults around hamux's Kea hook (`libdhcp_hamux.so`) in real kea-dhcp4 2.2 servers under
+//! perfdhcp load, with `wait-backup-ack`:
+//!
+//! - the backup is SIGKILLed mid-run and restarted on its port with its lease file;
+//! - both servers are reconfigured mid-run (`config-reload` to the backup, `config-set`
+//!   and SIGHUP to the primary);
+//! - the backup is not there at all (with and without `wait-backup-ack`).
+//!
+//! The key invariant: every address the primary ACKed to a client is a lease of that
+//! client on the backup. Which addresses were ACKed comes from the primary's own log:
+//! Kea 2.2 does not print yiaddr in any packet message (`DHCP4_RESPONSE_DATA`'s "packet
+//! details" are addresses, ports, type, transid and options), so an ACK is the
+//! `DHCP4_PACKET_SEND ... DHCPACK` line of `kea-dhcp4.packets` (debuglevel 50) and its
+//! address the `DHCP4_LEASE_ALLOC` line (INFO, `kea-dhcp4.leases`) of the same query
+//! label (hardware address, client id, transaction id).
+//!
+//! `HAMUX_KEA_HOOK_STANDIN=1` runs them with Kea's `libdhcp_ha.so` (hamux-only checks left
+//! out). Needs Kea, kea-dev and root (for 127.0.0.2 on lo); run with `--test-threads=1`.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+use support::kea;
+use support::kea_hook::{
+    dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, perfdhcp_with, ready, relay_address_ready,
+    scheme, server_config, Family, PerfdhcpReport, PerfdhcpTurn, Replicator, Server, TempDir,
+};
+
+const V4: Family = Family::V4;
+
+fn url(port: u16) -> String {
+    let hook = hook_under_test();
+    format!("{}://127.0.0.1:{port}/", scheme(hook, hook, false))
+}
+
+fn hamux() -> bool {
+    hook_under_test() == Replicator::Hamux
+}
+
+/// What the test needs; false (and why) where it cannot run.
+fn can_run() -> bool {
+    ready(V4, &[hook_under_test()]) && relay_address_ready()
+}
+
+/// A kea-dhcp4 configuration for `this` among `peers` with the hook under test (and
+/// lease_cmds): serving perfdhcp if `dhcp`; leases in memory, or persisted to
+/// `lease_file` (`lfc-interval` 0, so the file only grows and a restart reloads it);
+/// with `acks`, the primary's ACKs and allocations logged there. The hook logs at INFO
+/// into the server's log (listener started, configured, update failures).
+fn config(
+    this: &str,
+    peers: &[(&str, String, &str)],
+    dhcp: bool,
+    wait_backup_ack: bool,
+    lease_file: Option<&Path>,
+    acks: Option<&AckLog>,
+) -> Value {
+    let entry = ha_entry(
+        hook_under_test(),
+        this,
+        "passive-backup",
+        peers,
+        json!({"wait-backup-ack": wait_backup_ack}),
+    );
+    let mut config = server_config(V4, vec![kea::lease_cmds_hook(), entry], dhcp_body(V4, dhcp));
+    let server = &mut config[V4.key()];
+    if let Some(file) = lease_file {
+        server["lease-database"] =
+            json!({"type": "memfile", "persist": true, "name": file, "lfc-interval": 0});
+    }
+    let loggers = server["loggers"].as_array_mut().expect("kea::server's loggers");
+    loggers.push(json!({"name": "kea-dhcp4.hamux-hooks", "output_options": [{"output": "stdout"}],
+                        "severity": "INFO"}));
+    if let Some(acks) = acks {
+        loggers.extend(acks.loggers());
+    }
+    config
+}
+
+// ---------------------------------------------------------------- the primary's ACKs
+
+/// The primary's log of the ACKs it sends and the leases it allocates, one file each.
+struct AckLog {
+    packets: PathBuf,
+    leases: PathBuf,
+}
+
+/// One DHCPACK the primary sent.
+#[derive(Debug, Clone)]
+struct Ack {
+    label: String,
+    hw: String,
+    /// The address allocated (or renewed) for the same query; `None` if none was logged.
+    address: Option<String>,
+}
+
+impl AckLog {
+    fn new(dir: &Path) -> AckLog {
+        AckLog { packets: dir.join("packets.log"), leases: dir.join("leases.log") }
+    }
+
+    /// `maxsize` 0: never rotated. Kea's child loggers do not pass their messages to the
+    /// parent's output (stdout stays quiet).
+    fn loggers(&self) -> Vec<Value> {
+        vec![
+            json!({"name": "kea-dhcp4.packets", "severity": "DEBUG", "debuglevel": 50,
+                   "output_options": [{"output": self.packets, "maxsize": 0, "flush": true}]}),
+            json!({"name": "kea-dhcp4.leases", "severity": "INFO",
+                   "output_options": [{"output": self.leases, "maxsize": 0, "flush": true}]}),
+        ]
+    }
+
+    /// A mark in the ACK log: [`AckLog::acks`] from it reads only what was logged later.
+    fn mark(&self) -> u64 {
+        std::fs::metadata(&self.packets).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// The ACKs logged from `mark` on, in log order.
+    fn acks(&self, mark: u64) -> Vec<Ack> {
+        let packets = std::fs::read(&self.packets).unwrap_or_default();
+        let packets = String::from_utf8_lossy(&packets[(mark as usize).min(packets.len())..]).into_owned();
+        let leases = std::fs::read_to_string(&self.leases).unwrap_or_default();
+        // DHCP4_LEASE_ALLOC <label>: lease <address> has been allocated for <n> seconds
+        let mut allocated: HashMap<&str, &str> = HashMap::new();
+        for line in leases.lines() {
+            let Some((_, rest)) = line.split_once(" DHCP4_LEASE_ALLOC ") else { continue };
+            let Some((label, rest)) = rest.split_once(": lease ") else { continue };
+            let Some((address, _)) = rest.split_once(" has been allocated") else { continue };
+            allocated.insert(label, address);
+        }
+        // DHCP4_PACKET_SEND <label>: trying to send packet DHCPACK (type 5) from ...
+        // (and DHCP4_PACKET_SEND_FAIL <label>: ... if sending failed)
+        let mut failed = HashSet::new();
+        let mut sent = Vec::new();
+        for line in packets.lines() {
+            if let Some((_, rest)) = line.split_once(" DHCP4_PACKET_SEND_FAIL ") {
+                if let Some((label, _)) = rest.split_once(": ") {
+                    failed.insert(label.to_string());
+                }
+            } else if let Some((_, rest)) = line.split_once(" DHCP4_PACKET_SEND ") {
+                if let Some((label, what)) = rest.split_once(": trying to send packet ") {
+                    if what.starts_with("DHCPACK ") {
+                        sent.push(label.to_string());
+                    }
+                }
+            }
+        }
+        sent.into_iter()
+            .filter(|label| !failed.contains(label))
+            .map(|label| {
+                // [hwtype=1 00:0c:01:02:03:04], cid=[...], tid=0x2a
+                let hw = label
+                    .strip_prefix("[hwtype=")
+                    .and_then(|l| l.split_once(' '))
+                    .and_then(|(_, l)| l.split_once(']'))
+                    .map(|(hw, _)| hw.to_string())
+                    .unwrap_or_default();
+                let address = allocated.get(label.as_str()).map(|a| a.to_string());
+                Ack { label, hw, address }
+            })
+            .collect()
+    }
+}
+
+/// What of `acks` the backup lacks: ACKs without an allocation in the log, and ACKed
+/// addresses the backup has no lease of, or of another client. Empty: all there.
+fn missing_at_backup(acks: &[Ack], backup: &BTreeMap<String, String>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for ack in acks {
+        match &ack.address {
+            None => missing.push(format!("ACK {} without a DHCP4_LEASE_ALLOC line", ack.label)),
+            Some(address) => match backup.get(address) {
+                Some(hw) if *hw == ack.hw => {}
+                Some(hw) => missing.push(format!("{address} ACKed to {} is {hw}'s at the backup", ack.label)),
+                None => missing.push(format!("{address} ACKed to {} is no lease at the backup", ack.label)),
+            },
+        }
+    }
+    missing
+}
+
+/// Checks that the log holds the ACKs perfdhcp counted: at least as many (every ACK
+/// perfdhcp received was sent, and logged), and not many more (only those perfdhcp
+/// stopped waiting for: sent after its end, or later than its drop time). Returns the
+/// counts for messages.
+fn check_ack_count(acks: &[Ack], report: &PerfdhcpReport) -> String {
+    let logged = acks.len() as u64;
+    let received = report.lease_acks(V4);
+    let (requests_sent, _) = report.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    let (renewals_sent, _) = report.blocks.get("REQUEST-ACK (renewal)").copied().unwrap_or_default();
+    let unanswered = requests_sent + renewals_sent - received;
+    assert!(received > 0, "perfdhcp got no ACK:\n{}", report.text);
+    assert!(
+        logged >= received && logged <= received + unanswered,
+        "the primary's log has {logged} ACKs, perfdhcp received {received} (and got no answer to \
+         {unanswered}):\n{}",
+        report.text
+    );
+    format!("{logged} ACKs logged, {received} received by perfdhcp ({unanswered} unanswered)")
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// perfdhcp's DORA with renewals and no releases (every ACKed address stays a lease) for
+/// `seconds` at `rate` new clients/s, out of 100,000 hardware addresses.
+fn dora_load(dhcp_port: u16, rate: u32, seconds: u32) -> std::thread::JoinHandle<PerfdhcpReport> {
+    let (rate, renew, seconds) = (rate.to_string(), (rate / 10).to_string(), seconds.to_string());
+    std::thread::spawn(move || {
+        perfdhcp_with(V4, dhcp_port, &["-r", &rate, "-R", "100000", "-f", &renew, "-p", &seconds])
+    })
+}
+
+fn stat(stats: &BTreeMap<String, i64>, name: &str) -> i64 {
+    *stats.get(name).unwrap_or_else(|| panic!("no statistic {name} among {stats:?}"))
+}
+
+/// Waits (up to 10 s) until the primary's hook has no update outstanding and no query
+/// parked: sent = acked + failed and parked = unparked + dropped. Returns its hamux
+/// statistics (settled or not: the caller asserts).
+fn settled(primary: &Server) -> BTreeMap<String, i64> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = hamux_stats(primary);
+        let get = |k: &str| stats.get(k).copied().unwrap_or(-1);
+        let done = get("hamux-updates-sent") == get("hamux-updates-acked") + get("hamux-updates-failed")
+            && get("hamux-packets-parked") == get("hamux-packets-unparked") + get("hamux-packets-dropped");
+        if done || Instant::now() > deadline {
+            return stats;
+        }
+        sleep(Duration::from_millis(100));
+    }
+}
+
+/// Checks that nothing stayed parked on the primary: every parked query was unparked or
+/// dropped.
+fn check_nothing_parked(stats: &BTreeMap<String, i64>, logs: &dyn Fn() -> String) {
+    let (parked, unparked, dropped) = (
+        stat(stats, "hamux-packets-parked"),
+        stat(stats, "hamux-packets-unparked"),
+        stat(stats, "hamux-packets-dropped"),
+    );
+    assert!(parked > 0, "nothing was parked: {stats:?}");
+    assert_eq!(
+        parked,
+        unparked + dropped,
+        "queries parked forever: {parked} parked, {unparked} unparked, {dropped} dropped: {stats:?}\n{}",
+        logs()
+    );
+}
+
+/// Checks that the server's process is the one started (pid) and still runs, and that it
+/// answers on its control socket.
+fn check_alive(server: &Server, pid: u32, what: &str) {
+    assert!(server.running(), "the {what} died:\n{}", server.log());
+    assert_eq!(server.pid(), pid, "the {what} was restarted:\n{}", server.log());
+    let status = server.command("status-get", None);
+    assert_eq!(status["result"], 0, "{what}: status-get: {status}");
+    assert_eq!(status["arguments"]["pid"], pid, "{what}: status-get: {status}");
+}
+
+/// `hamux-status` answers and shows the listener back on the server's own port.
+fn check_listener(server: &Server, what: &str) -> Value {
+    let status = server.command("hamux-status", None);
+    assert_eq!(status["result"], 0, "{what}: hamux-status: {status}\n{}", server.log());
+    assert_eq!(status["arguments"]["listener"]["port"], server.port, "{what}: hamux-status: {status}");
+    status
+}
+
+/// How many times the hook's listener started in the server's life (once per load).
+fn listener_starts(server: &Server) -> usize {
+    server.log().matches("HAMUX_LISTENER_STARTED").count()
+}
+
+/// Waits (up to 5 s) until `f` holds; whether it did.
+fn wait_for(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// What a server looks like after a reconfiguration failed: its hook's parking
+/// counters against Kea's ACKs sent (an unparked query whose ACK Kea never sent shows as
+/// unparked > pkt4-ack-sent), what hooks it still has, and its error lines.
+fn reload_diagnosis(server: &Server) -> String {
+    let stats = server.stats();
+    let get = |k: &str| stats.get(k).copied().unwrap_or(0);
+    let hooks = server.command("hamux-status", None)["result"].clone();
+    let log = server.log();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ") || l.contains(" FATAL ")).collect();
+    format!(
+        "hamux-packets-parked={} unparked={} dropped={}, pkt4-ack-sent={}, pkt4-received={}; hamux-status \
+         result {hooks}; error lines:\n{}",
+        get("hamux-packets-parked"),
+        get("hamux-packets-unparked"),
+        get("hamux-packets-dropped"),
+        get("pkt4-ack-sent"),
+        get("pkt4-received"),
+        errors.join("\n")
+    )
+}
+
+/// Waits (up to 10 s) until the backup holds every lease of `acks` (it applies each
+/// before the primary ACKs, so at once in practice); returns what it lacks then.
+fn converged(acks: &[Ack], backup: &Server) -> (BTreeMap<String, String>, Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let leases = backup.leases();
+        let missing = missing_at_backup(acks, &leases);
+        if missing.is_empty() || Instant::now() > deadline {
+            return (leases, missing);
+        }
+        sleep(Duration::from_millis(200));
+    }
+}
+
+/// The non-zero statistics of `stats`, without their "hamux-" prefix, for messages.
+fn brief(stats: &BTreeMap<String, i64>) -> String {
+    let parts: Vec<String> = stats
+        .iter()
+        .filter(|(_, v)| **v != 0)
+        .map(|(k, v)| format!("{}={v}", k.trim_start_matches("hamux-")))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// The hook's failed updates in a server's log, per reason: how many, and the first line.
+fn failures(log: &str) -> BTreeMap<String, (usize, String)> {
+    let mut failures: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    // "<label>: <command> to <peer> failed (<reason>): <detail>"
+    for line in log.lines().filter(|l| l.contains("HAMUX_LEASE_UPDATE_FAILED")) {
+        let reason = line
+            .split_once(" failed (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map_or("?", |(reason, _)| reason);
+        let entry = failures.entry(reason.to_string()).or_insert((0, line.to_string()));
+        entry.0 += 1;
+    }
+    failures
+}
+
+fn first<T: std::fmt::Debug>(items: &[T], n: usize) -> &[T] {
+    &items[..items.len().min(n)]
+}
+
+// ---------------------------------------------------------------- tests
+
+/// The backup is SIGKILLed 2 s into 6 s of DORA (renewals, no releases) at 300 clients/s
+/// and restarted 1.5 s later on its port with its lease file. The primary must survive,
+/// feel the kill (failed updates, dropped queries), park nothing forever, replicate to
+/// the restarted backup, and every address it ACKed must be a lease on it.
+#[test]
+fn backup_killed_under_load_and_restarted() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() {
+        return;
+    }
+    let began = Instant::now();
+    let dir = TempDir::new("faults-kill");
+    let ack_log = AckLog::new(dir.path());
+    let [primary_port, backup_port, dhcp_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let lease_file = dir.path().join("leases4.csv");
+    let backup_config = config("server2", &peers, false, true, Some(&lease_file), None);
+    let backup = Server::start(V4, backup_config.clone(), &peers[1].1, None);
+    let primary = Server::start(
+        V4,
+        config("server1", &peers, true, true, None, Some(&ack_log)),
+        &peers[0].1,
+        Some(dhcp_port),
+    );
+    primary.wait_until_serving();
+    let primary_pid = primary.pid();
+
+    let started = Instant::now();
+    let load = dora_load(dhcp_port, 300, 6);
+    sleep(Duration::from_secs(2));
+    let at_kill = ack_log.mark();
+    let killed_log = backup.kill();
+    let killed_at = started.elapsed();
+    sleep(Duration::from_millis(1500));
+    let backup = Server::start(V4, backup_config, &peers[1].1, None);
+    let restarted_at = started.elapsed();
+    let report = load.join().expect("perfdhcp");
+
+    let logs = || {
+        format!(
+            "\n--- primary\n{}\n--- killed backup\n{killed_log}\n--- restarted backup\n{}\n--- perfdhcp\n{}",
+            primary.log(),
+            backup.log(),
+            report.text
+        )
+    };
+    check_alive(&primary, primary_pid, "primary");
+
+    let acks = ack_log.acks(0);
+    let counts = check_ack_count(&acks, &report);
+    let before_kill = ack_log.acks(at_kill).len();
+    let before_kill = acks.len() - before_kill;
+    assert!(before_kill > 100, "only {before_kill} ACKs before the kill: {counts}");
+    let (leases, missing) = converged(&acks, &backup);
+    assert!(
+        missing.is_empty(),
+        "{} of {} ACKed addresses are not leases of their clients on the restarted backup ({} leases), \
+         first: {:#?}{}",
+        missing.len(),
+        acks.len(),
+        leases.len(),
+        first(&missing, 20),
+        logs()
+    );
+    let mut summary = format!(
+        "killed at {killed_at:?}, restarted at {restarted_at:?}: {counts}, {before_kill} before the kill; \
+         all {} ACKed addresses are leases on the restarted backup ({} leases)",
+        acks.len(),
+        leases.len()
+    );
+
+    if hamux() {
+        let stats = settled(&primary);
+        assert!(stat(&stats, "hamux-updates-failed") > 0, "the kill was not felt: {stats:?}{}", logs());
+        assert!(stat(&stats, "hamux-packets-dropped") > 0, "the kill was not felt: {stats:?}{}", logs());
+        check_nothing_parked(&stats, &logs);
+        // Every unparked query was answered, and every ACK was a query unparked once the
+        // backup acknowledged its lease.
+        assert_eq!(
+            stat(&stats, "hamux-packets-unparked"),
+            acks.len() as i64,
+            "unparked queries vs ACKs sent: {stats:?}{}",
+            logs()
+        );
+        let backup_stats = hamux_stats(&backup);
+        assert!(
+            stat(&backup_stats, "hamux-updates-applied") > 0,
+            "replication did not resume: {backup_stats:?}{}",
+            logs()
+        );
+        check_listener(&backup, "restarted backup");
+        summary += &format!(
+            "; primary {}; restarted backup {}; the primary's failed updates: {:#?}",
+            brief(&stats),
+            brief(&backup_stats),
+            failures(&primary.log())
+        );
+    }
+    println!("{summary}\n({:?} from the perfdhcp turn)", began.elapsed());
+}
+
+/// During 6 s of DORA at 300 clients/s: `config-reload` to the backup, `config-set` (the
+/// same configuration) to the primary, then SIGHUP to the primary. Both must answer 0 and stay
+/// up with their listeners back, the primary must park nothing forever, every address it
+/// ACKed must be a lease on the backup, and the ACKs after the last reload too.
+#[test]
+fn reconfiguration_under_load() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() {
+        return;
+    }
+    let began = Instant::now();
+    let dir = TempDir::new("faults-reconfigure");
+    let ack_log = AckLog::new(dir.path());
+    let [primary_port, backup_port, dhcp_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let backup_leases = dir.path().join("leases4.csv");
+    let primary_leases = dir.path().join("primary-leases4.csv");
+    let backup = Server::start(
+        V4,
+        config("server2", &peers, false, true, Some(&backup_leases), None),
+        &peers[1].1,
+        None,
+    );
+    let primary = Server::start(
+        V4,
+        config("server1", &peers, true, true, Some(&primary_leases), Some(&ack_log)),
+        &peers[0].1,
+        Some(dhcp_port),
+    );
+    primary.wait_until_serving();
+    let (primary_pid, backup_pid) = (primary.pid(), backup.pid());
+    let hook_loads = |s: &Server| if hamux() { listener_starts(s) } else { 0 };
+    let (primary_loads, backup_loads) = (hook_loads(&primary), hook_loads(&backup));
+
+    let started = Instant::now();
+    let load = dora_load(dhcp_port, 300, 6);
+    let mut timeline = Vec::new();
+    let at = |t: u64| sleep(Duration::from_millis(t).saturating_sub(started.elapsed()));
+
+    at(1500);
+    let answer = backup.command("config-reload", None);
+    timeline.push(format!("{:?} backup config-reload: {answer}", started.elapsed()));
+    assert_eq!(answer["result"], 0, "backup config-reload: {answer}\n{}", backup.log());
+
+    at(3000);
+    let stats_before_set = if hamux() { hamux_stats(&primary) } else { BTreeMap::new() };
+    let answer = primary.command("config-set", Some(primary.config()));
+    timeline.push(format!("{:?} primary config-set: {answer}", started.elapsed()));
+    assert_eq!(
+        answer["result"],
+        0,
+        "primary config-set: {answer}\n{}\n{}\n--- primary\n{}",
+        timeline.join("\n"),
+        reload_diagnosis(&primary),
+        primary.log()
+    );
+    let stats_after_set = if hamux() { hamux_stats(&primary) } else { BTreeMap::new() };
+
+    at(4200);
+    primary.signal(libc::SIGHUP);
+    // Kea answers a SIGHUP with nothing: the reload is done when the hook has started its
+    // listener again (Kea's HA: give it half a second).
+    let reloaded = if hamux() {
+        wait_for(|| listener_starts(&primary) == primary_loads + 2)
+    } else {
+        sleep(Duration::from_millis(500));
+        true
+    };
+    timeline.push(format!("{:?} primary reloaded after SIGHUP: {reloaded}", started.elapsed()));
+    assert!(
+        reloaded,
+        "the primary's hook did not start again after SIGHUP:\n{}\n{}\n--- primary\n{}",
+        timeline.join("\n"),
+        reload_diagnosis(&primary),
+        primary.log()
+    );
+    // Queries parked before the reload are answered or dropped by now; the ACKs from
+    // here on were replicated after the last reload.
+    sleep(Duration::from_millis(200));
+    let after_reloads = ack_log.mark();
+    let report = load.join().expect("perfdhcp");
+
+    let logs = || {
+        format!(
+            "\n{}\n--- primary\n{}\n--- backup\n{}\n--- perfdhcp\n{}",
+            timeline.join("\n"),
+            primary.log(),
+            backup.log(),
+            report.text
+        )
+    };
+    check_alive(&primary, primary_pid, "primary");
+    check_alive(&backup, backup_pid, "backup");
+    for (server, what) in [(&primary, "primary"), (&backup, "backup")] {
+        let status = server.command("status-get", None);
+        assert!(
+            status["arguments"]["reload"].as_i64().is_some_and(|r| r < 10),
+            "the {what} did not reload: {status}{}",
+            logs()
+        );
+    }
+
+    let acks = ack_log.acks(0);
+    let counts = check_ack_count(&acks, &report);
+    let late = ack_log.acks(after_reloads);
+    assert!(late.len() > 100, "only {} ACKs after the last reload: {counts}{}", late.len(), logs());
+    let (leases, missing) = converged(&acks, &backup);
+    let missing_late = missing_at_backup(&late, &leases);
+    assert!(
+        missing_late.is_empty(),
+        "{} of the {} addresses ACKed after the last reload are not leases of their clients on the \
+         backup, first: {:#?}{}",
+        missing_late.len(),
+        late.len(),
+        first(&missing_late, 20),
+        logs()
+    );
+    assert!(
+        missing.is_empty(),
+        "{} of {} ACKed addresses are not leases of their clients on the backup ({} leases), \
+         first: {:#?}{}",
+        missing.len(),
+        acks.len(),
+        leases.len(),
+        first(&missing, 20),
+        logs()
+    );
+    let mut summary = format!(
+        "{}\n{counts}; all {} ACKed addresses ({} after the last reload) are leases on the backup ({} leases)",
+        timeline.join("\n"),
+        acks.len(),
+        late.len(),
+        leases.len()
+    );
+
+    if hamux() {
+        // Each reconfiguration unloaded and loaded the hook: one listener start more each.
+        assert_eq!(listener_starts(&primary), primary_loads + 2, "{}", logs());
+        assert_eq!(listener_starts(&backup), backup_loads + 1, "{}", logs());
+        check_listener(&primary, "primary");
+        check_listener(&backup, "backup");
+        let stats = settled(&primary);
+        check_nothing_parked(&stats, &logs);
+        // Every ACK was a query unparked once the backup acknowledged its lease (a query
+        // unparked while Kea reconfigures may be dropped by Kea: not more ACKs).
+        assert!(
+            acks.len() as i64 <= stat(&stats, "hamux-packets-unparked"),
+            "more ACKs ({}) than unparked queries: {stats:?}{}",
+            acks.len(),
+            logs()
+        );
+        // Kea keeps its statistics across a reconfiguration, the hook's too: they count
+        // from the server's start, not from the last load.
+        let parked = |s: &BTreeMap<String, i64>| s.get("hamux-packets-parked").copied().unwrap_or(0);
+        assert!(
+            parked(&stats_after_set) >= parked(&stats_before_set) && parked(&stats_before_set) > 0,
+            "the primary's statistics across config-set: before {stats_before_set:?}, after \
+             {stats_after_set:?}"
+        );
+        assert!(stat(&hamux_stats(&backup), "hamux-updates-applied") > 0);
+        summary += &format!(
+            "; primary before config-set {}, just after {}, at the end {}; backup {}; the primary's failed \
+             updates: {:#?}",
+            brief(&stats_before_set),
+            brief(&stats_after_set),
+            brief(&stats),
+            brief(&hamux_stats(&backup)),
+            failures(&primary.log())
+        );
+    }
+    println!("{summary}\n({:?} from the perfdhcp turn)", began.elapsed());
+}
+
+/// The backup's URL is a closed port. With `wait-backup-ack` the primary drops every
+/// query with a lease (no ACK), counting connect failures and drops; after `config-set`
+/// with `wait-backup-ack: false` it ACKs the clients while the updates still fail and
+/// are counted.
+#[test]
+fn backup_unreachable_drops_instead_of_acking() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() || !hamux() {
+        return;
+    }
+    let began = Instant::now();
+    let [primary_port, closed_port, dhcp_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(closed_port), "backup")];
+    let primary =
+        Server::start(V4, config("server1", &peers, true, true, None, None), &peers[0].1, Some(dhcp_port));
+    primary.wait_until_serving();
+    let run = || perfdhcp_with(V4, dhcp_port, &["-r", "100", "-R", "100000", "-p", "2"]);
+
+    let report = run();
+    let stats = settled(&primary);
+    let logs = |stats: &BTreeMap<String, i64>, report: &PerfdhcpReport| {
+        format!("{stats:?}\n--- primary\n{}\n--- perfdhcp\n{}", primary.log(), report.text)
+    };
+    let (requests, acked) = report.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    assert!(requests > 50, "perfdhcp sent {requests} REQUESTs: {}", logs(&stats, &report));
+    assert_eq!(acked, 0, "ACKs without the backup's acknowledgement: {}", logs(&stats, &report));
+    assert!(stat(&stats, "hamux-updates-failed-connect") > 0, "{}", logs(&stats, &report));
+    assert_eq!(stat(&stats, "hamux-updates-acked"), 0, "{}", logs(&stats, &report));
+    assert_eq!(stat(&stats, "hamux-packets-unparked"), 0, "{}", logs(&stats, &report));
+    assert!(stat(&stats, "hamux-packets-dropped") >= requests as i64, "{}", logs(&stats, &report));
+    check_nothing_parked(&stats, &|| logs(&stats, &report));
+    println!("wait-backup-ack true: {requests} REQUESTs, none ACKed; {}", brief(&stats));
+
+    let mut without_wait = primary.config();
+    without_wait["Dhcp4"]["hooks-libraries"][1]["parameters"]["high-availability"][0]["wait-backup-ack"] =
+        json!(false);
+    let answer = primary.command("config-set", Some(without_wait));
+    assert_eq!(answer["result"], 0, "config-set: {answer}\n{}", primary.log());
+    let report = run();
+    let after = settled(&primary);
+    let delta = |k: &str| stat(&after, k) - stat(&stats, k);
+    let lease_acks = report.lease_acks(V4) as i64;
+    let (requests, _) = report.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    assert!(
+        lease_acks as u64 >= requests * 9 / 10,
+        "without wait-backup-ack {lease_acks} of {requests} REQUESTs ACKed: {}",
+        logs(&after, &report)
+    );
+    assert!(delta("hamux-updates-failed") >= lease_acks, "{}", logs(&after, &report));
+    assert!(delta("hamux-updates-failed-connect") > 0, "{}", logs(&after, &report));
+    assert_eq!(
+        delta("hamux-packets-parked"),
+        0,
+        "nothing parks without wait-backup-ack: {}",
+        logs(&after, &report)
+    );
+    assert_eq!(delta("hamux-updates-acked"), 0, "{}", logs(&after, &report));
+    println!(
+        "wait-backup-ack false: {lease_acks} of {requests} REQUESTs ACKed; {}\n({:?} from the perfdhcp turn)",
+        brief(&after),
+        began.elapsed()
+    );
+}

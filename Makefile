@@ -57,6 +57,8 @@ KEA_OUT ?= $(CARGO_TARGET_DIR)/kea
 KEA_HOOKS_DIR ?= $(LIBDIR)/kea/hooks
 CXX ?= c++
 KEA_CXXFLAGS ?= -std=c++17 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter
+# e.g. -fsanitize=address with the same in KEA_CXXFLAGS (tests/kea_hook_sanitized.rs)
+KEA_LDFLAGS ?=
 KEA_SOURCES := $(wildcard kea/*.cc)
 KEA_HEADERS := $(wildcard kea/*.h) include/hamux.h
 # Objects do not depend on libhamux, so every KEA_OUT (tests link their own) shares them.
@@ -123,7 +125,7 @@ $(KEA_OBJ)/%.o: kea/%.cc $(KEA_HEADERS)
 $(KEA_OUT)/libdhcp_hamux.so: $(KEA_OBJECTS) kea/hook.map FORCE
 	@test -f '$(LIB_DIR)/libhamux.a' || { echo '$(LIB_DIR)/libhamux.a is missing: run make (or cargo build) first' >&2; exit 1; }
 	@mkdir -p '$(KEA_OUT)'
-	$(CXX) -shared -o $@.$$$$.tmp $(KEA_OBJECTS) '$(LIB_DIR)/libhamux.a' \
+	$(CXX) -shared $(KEA_LDFLAGS) -o $@.$$$$.tmp $(KEA_OBJECTS) '$(LIB_DIR)/libhamux.a' \
 	  -Wl,--version-script=kea/hook.map -Wl,--no-undefined -Wl,--gc-sections \
 	  $(KEA_LIBS) $(NATIVE_STATIC_LIBS) && mv $@.$$$$.tmp $@
 

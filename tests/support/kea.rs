@@ -32,6 +32,16 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// What a daemon runs under: a program and its arguments before the daemon's path
+/// (e.g. valgrind), environment variables (e.g. a sanitizer's LD_PRELOAD), and how long
+/// it may take to start (instrumented daemons are slow).
+#[derive(Clone, Debug, Default)]
+pub struct Launcher {
+    pub program: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub start_timeout: Option<Duration>,
+}
+
 /// A running Kea daemon, killed on drop.
 pub struct Kea {
     child: Child,
@@ -42,12 +52,33 @@ impl Kea {
     /// Starts `daemon` with `config` (the whole JSON, e.g. `{"Dhcp4": ...}`) and `args`,
     /// then waits until `wait_for` accepts TCP connections.
     pub fn start(daemon: &str, config: &Value, args: &[&str], wait_for: SocketAddr) -> Kea {
+        Kea::start_with(daemon, config, args, wait_for, &Launcher::default())
+    }
+
+    /// As [`Kea::start`], run through `launcher` (valgrind, a sanitizer's preload).
+    pub fn start_with(
+        daemon: &str,
+        config: &Value,
+        args: &[&str],
+        wait_for: SocketAddr,
+        launcher: &Launcher,
+    ) -> Kea {
         let dir = std::env::temp_dir().join(format!("hamux-kea-{}-{}", std::process::id(), wait_for.port()));
         std::fs::create_dir_all(&dir).unwrap();
         let config_path = dir.join("kea.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
         let log = std::fs::File::create(dir.join("kea.log")).unwrap();
-        let child = Command::new(format!("/usr/sbin/{daemon}"))
+        let binary = format!("/usr/sbin/{daemon}");
+        let mut command = match launcher.program.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
+        let child = command
+            .envs(launcher.env.iter().map(|(k, v)| (k, v)))
             .arg("-c")
             .arg(&config_path)
             .args(args)
@@ -59,7 +90,7 @@ impl Kea {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {daemon}: {e}"));
         let mut kea = Kea { child, dir };
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + launcher.start_timeout.unwrap_or(Duration::from_secs(15));
         while TcpStream::connect(wait_for).is_err() {
             if let Ok(Some(status)) = kea.child.try_wait() {
                 panic!("{daemon} exited ({status}): {}", kea.log());

@@ -114,14 +114,46 @@ pub fn hook_library() -> &'static Path {
     }
 }
 
+static ASAN_HOOK: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// `libdhcp_hamux.so` with its C++ compiled with AddressSanitizer, into
+/// `target/<profile>/kea-asan` (objects apart from the plain build's). Kea itself is not
+/// instrumented: run it with `LD_PRELOAD` of the compiler's libasan.
+pub fn asan_hook_library() -> &'static Path {
+    let build = || {
+        build_hook_flavour(
+            "kea-asan",
+            &[
+                "KEA_CXXFLAGS=-std=c++17 -O1 -g -fPIC -fsanitize=address -fno-omit-frame-pointer",
+                "KEA_LDFLAGS=-fsanitize=address",
+            ],
+        )
+    };
+    match ASAN_HOOK.get_or_init(build) {
+        Ok(path) => path,
+        Err(why) => panic!("{why}"),
+    }
+}
+
 fn build_hook() -> Result<PathBuf, String> {
+    build_hook_flavour("kea-test", &[])
+}
+
+/// `make kea` into `target/<profile>/<name>`, with `extra` make variables (a flavour
+/// with its own flags gets its own object directory).
+fn build_hook_flavour(name: &str, extra: &[&str]) -> Result<PathBuf, String> {
     let libs = lib_dir();
-    let out = libs.parent().expect("target/<profile>").join("kea-test");
+    let out = libs.parent().expect("target/<profile>").join(name);
     let mut cmd = Command::new("make");
     cmd.current_dir(manifest_dir())
         .args(["--no-print-directory", "-j2", "kea", "NO_BUILD=1"])
         .arg(format!("LIB_DIR={}", libs.display()))
         .arg(format!("KEA_OUT={}", out.display()))
+        .args(extra);
+    if !extra.is_empty() {
+        cmd.arg(format!("KEA_OBJ={}", out.join("obj").display()));
+    }
+    cmd
         // An outer make's flags (-n, a jobserver) are not for this one.
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
@@ -264,7 +296,18 @@ impl Server {
     /// Starts `family`'s daemon with `config` (from [`server_config`]) once a control
     /// socket is added, listening for HA traffic at `url` (whose port it waits for);
     /// `dhcp_port` is its DHCP port (`-p`) when it serves perfdhcp.
-    pub fn start(family: Family, mut config: Value, url: &str, dhcp_port: Option<u16>) -> Server {
+    pub fn start(family: Family, config: Value, url: &str, dhcp_port: Option<u16>) -> Server {
+        Server::start_with(family, config, url, dhcp_port, &kea::Launcher::default())
+    }
+
+    /// As [`Server::start`], the daemon run through `launcher`.
+    pub fn start_with(
+        family: Family,
+        mut config: Value,
+        url: &str,
+        dhcp_port: Option<u16>,
+        launcher: &kea::Launcher,
+    ) -> Server {
         let port = port_of(url);
         let dir = Dir(std::env::temp_dir().join(format!("hamux-kea-hook-{}-{port}", std::process::id())));
         let _ = std::fs::remove_dir_all(&dir.0);
@@ -273,9 +316,15 @@ impl Server {
         config[family.key()]["control-socket"] = json!({"socket-type": "unix", "socket-name": socket});
         let dhcp_port = dhcp_port.map(|p| p.to_string());
         let args: Vec<&str> = dhcp_port.as_deref().map(|p| vec!["-p", p]).unwrap_or_default();
-        let kea = Kea::start(family.daemon(), &config, &args, SocketAddr::from(([127, 0, 0, 1], port)));
+        let kea = Kea::start_with(
+            family.daemon(),
+            &config,
+            &args,
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            launcher,
+        );
         let server = Server { kea, family, url: url.to_string(), port, socket, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + launcher.start_timeout.unwrap_or(Duration::from_secs(15));
         while UnixStream::connect(&server.socket).is_err() {
             assert!(
                 Instant::now() < deadline,

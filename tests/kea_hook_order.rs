@@ -20,15 +20,13 @@ mod support;
 use hamux::listener::{Listener, Request};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::kea;
 use support::kea_hook::{
-    dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, lease_difference, ready,
-    relay_address_ready, server_config, Family, PerfdhcpReport, PerfdhcpTurn, Replicator, Server, RELAY4,
+    dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, lease_difference, perfdhcp_with, ready,
+    relay_address_ready, server_config, Family, PerfdhcpTurn, Replicator, Server,
 };
-use support::process::{run_with_limit, Finished};
 
 /// How long the fake backup holds every lease4-update before answering it.
 const HOLD: Duration = Duration::from_millis(150);
@@ -156,21 +154,6 @@ impl Backup {
     }
 }
 
-/// perfdhcp DORA against the primary, relayed from [`RELAY4`], with `args`.
-fn perfdhcp(dhcp_port: u16, args: &[&str]) -> PerfdhcpReport {
-    let port = dhcp_port.to_string();
-    let mut cmd = Command::new("/usr/sbin/perfdhcp");
-    cmd.arg("-4").args(args).args(["-N", &port, "-l", RELAY4, "-L", "67", "127.0.0.1"]);
-    let Finished { status, stdout, stderr, .. } =
-        run_with_limit(&mut cmd, Duration::from_secs(60), "perfdhcp");
-    // 0: all exchanges completed, 3: some did not (counted in the report).
-    assert!(
-        matches!(status.and_then(|s| s.code()), Some(0) | Some(3)),
-        "perfdhcp failed ({status:?}): {cmd:?}\n{stdout}\n{stderr}"
-    );
-    PerfdhcpReport::parse(stdout)
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -201,7 +184,8 @@ fn updates_of_one_address_wait_for_each_other_and_others_do_not() {
     // 100 new clients/s for 4 s, out of 200 (some come back for their address), 80 of
     // them released and 10 renewed per second: perfdhcp releases acquired leases as
     // soon as it has them, mostly well within the hold of their update.
-    let report = perfdhcp(dhcp_port, &["-r", "100", "-R", "200", "-F", "80", "-f", "10", "-p", "4"]);
+    let report =
+        perfdhcp_with(Family::V4, dhcp_port, &["-r", "100", "-R", "200", "-F", "80", "-f", "10", "-p", "4"]);
     let acks = report.lease_acks(Family::V4);
     assert!(acks > 100, "perfdhcp got only {acks} leases answered:\n{}\n{}", report.text, primary.log());
 

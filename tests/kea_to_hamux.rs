@@ -15,23 +15,10 @@ use std::process::Command;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::kea::{self, Kea};
+use support::kea_hook::{relay_address_ready, PerfdhcpTurn};
 
 /// perfdhcp acts as a relay at this address, which Kea's subnet selects.
 const RELAY: &str = "127.0.0.2";
-
-/// perfdhcp binds the relay address's port 67: one run at a time on this machine, also
-/// across test processes (several work trees may run the suite at once), by an flock.
-struct PerfdhcpTurn(#[allow(dead_code)] std::fs::File);
-
-impl PerfdhcpTurn {
-    fn wait() -> PerfdhcpTurn {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::File::create(std::env::temp_dir().join("hamux-perfdhcp.lock")).unwrap();
-        // SAFETY: flock on a descriptor this File owns; released when it is closed.
-        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
-        PerfdhcpTurn(file)
-    }
-}
 
 /// Leases the hamux host holds: ip-address → hw-address.
 type Leases = Arc<Mutex<BTreeMap<String, String>>>;
@@ -98,24 +85,6 @@ fn partner_listener(leases: &Leases, config: Value) -> Listener {
         let _ = req.respond(answer.to_string().as_bytes());
     });
     Listener::new(&config.to_string(), handler).unwrap()
-}
-
-/// Gives `lo` the relay address (needs root); false (and why) if that is impossible here.
-fn relay_address_ready() -> bool {
-    let have = || {
-        let out = Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]).output();
-        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{RELAY}/")))
-    };
-    if have() {
-        return true;
-    }
-    let _ = Command::new("ip").args(["addr", "add", &format!("{RELAY}/32"), "dev", "lo"]).status();
-    if have() {
-        return true;
-    }
-    assert!(std::env::var_os("HAMUX_REQUIRE_KEA").is_none(), "cannot add {RELAY} to lo (needs root)");
-    eprintln!("SKIPPED: cannot add {RELAY} to lo (needs root and iproute2)");
-    false
 }
 
 fn command_over_http(client: &Client, url: &str, command: Value) -> Value {

@@ -595,22 +595,8 @@ impl PerfdhcpReport {
 /// Runs perfdhcp for `seconds` against a server's DHCP port on loopback: new clients at
 /// `rate`/s out of `clients`, with renewals and releases (`-f`, `-F`).
 pub fn perfdhcp(family: Family, dhcp_port: u16, seconds: u32) -> PerfdhcpReport {
-    let port = dhcp_port.to_string();
     let seconds = seconds.to_string();
-    let common = ["-r", "100", "-R", "150", "-f", "20", "-F", "10", "-p", &seconds, "-N", &port];
-    let mut cmd = Command::new("/usr/sbin/perfdhcp");
-    match family {
-        Family::V4 => cmd.arg("-4").args(common).args(["-l", RELAY4, "-L", "67", "127.0.0.1"]),
-        Family::V6 => cmd.arg("-6").args(common).args(["-A1", "-l", "lo", "-L", "547", "::1"]),
-    };
-    let Finished { status, stdout, stderr, .. } =
-        run_with_limit(&mut cmd, Duration::from_secs(60), "perfdhcp");
-    // 0: all exchanges completed, 3: some did not (counted in the report).
-    assert!(
-        matches!(status.and_then(|s| s.code()), Some(0) | Some(3)),
-        "perfdhcp failed ({status:?}): {cmd:?}\n{stdout}\n{stderr}"
-    );
-    PerfdhcpReport::parse(stdout)
+    perfdhcp_with(family, dhcp_port, &["-r", "100", "-R", "150", "-f", "20", "-F", "10", "-p", &seconds])
 }
 
 /// Runs perfdhcp against a server's DHCP port on loopback with `args` (rates, run time,

@@ -29,6 +29,16 @@ const std::set<std::string> LEASE_COMMANDS = {
     "lease6-add", "lease6-bulk-apply",
 };
 
+/// @brief What a listener with restrict-commands accepts: libdhcp_ha 2.2's
+/// CommandCreator::ha_commands4_ and ha_commands6_ together (a server answers only its
+/// own family's lease commands anyway).
+const std::set<std::string> HA_COMMANDS = {
+    "list-commands", "status-get", "dhcp-disable", "dhcp-enable", "ha-reset",
+    "ha-heartbeat", "lease4-update", "lease4-del", "lease4-get-all", "lease4-get-page",
+    "lease6-bulk-apply", "lease6-update", "lease6-del", "lease6-get-all",
+    "lease6-get-page", "ha-maintenance-notify", "ha-sync-complete-notify",
+};
+
 /// @brief How long a lease command that arrives while Kea is still configuring waits
 /// before it is refused (the partner counts it as failed and may resend).
 const auto READY_WAIT = std::chrono::seconds(10);
@@ -64,7 +74,7 @@ httpDate() {
 
 CommandListener::CommandListener(const HookConfig& config, bool poll,
                                  MainThreadQueue& main)
-    : listener_(0), main_(main), poll_(poll) {
+    : listener_(0), main_(main), poll_(poll), restrict_(config.restrict_commands) {
     const PeerConfig& self = config.thisServer();
     // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
     state_ = self.role == "primary" ? "passive-backup" : "backup";
@@ -176,6 +186,15 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
     } catch (const std::exception& ex) {
         LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_REQUEST_INVALID).arg(ex.what());
         respond(request, createAnswer(CONTROL_RESULT_ERROR, ex.what()));
+        return;
+    }
+
+    if (restrict_ && HA_COMMANDS.count(name) == 0) {
+        // libdhcp_ha's listener: HTTP 403 with this body.
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_REQUEST_INVALID)
+            .arg("'" + name + "' is not an HA command (restrict-commands)");
+        stats::bump(stats::COMMANDS_RECEIVED);
+        respond(request, createAnswer(403, "Forbidden"));
         return;
     }
 

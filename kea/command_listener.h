@@ -100,6 +100,7 @@ private:
     hamux_listener* listener_;
     MainThreadQueue& main_;
     bool poll_;
+    bool restrict_;
     std::string state_;
     std::string scope_;
     std::mutex gate_mutex_;

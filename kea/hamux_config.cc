@@ -24,17 +24,17 @@ namespace {
 const std::set<std::string> HA_KEYS = {
     "this-server-name", "mode", "send-lease-updates", "wait-backup-ack", "peers",
     "multi-threading", "trust-anchor", "cert-file", "key-file", "require-client-certs",
-    "hamux",
+    "restrict-commands", "hamux",
     // failover-only in libdhcp_ha: no effect in passive-backup
     "sync-leases", "sync-timeout", "sync-page-limit", "delayed-updates-limit",
     "heartbeat-delay", "max-response-delay", "max-ack-delay", "max-unacked-clients",
-    "state-machine", "restrict-commands",
+    "state-machine",
 };
 
 const std::set<std::string> FAILOVER_KEYS = {
     "sync-leases", "sync-timeout", "sync-page-limit", "delayed-updates-limit",
     "heartbeat-delay", "max-response-delay", "max-ack-delay", "max-unacked-clients",
-    "state-machine", "restrict-commands",
+    "state-machine",
 };
 
 const std::set<std::string> PEER_KEYS = {
@@ -355,6 +355,7 @@ parseHookConfig(const ConstElementPtr& high_availability) {
     config->send_lease_updates = boolOf(c, "send-lease-updates", "", true);
     config->wait_backup_ack = boolOf(c, "wait-backup-ack", "", false);
     config->require_client_certs = boolOf(c, "require-client-certs", "", true);
+    config->restrict_commands = boolOf(c, "restrict-commands", "", false);
 
     ConstElementPtr mt = typed(c, "multi-threading", Element::map, "");
     if (mt) {

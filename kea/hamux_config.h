@@ -55,6 +55,9 @@ struct HookConfig {
     bool send_lease_updates = true;
     bool wait_backup_ack = false;
     bool require_client_certs = true;
+    /// @brief The listener takes only libdhcp_ha's own commands (its ha_commands4_ /
+    /// ha_commands6_); others are refused with result 403, as libdhcp_ha's listener.
+    bool restrict_commands = false;
     std::vector<PeerConfig> peers;
     /// @brief The index of this server in @c peers.
     size_t this_index = 0;

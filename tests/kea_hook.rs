@@ -580,3 +580,48 @@ fn v4_hook_answers_lease_commands_like_kea() {
 fn v6_hook_answers_lease_commands_like_kea() {
     answers_like_kea(Family::V6);
 }
+
+/// Other commands than lease updates reach Kea's command manager through the serial
+/// lane (Kea's main thread): a command nobody registered gets Kea's "not supported",
+/// config-get answers; with `restrict-commands` only libdhcp_ha's own commands are
+/// taken and the rest refused with 403, as libdhcp_ha's listener refuses them.
+#[test]
+fn other_commands_run_in_kea_unless_restricted() {
+    if hook_under_test() != Replicator::Hamux || !ready(Family::V4, &[Replicator::Hamux]) {
+        return;
+    }
+    let client = Client::new(r#"{"connections-per-peer": 1}"#).unwrap();
+    for restrict in [false, true] {
+        let [port, partner] = free_ports();
+        let peers =
+            [("server1", url("hamux", partner), "primary"), ("server2", url("hamux", port), "backup")];
+        let entry = ha_entry(
+            Replicator::Hamux,
+            "server2",
+            "passive-backup",
+            &peers,
+            json!({"restrict-commands": restrict}),
+        );
+        let config =
+            server_config(Family::V4, vec![kea::lease_cmds_hook(), entry], dhcp_body(Family::V4, false));
+        let server = Server::start(Family::V4, config, &peers[1].1, None);
+        let answer = |command: &str| {
+            let answer = call(&client, &peers[1].1, &json!({"command": command, "service": ["dhcp4"]}));
+            answer[0].clone()
+        };
+        let heartbeat = answer("ha-heartbeat");
+        assert_eq!(heartbeat["result"], 0, "{heartbeat}");
+        assert_eq!(heartbeat["arguments"]["state"], "backup", "{heartbeat}");
+        let config_get = answer("config-get");
+        let unknown = answer("no-such-command");
+        if restrict {
+            assert_eq!(config_get, json!({"result": 403, "text": "Forbidden"}), "{}", server.log());
+            assert_eq!(unknown, json!({"result": 403, "text": "Forbidden"}), "{}", server.log());
+        } else {
+            assert_eq!(config_get["result"], 0, "{config_get}");
+            assert!(config_get["arguments"]["Dhcp4"].is_object(), "{config_get}");
+            assert_eq!(unknown, json!({"result": 2, "text": "'no-such-command' command not supported."}));
+        }
+        assert_eq!(server.stat("hamux-commands-received"), 3, "restrict-commands {restrict}");
+    }
+}

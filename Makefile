@@ -109,9 +109,8 @@ native-static-libs:
 	CARGO_TARGET_DIR='$(CARGO_TARGET_DIR)/native-static-libs' $(CARGO) rustc $(CARGO_PROFILE_FLAG) --lib \
 	  -- --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p'
 
-ifeq ($(NO_BUILD),)
-kea: build
-endif
+# The link needs libhamux.a: with -j, cargo's build must finish before it, not beside it.
+KEA_LIB_BUILD := $(if $(NO_BUILD),,build)
 kea: $(KEA_OUT)/libdhcp_hamux.so
 
 # Written under a temporary name: two test processes may build the same object at once.
@@ -122,7 +121,7 @@ $(KEA_OBJ)/%.o: kea/%.cc $(KEA_HEADERS)
 	$(CXX) $(KEA_CXXFLAGS) -I'$(KEA_INCLUDE)' -Iinclude -Ikea -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 # Always relinked: libhamux.a may have changed under a cargo build make cannot see.
-$(KEA_OUT)/libdhcp_hamux.so: $(KEA_OBJECTS) kea/hook.map FORCE
+$(KEA_OUT)/libdhcp_hamux.so: $(KEA_OBJECTS) kea/hook.map $(KEA_LIB_BUILD) FORCE
 	@test -f '$(LIB_DIR)/libhamux.a' || { echo '$(LIB_DIR)/libhamux.a is missing: run make (or cargo build) first' >&2; exit 1; }
 	@mkdir -p '$(KEA_OUT)'
 	$(CXX) -shared $(KEA_LDFLAGS) -o $@.$$$$.tmp $(KEA_OBJECTS) '$(LIB_DIR)/libhamux.a' \

@@ -39,6 +39,11 @@ const std::set<std::string> HA_COMMANDS = {
     "lease6-get-page", "ha-maintenance-notify", "ha-sync-complete-notify",
 };
 
+/// @brief Commands that unload the hook libraries (see onRequest).
+const std::set<std::string> UNLOADING_COMMANDS = {
+    "config-set", "config-reload", "libreload",
+};
+
 /// @brief How long a lease command that arrives while Kea is still configuring waits
 /// before it is refused (the partner counts it as failed and may resend).
 const auto READY_WAIT = std::chrono::seconds(10);
@@ -225,6 +230,16 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
     stats::bump(stats::COMMANDS_RECEIVED);
     if (name == "ha-heartbeat") {
         respond(request, heartbeat());
+        return;
+    }
+
+    // These unload and reload the hook inside the call that would run them, under the
+    // very code serving the request: refused on the HA port (Kea's command channel
+    // still takes them), as libdhcp_ha's listener cannot run them either.
+    if (UNLOADING_COMMANDS.count(name) > 0) {
+        respond(request, createAnswer(CONTROL_RESULT_ERROR, "'" + name + "' is not"
+                                      " accepted on the HA port: it reloads the hook"
+                                      " serving it; use Kea's control channel"));
         return;
     }
 

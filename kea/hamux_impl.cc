@@ -176,6 +176,12 @@ HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
     if (!sender_ || !sender_->hasTargets()) {
         return;
     }
+    // An earlier library dropped or skipped the query: nothing to replicate or park,
+    // as libdhcp_ha decides.
+    if (handle.getStatus() == CalloutHandle::NEXT_STEP_DROP ||
+        handle.getStatus() == CalloutHandle::NEXT_STEP_SKIP) {
+        return;
+    }
     QueryPtr query;
     boost::shared_ptr<Collection> leases;
     boost::shared_ptr<Collection> deleted;

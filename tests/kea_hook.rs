@@ -621,7 +621,12 @@ fn other_commands_run_in_kea_unless_restricted() {
             assert_eq!(config_get["result"], 0, "{config_get}");
             assert!(config_get["arguments"]["Dhcp4"].is_object(), "{config_get}");
             assert_eq!(unknown, json!({"result": 2, "text": "'no-such-command' command not supported."}));
+            // It would unload the hook serving it: refused on the HA port.
+            let reload = answer("config-reload");
+            assert_eq!(reload["result"], 1, "{reload}");
+            assert!(server.running(), "{}", server.log());
         }
-        assert_eq!(server.stat("hamux-commands-received"), 3, "restrict-commands {restrict}");
+        let expected = if restrict { 3 } else { 4 };
+        assert_eq!(server.stat("hamux-commands-received"), expected, "restrict-commands {restrict}");
     }
 }

@@ -8,6 +8,7 @@
 #include <hamux_log.h>
 
 #include <cc/command_interpreter.h>
+#include <dhcpsrv/network_state.h>
 #include <hooks/hooks.h>
 
 using namespace isc::data;
@@ -70,8 +71,10 @@ serverConfigured(CalloutHandle& handle, bool v6) {
     try {
         ConstElementPtr json_config;
         handle.getArgument("json_config", json_config);
+        isc::dhcp::NetworkStatePtr network_state;
+        handle.getArgument("network_state", network_state);
         if (impl) {
-            impl->configured(json_config, v6);
+            impl->configured(json_config, v6, network_state);
         }
     } catch (const std::exception& ex) {
         LOG_ERROR(hamux_logger, HAMUX_CONFIGURATION_FAILED).arg(ex.what());

@@ -69,6 +69,14 @@ HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
 }
 
 HamuxImpl::~HamuxImpl() {
+    if (network_state_) {
+        // As ~HAService: the next load (or none) decides again.
+        try {
+            network_state_->reset(NetworkState::Origin::HA_COMMAND);
+        } catch (const std::exception& ex) {
+            LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("unload").arg(ex.what());
+        }
+    }
     if (cs_registered_) {
         MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
     }
@@ -93,7 +101,8 @@ HamuxImpl::~HamuxImpl() {
 }
 
 void
-HamuxImpl::configured(const ConstElementPtr& json_config, bool v6) {
+HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
+                      const NetworkStatePtr& network_state) {
     ConstElementPtr server = serverMap(json_config);
     multi_threaded_ = multiThreaded(server);
     // Partners' lease updates are applied by lease_cmds' handlers (command_listener.h).
@@ -147,6 +156,21 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6) {
         .arg(listener_->port()).arg(multi_threaded_ ? "on hamux's handler threads"
                                                     : "on Kea's thread");
     checkParkingSettings(server);
+    network_state_ = network_state;
+    adjustNetworkState();
+}
+
+void
+HamuxImpl::adjustNetworkState() {
+    if (!network_state_) {
+        return;
+    }
+    network_state_->reset(NetworkState::Origin::HA_COMMAND);
+    const PeerConfig& self = config_->thisServer();
+    if (self.role == "backup") {
+        LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE).arg(self.name);
+        network_state_->disableService(NetworkState::Origin::HA_COMMAND);
+    }
 }
 
 void

@@ -9,6 +9,7 @@
 #include <main_thread_queue.h>
 
 #include <cc/data.h>
+#include <dhcpsrv/network_state.h>
 #include <hooks/hooks.h>
 
 #include <boost/noncopyable.hpp>
@@ -38,8 +39,11 @@ public:
     /// @param json_config the server's configuration (the Dhcp4 or Dhcp6 map): Debian's
     /// kea-dev 2.2 cannot compile CfgMgr's headers, so settings are read from it.
     /// @param v6 whether this is kea-dhcp6.
+    /// @param network_state the callout's "network_state": a backup does not serve DHCP
+    /// (see @c adjustNetworkState).
     /// @throw HamuxConfigError (Kea then refuses the configuration).
-    void configured(const data::ConstElementPtr& json_config, bool v6);
+    void configured(const data::ConstElementPtr& json_config, bool v6,
+                    const dhcp::NetworkStatePtr& network_state);
 
     /// @brief leases4_committed / leases6_committed.
     void leases4Committed(hooks::CalloutHandle& handle);
@@ -59,7 +63,14 @@ private:
     /// leases with wait-backup-ack (shared/docs/kea-hooks.md in the repository).
     void checkParkingSettings(const data::ConstElementPtr& json_config) const;
 
+    /// @brief As libdhcp_ha 2.2 (HAService's constructor, then adjustNetworkState in
+    /// the backup or passive-backup state): clears what HA disabled, then disables the
+    /// DHCP service of a backup, both with NetworkState::Origin::HA_COMMAND, so a user's
+    /// dhcp-enable does not make a backup serve. The destructor clears it again.
+    void adjustNetworkState();
+
     HookConfigPtr config_;
+    dhcp::NetworkStatePtr network_state_;
     bool multi_threaded_ = false;
     MainThreadQueue main_;
     LeaseSenderPtr sender_;

@@ -38,6 +38,9 @@ extern const isc::log::MessageID HAMUX_LISTENER_FAILED = "HAMUX_LISTENER_FAILED"
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED = "HAMUX_LISTENER_STARTED";
 // The listener drained and stopped (unload or reconfiguration).
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED = "HAMUX_LISTENER_STOPPED";
+// This server is a backup: its DHCP service is disabled, as libdhcp_ha's backup state
+// disables it (origin HA, so a user's dhcp-enable does not enable it).
+extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE = "HAMUX_LOCAL_DHCP_DISABLE";
 // A client's response was dropped because a partner did not acknowledge its lease.
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED = "HAMUX_PACKET_DROPPED";
 // packet-queue-size is bounded: Kea may discard unparked responses silently.
@@ -71,6 +74,7 @@ const char* values[] = {
     "HAMUX_LISTENER_FAILED", "cannot listen on %1: %2",
     "HAMUX_LISTENER_STARTED", "listening for partners' lease updates on %1 (hamux:// and HTTP on port %2, %3)",
     "HAMUX_LISTENER_STOPPED", "listener on %1 stopped: every request it was handed was answered",
+    "HAMUX_LOCAL_DHCP_DISABLE", "local DHCP service is disabled: %1 is a backup (it only receives lease updates), as libdhcp_ha's backup state",
     "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
     "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",

@@ -26,6 +26,7 @@ extern const isc::log::MessageID HAMUX_LIBRARY_WARN;
 extern const isc::log::MessageID HAMUX_LISTENER_FAILED;
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED;
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
+extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE;
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED;
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;

@@ -7,6 +7,7 @@
 //!   hook's statistics and `hamux-status` account for every answered lease;
 //! - migration over `http://` (and `https://`) both ways, with Kea's own `libdhcp_ha.so`
 //!   on the other side;
+//! - a backup does not serve DHCP (as libdhcp_ha's backup state), its primary does;
 //! - configurations the hook must refuse at startup, with the key named in the log;
 //! - the same lease commands (v4 and v6) sent to Kea's HA + lease_cmds and to the hook,
 //!   over HTTP and over hamux://: the same answers, the same leases.
@@ -26,8 +27,8 @@ use support::certs::Pki;
 use support::kea;
 use support::kea_hook::{
     call, converged_leases, dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, lease_difference,
-    loopback6_ready, perfdhcp, ready, relay_address_ready, scheme, server_config, start_expecting_refusal,
-    Family, PerfdhcpTurn, Replicator, Server,
+    loopback6_ready, perfdhcp, perfdhcp_with, ready, relay_address_ready, scheme, server_config,
+    start_expecting_refusal, Family, PerfdhcpTurn, Replicator, Server,
 };
 
 fn url(scheme: &str, port: u16) -> String {
@@ -228,6 +229,60 @@ fn reference_v4_kea_ha_replicates_to_kea_ha() {
 #[test]
 fn reference_v6_kea_ha_replicates_to_kea_ha() {
     replicate(Family::V6, Replicator::KeaHa, Replicator::KeaHa, false);
+}
+
+/// A backup does not serve DHCP (libdhcp_ha's backup state disables the service, with
+/// the HA origin: a user's `dhcp-enable` does not change that, nor does a reload); its
+/// primary does. Both have DHCP on lo; the backup's drops show as Kea's
+/// `DHCP4_PACKET_DROP_0008` ("DHCP service is globally disabled").
+#[test]
+fn backup_does_not_serve_dhcp_its_primary_does() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    let hook = hook_under_test();
+    if !ready(Family::V4, &[hook]) || !relay_address_ready() {
+        return;
+    }
+    let scheme = scheme(hook, hook, false);
+    let [primary_port, backup_port, primary_dhcp, backup_dhcp] = free_ports();
+    let peers =
+        [("server1", url(scheme, primary_port), "primary"), ("server2", url(scheme, backup_port), "backup")];
+    let start = |this: &str, own: &str, dhcp_port: u16| {
+        let entry = ha_entry(hook, this, "passive-backup", &peers, json!({"wait-backup-ack": true}));
+        let mut config =
+            server_config(Family::V4, vec![kea::lease_cmds_hook(), entry], dhcp_body(Family::V4, true));
+        config["Dhcp4"]["loggers"].as_array_mut().unwrap().push(json!({"name": "kea-dhcp4.bad-packets",
+            "severity": "DEBUG", "debuglevel": 15, "output_options": [{"output": "stdout"}]}));
+        Server::start(Family::V4, config, own, Some(dhcp_port))
+    };
+    let backup = start("server2", &peers[1].1, backup_dhcp);
+    let primary = start("server1", &peers[0].1, primary_dhcp);
+    primary.wait_until_serving();
+    let offers = |port: u16| {
+        let report = perfdhcp_with(Family::V4, port, &["-r", "50", "-p", "2"]);
+        let (sent, received) = report.blocks.get("DISCOVER-OFFER").copied().unwrap_or_default();
+        assert!(sent > 20, "perfdhcp sent {sent} DISCOVERs:\n{}", report.text);
+        received
+    };
+    let drops = |s: &Server| s.log().matches("DHCP4_PACKET_DROP_0008").count();
+    let check_backup_silent = |when: &str| {
+        let before = drops(&backup);
+        let answered = offers(backup_dhcp);
+        assert_eq!(answered, 0, "{when}: the backup answered {answered} DISCOVERs:\n{}", backup.log());
+        assert!(drops(&backup) > before, "{when}: the backup did not drop the DISCOVERs:\n{}", backup.log());
+    };
+    check_backup_silent("after start");
+    // A user's dhcp-enable clears only the user's own disabling.
+    let answer = backup.command("dhcp-enable", None);
+    assert_eq!(answer["result"], 0, "{answer}");
+    check_backup_silent("after dhcp-enable");
+    let answer = backup.command("config-reload", None);
+    assert_eq!(answer["result"], 0, "{answer}\n{}", backup.log());
+    check_backup_silent("after config-reload");
+
+    let answered = offers(primary_dhcp);
+    assert!(answered > 20, "the primary answered {answered} DISCOVERs:\n{}", primary.log());
+    assert_eq!(drops(&primary), 0, "{}", primary.log());
+    println!("backup: no OFFER, {} DISCOVERs dropped; primary: {answered} OFFERs", drops(&backup));
 }
 
 // ---------------------------------------------------------------- configuration errors

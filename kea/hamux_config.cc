@@ -193,13 +193,33 @@ parsePeer(const ConstElementPtr& entry, const std::string& path,
         isc_throw(HamuxConfigError, "'" << path << "': a basic-auth password needs"
                   " basic-auth-user");
     }
-    if (peer.url.tls() && peer.trust_anchor.empty()) {
+    // TLS as libdhcp_ha 2.2 decides it (HAConfig::validate): by the files, not by the
+    // scheme. Any of the three turns TLS on for this peer and then all three are
+    // required; an http:// URL is then spoken as https://, as Kea's HA does, and
+    // hamux:// as hamuxs://. A TLS scheme without them is refused, as Kea refuses https.
+    bool use_tls = !peer.trust_anchor.empty() || !peer.cert_file.empty() ||
+                   !peer.key_file.empty();
+    if (use_tls) {
+        for (auto key : {"trust-anchor", "cert-file", "key-file"}) {
+            const std::string& value = std::string(key) == "trust-anchor" ? peer.trust_anchor
+                                     : std::string(key) == "cert-file" ? peer.cert_file
+                                     : peer.key_file;
+            if (value.empty()) {
+                isc_throw(HamuxConfigError, "'" << where(path, key) << "' (or the"
+                          " relationship's '" << key << "') is missing or empty: all or"
+                          " none of trust-anchor, cert-file and key-file must be set (TLS"
+                          " for server '" << peer.name << "')");
+            }
+        }
+        if (!peer.url.tls()) {
+            std::string scheme = peer.url.scheme == "hamux" ? "hamuxs" : "https";
+            peer.url.text = scheme + peer.url.text.substr(peer.url.scheme.size());
+            peer.url.scheme = scheme;
+        }
+    } else if (peer.url.tls()) {
         isc_throw(HamuxConfigError, "'" << where(path, "url") << "' is " << peer.url.scheme
-                  << ":// and needs 'trust-anchor' (in the peer or the relationship)");
-    }
-    if (peer.cert_file.empty() != peer.key_file.empty()) {
-        isc_throw(HamuxConfigError, "'" << path << "': cert-file and key-file go"
-                  " together");
+                  << ":// but TLS is not configured for server '" << peer.name << "': set"
+                  " trust-anchor, cert-file and key-file (in the peer or the relationship)");
     }
     return (peer);
 }
@@ -394,12 +414,6 @@ parseHookConfig(const ConstElementPtr& high_availability) {
                   << "' is not among the peers");
     }
     checkRoles(*config);
-    const PeerConfig& self = config->thisServer();
-    if (self.url.tls() && (self.cert_file.empty() || self.key_file.empty())) {
-        isc_throw(HamuxConfigError, "'this-server-name': this server's URL '"
-                  << self.url.text << "' is TLS: its listener needs 'cert-file' and"
-                  " 'key-file'");
-    }
     parseHamuxKeys(typed(c, "hamux", Element::map, ""), *config);
     return (config);
 }

@@ -23,11 +23,13 @@ public:
 
 /// @brief A peer URL taken apart: what the listener binds and what the client dials.
 struct PeerUrl {
-    std::string text;    ///< As configured, e.g. "hamux://192.0.2.2:8010/".
+    /// @brief As configured, e.g. "hamux://192.0.2.2:8010/"; with TLS files the
+    /// scheme is the TLS one (hamuxs, https), as spoken (see parsePeer).
+    std::string text;
     std::string scheme;  ///< hamux, hamuxs, http or https.
     std::string host;    ///< Address without brackets, e.g. "192.0.2.2" or "2001:db8::2".
     uint16_t port;
-    /// @brief Whether the scheme is a TLS one (hamuxs, https).
+    /// @brief Whether the scheme is a TLS one (hamuxs, https), i.e. the peer has TLS.
     bool tls() const { return (scheme == "hamuxs" || scheme == "https"); }
 };
 

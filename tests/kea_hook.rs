@@ -6,7 +6,7 @@
 //!   renewals and releases: the backup ends with exactly the primary's leases, and the
 //!   hook's statistics and `hamux-status` account for every answered lease;
 //! - migration over `http://` (and `https://`) both ways, with Kea's own `libdhcp_ha.so`
-//!   on the other side;
+//!   on the other side; TLS chosen by Kea's TLS files with plain URLs, as Kea's HA does;
 //! - a backup does not serve DHCP (as libdhcp_ha's backup state), its primary does;
 //! - configurations the hook must refuse at startup, with the key named in the log;
 //! - the same lease commands (v4 and v6) sent to Kea's HA + lease_cmds and to the hook,
@@ -81,8 +81,23 @@ fn stat(stats: &BTreeMap<String, i64>, name: &str) -> i64 {
 }
 
 /// A primary replicating to a backup (passive-backup, wait-backup-ack) under perfdhcp
-/// DORA/SARR with renewals and releases for 3 s; with `tls`, mutual TLS between them.
+/// DORA/SARR with renewals and releases for 3 s; with `tls`, mutual TLS between them
+/// (`hamuxs://`, `https://`).
 fn replicate(family: Family, primary_kind: Replicator, backup_kind: Replicator, tls: bool) {
+    replicate_tls(family, primary_kind, backup_kind, tls, tls)
+}
+
+/// As [`replicate`]: with `tls_files` Kea's TLS keys are given (mutual TLS), with
+/// `tls_urls` the URLs have TLS schemes. TLS files with plain URLs (`hamux://`,
+/// `http://`) is how an operator migrating from libdhcp_ha configures TLS: Kea's HA
+/// chooses TLS by the files, so must the hook.
+fn replicate_tls(
+    family: Family,
+    primary_kind: Replicator,
+    backup_kind: Replicator,
+    tls_files: bool,
+    tls_urls: bool,
+) {
     let _one_at_a_time = PerfdhcpTurn::wait();
     if !ready(family, &[primary_kind, backup_kind])
         || (family == Family::V4 && !relay_address_ready())
@@ -91,8 +106,8 @@ fn replicate(family: Family, primary_kind: Replicator, backup_kind: Replicator, 
         return;
     }
     // Declared before the servers: its files outlive them.
-    let pki = tls.then(|| Pki::new("kea-hook"));
-    let scheme = scheme(primary_kind, backup_kind, tls);
+    let pki = tls_files.then(|| Pki::new("kea-hook"));
+    let scheme = scheme(primary_kind, backup_kind, tls_urls);
     let [primary_port, backup_port, dhcp_port] = free_ports();
     let peers =
         [("server1", url(scheme, primary_port), "primary"), ("server2", url(scheme, backup_port), "backup")];
@@ -132,7 +147,17 @@ fn replicate(family: Family, primary_kind: Replicator, backup_kind: Replicator, 
             "every update sent is acknowledged: {}",
             logs()
         );
-        check_hamux_status(&primary, Some(&peers[1].1));
+        let status = check_hamux_status(&primary, Some(&peers[1].1));
+        if tls_files {
+            // The client speaks TLS to the backup whatever the URL's scheme.
+            let peers = status["arguments"]["client"]["peers"].as_array().cloned().unwrap_or_default();
+            assert!(
+                peers.iter().all(|p| p["url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("hamuxs://") || u.starts_with("https://"))),
+                "the client does not use TLS: {status}"
+            );
+        }
         summary += &format!("; primary {stats:?}");
     }
     if backup_kind == Replicator::Hamux {
@@ -151,14 +176,27 @@ fn replicate(family: Family, primary_kind: Replicator, backup_kind: Replicator, 
             assert_eq!(received, stat(&hamux_stats(&primary), "hamux-updates-sent"), "{}", logs());
         }
         check_hamux_status(&backup, None);
+        if tls_files {
+            // The listener speaks TLS only: a plain request fails.
+            let client = Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 5000}"#).unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let done = Box::new(move |r: hamux::client::Reply<'_>| {
+                let _ = tx.send(r.status);
+            });
+            let plain = url(scheme.trim_end_matches('s'), backup.port);
+            let heartbeat = json!({"command": "ha-heartbeat", "service": [family.service()]});
+            client.send(&plain, heartbeat.to_string().as_bytes(), done, None).unwrap();
+            let status = rx.recv_timeout(Duration::from_secs(20)).expect("a completion");
+            assert_ne!(status, hamux::Status::Ok, "{plain} answered without TLS: {}", logs());
+        }
         summary += &format!("; backup {stats:?}");
     }
     println!("{summary}");
 }
 
 /// `hamux-status` on the control channel: the hook's client and listener statistics; the
-/// listener is the server's own peer URL, the client knows `peer` (if given).
-fn check_hamux_status(server: &Server, peer: Option<&str>) {
+/// listener is the server's own peer URL, the client knows `peer` (if given). Returns it.
+fn check_hamux_status(server: &Server, peer: Option<&str>) -> Value {
     let status = server.command("hamux-status", None);
     assert_eq!(status["result"], 0, "hamux-status: {status}\n{}", server.log());
     let (client, listener) = (&status["arguments"]["client"], &status["arguments"]["listener"]);
@@ -178,6 +216,7 @@ fn check_hamux_status(server: &Server, peer: Option<&str>) {
             "hamux-status: the client has no peer {peer}: {status}"
         );
     }
+    status
 }
 
 #[test]
@@ -208,6 +247,24 @@ fn v4_hook_primary_replicates_to_hook_backup_over_hamuxs_with_mutual_tls() {
 #[test]
 fn migration_kea_ha_primary_replicates_to_hook_backup_over_https_with_mutual_tls() {
     replicate(Family::V4, Replicator::KeaHa, hook_under_test(), true);
+}
+
+/// Kea's TLS keys with `hamux://` URLs: TLS (`hamuxs://`) as with Kea's HA.
+#[test]
+fn v4_hook_primary_replicates_to_hook_backup_with_tls_files_and_hamux_urls() {
+    replicate_tls(Family::V4, hook_under_test(), hook_under_test(), true, false);
+}
+
+/// An operator migrating keeps `http://` URLs with the TLS files: Kea's HA then speaks
+/// TLS, and so must the hook, both ways.
+#[test]
+fn migration_kea_ha_primary_replicates_to_hook_backup_with_tls_files_and_http_urls() {
+    replicate_tls(Family::V4, Replicator::KeaHa, hook_under_test(), true, false);
+}
+
+#[test]
+fn migration_hook_primary_replicates_to_kea_ha_backup_with_tls_files_and_http_urls() {
+    replicate_tls(Family::V4, hook_under_test(), Replicator::KeaHa, true, false);
 }
 
 #[test]
@@ -358,6 +415,31 @@ fn refuses_a_bad_url() {
         change: |ha| ha["peers"][1]["url"] = json!("ftp://127.0.0.1:1/"),
         hook_says: &["url", "ftp"],
         kea_ha_says: Some(&["url", "ftp"]),
+    });
+}
+
+/// Kea's rule: all or none of trust-anchor, cert-file and key-file.
+#[test]
+fn refuses_tls_files_given_in_part() {
+    refuse(BadConfig {
+        change: |ha| {
+            ha["trust-anchor"] = json!("/nonexistent/ca.pem");
+            ha["cert-file"] = json!("/nonexistent/cert.pem");
+        },
+        hook_says: &["key-file", "all or none"],
+        kea_ha_says: Some(&["key-file", "all or none"]),
+    });
+}
+
+#[test]
+fn refuses_a_tls_url_without_tls_files() {
+    refuse(BadConfig {
+        change: |ha| {
+            let url = ha["peers"][1]["url"].as_str().unwrap().replacen("://", "s://", 1);
+            ha["peers"][1]["url"] = json!(url.replacen("hamuxs://", "https://", 1));
+        },
+        hook_says: &["url", "https", "tls"],
+        kea_ha_says: Some(&["https", "tls"]),
     });
 }
 

@@ -44,9 +44,13 @@ const std::set<std::string> UNLOADING_COMMANDS = {
     "config-set", "config-reload", "libreload",
 };
 
-/// @brief How long a lease command that arrives while Kea is still configuring waits
-/// before it is refused (the partner counts it as failed and may resend).
+/// @brief How long a lease command that arrives while Kea is still configuring (or is
+/// in a critical section) waits before it is refused (the partner counts it as failed
+/// and may resend).
 const auto READY_WAIT = std::chrono::seconds(10);
+
+/// @brief Set on a handler thread while it is inside the gate (applying a lease command).
+thread_local bool inside_gate = false;
 
 extern "C" void
 requestArrived(void* user_data, hamux_request* request, const uint8_t* body, size_t len) {
@@ -106,8 +110,21 @@ void
 CommandListener::pause() {
     std::unique_lock<std::mutex> lock(gate_mutex_);
     open_ = false;
-    // Bounded: a lease command holds no lock Kea's main thread needs, so it ends soon.
-    gate_cv_.wait_for(lock, READY_WAIT, [this] { return (applying_ == 0); });
+    // Unbounded, as Kea's thread pool stop joins its packet threads: the critical
+    // section must not start while a handler is inside lease_cmds (the lease manager
+    // may be recreated under it). A lease command holds no lock Kea's main thread holds
+    // here, so it ends.
+    gate_cv_.wait(lock, [this] { return (applying_ == 0); });
+}
+
+void
+CommandListener::checkPermissions() {
+    if (inside_gate) {
+        // The critical section would wait for this very thread (pause): refused, as
+        // Kea's HA refuses one from its own listener's threads.
+        isc_throw(MultiThreadingInvalidOperation, "a critical section cannot be entered"
+                  " while applying a partner's lease command");
+    }
 }
 
 void
@@ -125,12 +142,14 @@ CommandListener::enterGate() {
         return (false);
     }
     ++applying_;
+    inside_gate = true;
     return (true);
 }
 
 void
 CommandListener::leaveGate() {
     std::lock_guard<std::mutex> lock(gate_mutex_);
+    inside_gate = false;
     if (--applying_ == 0) {
         gate_cv_.notify_all();
     }

@@ -45,10 +45,15 @@ public:
     /// critical section ended), lease commands may touch the lease manager.
     void resume();
 
-    /// @brief Closes the gate and waits for the lease commands being applied: Kea
-    /// enters a critical section (reconfiguration, lease database changes), in which
-    /// hamux's handler threads stay out of Kea like its own packet threads.
+    /// @brief Closes the gate and waits (unbounded) for the lease commands being
+    /// applied: Kea enters a critical section (reconfiguration, lease database changes),
+    /// in which hamux's handler threads stay out of Kea like its own packet threads.
     void pause();
+
+    /// @brief The critical-section check callback: a critical section entered from a
+    /// lease command being applied would wait for itself in @c pause.
+    /// @throw MultiThreadingInvalidOperation on such a thread.
+    static void checkPermissions();
 
     /// @brief Gives up the gate for good (unload): lease commands waiting at it and
     /// those arriving while the listener drains are refused at once.

@@ -134,7 +134,7 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
         // The sender holds its unparks meanwhile (LeaseSender::pause).
         LeaseSenderPtr sender = sender_;
         MultiThreadingMgr::instance().addCriticalSectionCallbacks(
-            CS_CALLBACKS, []() {},
+            CS_CALLBACKS, []() { CommandListener::checkPermissions(); },
             [listener, sender]() {
                 sender->pause();
                 listener->pause();

@@ -4,7 +4,9 @@
 //! - the backup is SIGKILLed mid-run and restarted on its port with its lease file;
 //! - both servers are reconfigured mid-run (`config-reload` to the backup, `config-set`
 //!   and SIGHUP to the primary);
-//! - the backup is not there at all (with and without `wait-backup-ack`).
+//! - the backup is not there at all (with and without `wait-backup-ack`);
+//! - a critical section starts while a partner's lease update is inside Kea (held there
+//!   by a test hook): it waits for it.
 //!
 //! The key invariant: every address the primary ACKed to a client is a lease of that
 //! client on the backup. Which addresses were ACKed comes from the primary's own log:
@@ -26,8 +28,9 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 use support::kea;
 use support::kea_hook::{
-    dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, perfdhcp_with, ready, relay_address_ready,
-    scheme, server_config, Family, PerfdhcpReport, PerfdhcpTurn, Replicator, Server, TempDir,
+    call, dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, perfdhcp_with, ready,
+    relay_address_ready, scheme, server_config, slow_command_hook, Family, PerfdhcpReport, PerfdhcpTurn,
+    Replicator, Server, TempDir,
 };
 
 const V4: Family = Family::V4;
@@ -689,4 +692,54 @@ fn backup_unreachable_drops_instead_of_acking() {
         brief(&after),
         began.elapsed()
     );
+}
+
+/// A critical section waits for a partner's lease command being applied, however long it
+/// takes, as Kea's thread pool waits for its packet threads: a lease4-update is held
+/// inside Kea's command handling for 12 s (a test hook listed before lease_cmds sleeps in
+/// it), and `lease4-wipe` (lease_cmds runs it in a critical section) is sent meanwhile.
+/// The wipe must come after the update: no lease is left. (The hook used to give up
+/// waiting after 10 s, so the wipe ran first and the update's lease stayed.)
+#[test]
+fn critical_section_waits_for_a_lease_command_being_applied() {
+    if !ready(V4, &[hook_under_test()]) {
+        return;
+    }
+    let dir = TempDir::new("faults-slow-command");
+    let log = dir.path().join("slow.log");
+    let [primary_port, backup_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let mut backup_config = config("server2", &peers, false, false, None, None);
+    let slow = json!({"library": slow_command_hook(), "parameters": {"log": log, "delay-ms": 12000}});
+    backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
+    let backup = Server::start(V4, backup_config, &peers[1].1, None);
+
+    let target = peers[1].1.clone();
+    let update = std::thread::spawn(move || {
+        let client =
+            hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#)
+                .unwrap();
+        let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+            "ip-address": "10.1.0.5", "hw-address": "1a:1b:1c:1d:1e:05", "subnet-id": 1,
+            "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+        call(&client, &target, &command)
+    });
+    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_for(|| notes().contains("begin")),
+        "the update did not reach the slow hook:\n{}",
+        backup.log()
+    );
+    let wipe = backup.command("lease4-wipe", Some(json!({"subnet-id": 1})));
+    let answer = update.join().expect("the update's thread");
+    assert_eq!(answer[0]["result"], 0, "lease4-update: {answer}\n{}", backup.log());
+    let leases = backup.leases();
+    assert!(
+        leases.is_empty(),
+        "lease4-wipe ({wipe}) ran while the lease4-update was inside Kea: {leases:?} left; slow hook: {:?}\n{}",
+        notes(),
+        backup.log()
+    );
+    assert!(backup.running(), "{}", backup.log());
+    println!("lease4-update {answer}, then lease4-wipe {wipe}; slow hook: {:?}", notes());
 }

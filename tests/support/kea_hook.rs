@@ -665,3 +665,79 @@ pub fn call(client: &Client, url: &str, command: &Value) -> Value {
     serde_json::from_slice(&body)
         .unwrap_or_else(|e| panic!("{url} {command}: not JSON ({e}): {}", String::from_utf8_lossy(&body)))
 }
+
+/// A test hook library of the tests' own: a command callout on `lease4-update` that
+/// appends "begin" to the file of its `log` parameter, sleeps `delay-ms`, then appends
+/// "end" (and returns without an answer, so the next library's handler, lease_cmds',
+/// answers). Listed before lease_cmds it makes a lease update slow *inside* Kea's command
+/// handling. Its `unload` appends "unload".
+const SLOW_COMMAND_HOOK: &str = r#"
+#include <hooks/hooks.h>
+#include <cc/data.h>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+using namespace isc::hooks;
+
+namespace {
+std::string log_path;
+int64_t delay_ms = 0;
+
+void note(const char* what) {
+    std::ofstream out(log_path, std::ios::app);
+    out << what << std::endl;
+}
+
+int slowUpdate(CalloutHandle&) {
+    note("begin");
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    note("end");
+    return (0);
+}
+}
+
+extern "C" {
+int version() { return (KEA_HOOKS_VERSION); }
+int multi_threading_compatible() { return (1); }
+int load(LibraryHandle& handle) {
+    log_path = handle.getParameter("log")->stringValue();
+    delay_ms = handle.getParameter("delay-ms")->intValue();
+    handle.registerCommandCallout("lease4-update", slowUpdate);
+    return (0);
+}
+int unload() {
+    note("unload");
+    return (0);
+}
+}
+"#;
+
+static SLOW_HOOK: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// [`SLOW_COMMAND_HOOK`], built (once per test process) into `target/<profile>/kea-slow`.
+pub fn slow_command_hook() -> &'static Path {
+    let build = || {
+        let out = lib_dir().parent().expect("target/<profile>").join("kea-slow");
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let source = out.join("slow_command.cc");
+        std::fs::write(&source, SLOW_COMMAND_HOOK).map_err(|e| format!("{}: {e}", source.display()))?;
+        let library = out.join(format!("libslow_command-{}.so", std::process::id()));
+        let mut cmd = Command::new("c++");
+        cmd.args(["-std=c++17", "-O1", "-fPIC", "-shared", "-I/usr/include/kea", "-o"])
+            .arg(&library)
+            .arg(&source)
+            .args(["-lkea-hooks", "-lkea-cc", "-lkea-log", "-lkea-util", "-lkea-exceptions"]);
+        let Finished { status, stdout, stderr, .. } =
+            run_with_limit(&mut cmd, Duration::from_secs(300), "c++ slow_command.cc");
+        match status {
+            Some(s) if s.success() => Ok(library),
+            _ => Err(format!("{cmd:?} failed ({status:?}):\n{stdout}\n{stderr}")),
+        }
+    };
+    match SLOW_HOOK.get_or_init(build) {
+        Ok(path) => path,
+        Err(why) => panic!("{why}"),
+    }
+}

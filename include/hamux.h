@@ -21,11 +21,13 @@
 typedef enum hamux_status {
   // Success; for a transaction, the body is the peer's reply.
   HAMUX_OK = 0,
-  // An argument was invalid: a NULL pointer, a body that is not a JSON object, a bad URL.
+  // An argument was invalid: a NULL pointer, a body that is not a JSON object, a bad URL,
+  // a number that is not a value of the expected enum.
   HAMUX_E_INVALID = 1,
-  // The configuration was refused; `hamux_last_error()` names the key.
+  // The configuration was refused; the error detail (`hamux_last_error()`) names the key.
   HAMUX_E_CONFIG = 2,
-  // The peer's `max-in-flight` limit is reached; nothing was queued, retry later.
+  // The peer's `max-in-flight` limit (or a listener's queue) is full; nothing was queued,
+  // retry later.
   HAMUX_E_BUSY = 3,
   // The object is shutting down and takes no new work.
   HAMUX_E_SHUTDOWN = 4,
@@ -34,7 +36,8 @@ typedef enum hamux_status {
   // The peer could not be reached, the connection was lost, or (for a listener
   // request) the requesting connection is gone.
   HAMUX_E_CONNECT = 6,
-  // The peer broke the protocol or reported an error for this request.
+  // The peer broke the protocol (malformed frame, unexpected data) or reported an error
+  // for this request.
   HAMUX_E_PROTOCOL = 7,
   // The request was cancelled: the client was freed before its reply arrived, or the
   // peer's listener dropped it.
@@ -42,7 +45,8 @@ typedef enum hamux_status {
   // TLS negotiation or certificate verification failed (either end refused the other's
   // certificate, or the peer does not speak TLS); the callback's body says why.
   HAMUX_E_TLS = 9,
-  // An internal error in hamux (a bug); details in `hamux_last_error()`.
+  // An internal error in hamux (a bug: a caught panic, an impossible state); details in
+  // `hamux_last_error()`.
   HAMUX_E_INTERNAL = 10,
   // An `http://` peer answered with a non-2xx HTTP status; the callback's body is the
   // peer's answer (Kea's `{ "result": ..., "text": ... }`).
@@ -335,10 +339,15 @@ enum hamux_status hamux_request_respond(struct hamux_request *request,
                                         const uint8_t *body,
                                         size_t body_len);
 
-// Answers with an error instead of a reply: the peer's callback gets `status` (one of
-// the HAMUX_E_ values) and `message` (NUL-terminated; NULL for none). Frees the request.
+// Answers with an error instead of a reply and frees the request: the peer's callback
+// gets `status` and `message` (NUL-terminated; NULL for none). `status` is one of the
+// HAMUX_E_ values, passed as `uint32_t`; HAMUX_OK is sent as HAMUX_E_PROTOCOL (an error
+// answer cannot be a success). A number that is not a `hamux_status` is refused with
+// HAMUX_E_INVALID: the request is freed all the same and the peer gets HAMUX_E_INTERNAL.
+// HAMUX_E_CONNECT if the requesting peer's connection is gone, HAMUX_E_INVALID for a NULL
+// request.
 enum hamux_status hamux_request_respond_error(struct hamux_request *request,
-                                              enum hamux_status status,
+                                              uint32_t status,
                                               const char *message);
 
 // The transaction id the peer gave this request (0 if `request` is NULL).
@@ -347,8 +356,11 @@ uint64_t hamux_request_txid(const struct hamux_request *request);
 // The library version, e.g. "0.1.0". Static; never free it.
 const char *hamux_version(void);
 
-// The name of a status, e.g. "HAMUX_E_TIMEOUT". Static; never free it.
-const char *hamux_status_name(enum hamux_status status);
+// The name of a status, e.g. "HAMUX_E_TIMEOUT". `status` is a `hamux_status` value,
+// passed as `uint32_t` so that any number is safe: one that is not a `hamux_status` gives
+// "HAMUX_E_INVALID" (the status a call refusing it returns) and a detail for
+// `hamux_last_error()`. Never NULL; static, never free it.
+const char *hamux_status_name(uint32_t status);
 
 // Detail of the last failed call made on this thread ("" if none), e.g. which
 // configuration key was refused. Owned by hamux: valid until the next failing hamux call

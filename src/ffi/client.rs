@@ -72,9 +72,7 @@ impl CCompletion {
     fn call(self, reply: Reply<'_>) {
         // SAFETY: the function pointer and user data come from the host, which guarantees
         // they are valid until the callback has run.
-        unsafe {
-            (self.cb)(self.user_data, reply.txid, reply.status.into(), reply.body.as_ptr(), reply.body.len())
-        }
+        unsafe { (self.cb)(self.user_data, reply.txid, reply.status, reply.body.as_ptr(), reply.body.len()) }
     }
 }
 

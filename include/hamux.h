@@ -171,11 +171,38 @@ extern "C" {
 #endif // __cplusplus
 
 // Creates a client from a JSON configuration (`"{}"` for the defaults) and writes it to
-// `*out`. Keys: `io-threads`, `connections-per-peer`, `max-in-flight`,
-// `request-timeout-ms`, `connect-timeout-ms`, `drain-timeout-ms`, `max-frame-bytes`, and
-// `peers`: a list of `{"url": ..., <per-peer overrides>}`, `callbacks` ("threads" or
-// "poll"). Unknown keys and bad values
-// give HAMUX_E_CONFIG with the key named in `hamux_last_error()`.
+// `*out`. Unknown keys and bad values give HAMUX_E_CONFIG with the key named in
+// `hamux_last_error()`. Defaults and ranges: the README's configuration reference.
+//
+// Client keys:
+// - `io-threads`: IO threads, each its own runtime; connections are spread over them.
+// - `drain-timeout-ms`: how long `hamux_client_free` waits for outstanding replies.
+// - `callbacks`: where response callbacks run: "threads" (hamux IO threads) or "poll"
+//   (`hamux_client_dispatch`).
+// - `peers`: a list of peer entries, `{"url": ..., <peer keys>}`. A URL not listed gets
+//   the top-level peer keys on first use.
+//
+// Peer keys, at the top level for every peer and in a peer entry for that peer:
+// - `url` (peer entries only): the peer's URL, spelled as it is passed to
+//   `hamux_client_send`.
+// - `connections-per-peer`: connections opened (lazily) to the peer.
+// - `max-in-flight`: requests accepted and not yet completed; beyond, HAMUX_E_BUSY.
+// - `request-timeout-ms`: from send to reply; then HAMUX_E_TIMEOUT.
+// - `connect-timeout-ms`: one TCP connect.
+// - `max-frame-bytes`: largest request or reply body.
+// - `ping-interval-ms`: `hamux://` liveness: a Ping after this long without hearing from
+//   the peer (0: no pings).
+// - `ping-timeout-ms`: no answer this long after a Ping ends the connection.
+// - `source-address`: local address outgoing connections are bound to.
+// - `source-port`: local port they are bound to (needs `connections-per-peer` 1).
+// - `basic-auth-user`: HTTP basic authentication user (Kea's name).
+// - `basic-auth-password`: its password (needs `basic-auth-user`).
+// - `resend-after-idle-close`: HTTP: send a request again once when a reused keep-alive
+//   connection turns out closed by the peer (the README's "What is re-sent").
+// - `trust-anchor`: TLS: PEM file (or directory) of the CA(s) the peer's certificate
+//   must chain to; required for `hamuxs://` and `https://` peers.
+// - `cert-file`: TLS: this end's certificate chain (PEM), presented when the peer asks.
+// - `key-file`: TLS: the private key of `cert-file` (PEM).
 enum hamux_status hamux_client_new(const char *config_json,
                                    struct hamux_client **out);
 
@@ -276,11 +303,36 @@ enum hamux_status hamux_reply_result(const uint8_t *body,
                                      char **text_out);
 
 // Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
-// Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
-// `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-// `max-pending`, `max-pending-per-connection`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
-// and the other keys of the README's configuration reference. HAMUX_E_CONFIG names a
-// refused key; HAMUX_E_CONNECT if the address cannot be bound.
+// HAMUX_E_CONFIG names a refused key (unknown keys are refused); HAMUX_E_CONNECT if the
+// address cannot be bound. Defaults and ranges: the README's configuration reference.
+//
+// Listener keys:
+// - `address`: IPv4 or IPv6 address to bind (default "127.0.0.1").
+// - `port`: port to bind; 0 (the default) picks a free one, see `hamux_listener_port`.
+// - `io-threads`: IO threads decoding requests and writing replies.
+// - `handler-threads`: threads running the request callback.
+// - `max-frame-bytes`: largest request body; a larger one closes the connection.
+// - `max-pending`: requests handed to the host and not yet answered; at the limit
+//   connections are not read until the host answers.
+// - `max-pending-per-connection`: of those, how many one connection may have.
+// - `parallel-commands`: commands handed to the host in parallel (default: Kea's HA
+//   commands; `["*"]`: all); any other goes through the serial lane, one at a time.
+// - `callbacks`: where the request callback runs: "threads" (`handler-threads`) or
+//   "poll" (`hamux_listener_dispatch`).
+// - `allowed-peers`: source addresses (CIDRs, ports, port ranges) allowed to connect.
+// - `max-connections`: connections open at once; more are closed at accept.
+// - `handshake-timeout-ms`: time a new connection has to finish TLS and show its protocol.
+// - `idle-timeout-ms`: a connection with nothing pending that sends nothing this long is
+//   closed (0: never).
+// - `drain-timeout-ms`: graceful shutdown: how long connections may take to answer what
+//   they were handed (see `hamux_listener_shutdown`).
+// - `cert-file`: TLS: this listener's certificate chain (PEM); with it, every
+//   connection must be TLS.
+// - `key-file`: TLS: the private key of `cert-file` (PEM).
+// - `trust-anchor`: TLS: PEM file (or directory) of the CA(s) client certificates must
+//   chain to.
+// - `require-client-certs`: TLS: refuse clients without a valid certificate (default
+//   true; needs `trust-anchor`).
 enum hamux_status hamux_listener_new(const char *config_json,
                                      hamux_request_cb cb,
                                      void *user_data,

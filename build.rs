@@ -1,5 +1,9 @@
 //! Generates `include/hamux.h` from the C ABI in `src/ffi/` with cbindgen.
 //!
+//! `hamux_status` is the exception: `src/status.rs` defines the statuses with a macro,
+//! which cbindgen cannot expand, so this script compiles that file itself and gives
+//! cbindgen the enum rendered from its table (see `status_enum`).
+//!
 //! The header is committed; CI regenerates it and fails if the committed copy differs.
 //! Set `HAMUX_SKIP_HEADER=1` to build without touching it (e.g. from a read-only tree).
 //!
@@ -9,9 +13,15 @@
 
 use std::path::PathBuf;
 
+// Self-contained (no `crate::` paths) so that it compiles here too; only part of it is used.
+#[allow(dead_code)]
+#[path = "src/status.rs"]
+mod status;
+
 fn main() {
     soname();
     println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=src/status.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=HAMUX_SKIP_HEADER");
     if std::env::var_os("HAMUX_SKIP_HEADER").is_some() {
@@ -21,12 +31,33 @@ fn main() {
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
-    match cbindgen::Builder::new().with_crate(&crate_dir).with_config(config).generate() {
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let status_src = out_dir.join("hamux_status.rs");
+    std::fs::write(&status_src, status_enum()).expect("write OUT_DIR/hamux_status.rs");
+    let builder = cbindgen::Builder::new().with_src(&status_src).with_crate(&crate_dir).with_config(config);
+    match builder.generate() {
         Ok(bindings) => {
             bindings.write_to_file(crate_dir.join("include/hamux.h"));
         }
         Err(e) => panic!("cbindgen could not generate include/hamux.h: {e}"),
     }
+}
+
+/// `hamux_status` as Rust source for cbindgen: one variant per row of the `statuses!` table,
+/// named, numbered and documented as there. (The C ABI passes `Status` itself, whose
+/// `#[repr(C)]` this enum repeats.)
+fn status_enum() -> String {
+    let mut src = String::from(
+        "/// The outcome of a call or of a transaction. Zero is success.\n#[repr(C)]\npub enum hamux_status {\n",
+    );
+    for status in status::Status::ALL {
+        for line in status.doc().lines() {
+            src.push_str(&format!("    /// {line}\n"));
+        }
+        src.push_str(&format!("    {} = {},\n", status.name(), status as u32));
+    }
+    src.push_str("}\n");
+    src
 }
 
 /// `-Wl,-soname,libhamux.so.<abi>` for the cdylib on ELF targets. Programs linked against a

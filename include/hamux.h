@@ -21,11 +21,13 @@
 typedef enum hamux_status {
   // Success; for a transaction, the body is the peer's reply.
   HAMUX_OK = 0,
-  // An argument was invalid: a NULL pointer, a body that is not a JSON object, a bad URL.
+  // An argument was invalid: a NULL pointer, a body that is not a JSON object, a bad URL,
+  // a number that is not a value of the expected enum.
   HAMUX_E_INVALID = 1,
-  // The configuration was refused; `hamux_last_error()` names the key.
+  // The configuration was refused; the error detail (`hamux_last_error()`) names the key.
   HAMUX_E_CONFIG = 2,
-  // The peer's `max-in-flight` limit is reached; nothing was queued, retry later.
+  // The peer's `max-in-flight` limit (or a listener's queue) is full; nothing was queued,
+  // retry later.
   HAMUX_E_BUSY = 3,
   // The object is shutting down and takes no new work.
   HAMUX_E_SHUTDOWN = 4,
@@ -34,7 +36,8 @@ typedef enum hamux_status {
   // The peer could not be reached, the connection was lost, or (for a listener
   // request) the requesting connection is gone.
   HAMUX_E_CONNECT = 6,
-  // The peer broke the protocol or reported an error for this request.
+  // The peer broke the protocol (malformed frame, unexpected data) or reported an error
+  // for this request.
   HAMUX_E_PROTOCOL = 7,
   // The request was cancelled: the client was freed before its reply arrived, or the
   // peer's listener dropped it.
@@ -42,7 +45,8 @@ typedef enum hamux_status {
   // TLS negotiation or certificate verification failed (either end refused the other's
   // certificate, or the peer does not speak TLS); the callback's body says why.
   HAMUX_E_TLS = 9,
-  // An internal error in hamux (a bug); details in `hamux_last_error()`.
+  // An internal error in hamux (a bug: a caught panic, an impossible state); details in
+  // `hamux_last_error()`.
   HAMUX_E_INTERNAL = 10,
   // An `http://` peer answered with a non-2xx HTTP status; the callback's body is the
   // peer's answer (Kea's `{ "result": ..., "text": ... }`).
@@ -167,11 +171,38 @@ extern "C" {
 #endif // __cplusplus
 
 // Creates a client from a JSON configuration (`"{}"` for the defaults) and writes it to
-// `*out`. Keys: `io-threads`, `connections-per-peer`, `max-in-flight`,
-// `request-timeout-ms`, `connect-timeout-ms`, `drain-timeout-ms`, `max-frame-bytes`, and
-// `peers`: a list of `{"url": ..., <per-peer overrides>}`, `callbacks` ("threads" or
-// "poll"). Unknown keys and bad values
-// give HAMUX_E_CONFIG with the key named in `hamux_last_error()`.
+// `*out`. Unknown keys and bad values give HAMUX_E_CONFIG with the key named in
+// `hamux_last_error()`. Defaults and ranges: the README's configuration reference.
+//
+// Client keys:
+// - `io-threads`: IO threads, each its own runtime; connections are spread over them.
+// - `drain-timeout-ms`: how long `hamux_client_free` waits for outstanding replies.
+// - `callbacks`: where response callbacks run: "threads" (hamux IO threads) or "poll"
+//   (`hamux_client_dispatch`).
+// - `peers`: a list of peer entries, `{"url": ..., <peer keys>}`. A URL not listed gets
+//   the top-level peer keys on first use.
+//
+// Peer keys, at the top level for every peer and in a peer entry for that peer:
+// - `url` (peer entries only): the peer's URL, spelled as it is passed to
+//   `hamux_client_send`.
+// - `connections-per-peer`: connections opened (lazily) to the peer.
+// - `max-in-flight`: requests accepted and not yet completed; beyond, HAMUX_E_BUSY.
+// - `request-timeout-ms`: from send to reply; then HAMUX_E_TIMEOUT.
+// - `connect-timeout-ms`: one TCP connect.
+// - `max-frame-bytes`: largest request or reply body.
+// - `ping-interval-ms`: `hamux://` liveness: a Ping after this long without hearing from
+//   the peer (0: no pings).
+// - `ping-timeout-ms`: no answer this long after a Ping ends the connection.
+// - `source-address`: local address outgoing connections are bound to.
+// - `source-port`: local port they are bound to (needs `connections-per-peer` 1).
+// - `basic-auth-user`: HTTP basic authentication user (Kea's name).
+// - `basic-auth-password`: its password (needs `basic-auth-user`).
+// - `resend-after-idle-close`: HTTP: send a request again once when a reused keep-alive
+//   connection turns out closed by the peer (the README's "What is re-sent").
+// - `trust-anchor`: TLS: PEM file (or directory) of the CA(s) the peer's certificate
+//   must chain to; required for `hamuxs://` and `https://` peers.
+// - `cert-file`: TLS: this end's certificate chain (PEM), presented when the peer asks.
+// - `key-file`: TLS: the private key of `cert-file` (PEM).
 enum hamux_status hamux_client_new(const char *config_json,
                                    struct hamux_client **out);
 
@@ -272,11 +303,36 @@ enum hamux_status hamux_reply_result(const uint8_t *body,
                                      char **text_out);
 
 // Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
-// Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
-// `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-// `max-pending`, `max-pending-per-connection`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
-// and the other keys of the README's configuration reference. HAMUX_E_CONFIG names a
-// refused key; HAMUX_E_CONNECT if the address cannot be bound.
+// HAMUX_E_CONFIG names a refused key (unknown keys are refused); HAMUX_E_CONNECT if the
+// address cannot be bound. Defaults and ranges: the README's configuration reference.
+//
+// Listener keys:
+// - `address`: IPv4 or IPv6 address to bind (default "127.0.0.1").
+// - `port`: port to bind; 0 (the default) picks a free one, see `hamux_listener_port`.
+// - `io-threads`: IO threads decoding requests and writing replies.
+// - `handler-threads`: threads running the request callback.
+// - `max-frame-bytes`: largest request body; a larger one closes the connection.
+// - `max-pending`: requests handed to the host and not yet answered; at the limit
+//   connections are not read until the host answers.
+// - `max-pending-per-connection`: of those, how many one connection may have.
+// - `parallel-commands`: commands handed to the host in parallel (default: Kea's HA
+//   commands; `["*"]`: all); any other goes through the serial lane, one at a time.
+// - `callbacks`: where the request callback runs: "threads" (`handler-threads`) or
+//   "poll" (`hamux_listener_dispatch`).
+// - `allowed-peers`: source addresses (CIDRs, ports, port ranges) allowed to connect.
+// - `max-connections`: connections open at once; more are closed at accept.
+// - `handshake-timeout-ms`: time a new connection has to finish TLS and show its protocol.
+// - `idle-timeout-ms`: a connection with nothing pending that sends nothing this long is
+//   closed (0: never).
+// - `drain-timeout-ms`: graceful shutdown: how long connections may take to answer what
+//   they were handed (see `hamux_listener_shutdown`).
+// - `cert-file`: TLS: this listener's certificate chain (PEM); with it, every
+//   connection must be TLS.
+// - `key-file`: TLS: the private key of `cert-file` (PEM).
+// - `trust-anchor`: TLS: PEM file (or directory) of the CA(s) client certificates must
+//   chain to.
+// - `require-client-certs`: TLS: refuse clients without a valid certificate (default
+//   true; needs `trust-anchor`).
 enum hamux_status hamux_listener_new(const char *config_json,
                                      hamux_request_cb cb,
                                      void *user_data,
@@ -335,10 +391,15 @@ enum hamux_status hamux_request_respond(struct hamux_request *request,
                                         const uint8_t *body,
                                         size_t body_len);
 
-// Answers with an error instead of a reply: the peer's callback gets `status` (one of
-// the HAMUX_E_ values) and `message` (NUL-terminated; NULL for none). Frees the request.
+// Answers with an error instead of a reply and frees the request: the peer's callback
+// gets `status` and `message` (NUL-terminated; NULL for none). `status` is one of the
+// HAMUX_E_ values, passed as `uint32_t`; HAMUX_OK is sent as HAMUX_E_PROTOCOL (an error
+// answer cannot be a success). A number that is not a `hamux_status` is refused with
+// HAMUX_E_INVALID: the request is freed all the same and the peer gets HAMUX_E_INTERNAL.
+// HAMUX_E_CONNECT if the requesting peer's connection is gone, HAMUX_E_INVALID for a NULL
+// request.
 enum hamux_status hamux_request_respond_error(struct hamux_request *request,
-                                              enum hamux_status status,
+                                              uint32_t status,
                                               const char *message);
 
 // The transaction id the peer gave this request (0 if `request` is NULL).
@@ -347,8 +408,11 @@ uint64_t hamux_request_txid(const struct hamux_request *request);
 // The library version, e.g. "0.1.0". Static; never free it.
 const char *hamux_version(void);
 
-// The name of a status, e.g. "HAMUX_E_TIMEOUT". Static; never free it.
-const char *hamux_status_name(enum hamux_status status);
+// The name of a status, e.g. "HAMUX_E_TIMEOUT". `status` is a `hamux_status` value,
+// passed as `uint32_t` so that any number is safe: one that is not a `hamux_status` gives
+// "HAMUX_E_INVALID" (the status a call refusing it returns) and a detail for
+// `hamux_last_error()`. Never NULL; static, never free it.
+const char *hamux_status_name(uint32_t status);
 
 // Detail of the last failed call made on this thread ("" if none), e.g. which
 // configuration key was refused. Owned by hamux: valid until the next failing hamux call

@@ -27,6 +27,13 @@ pub enum Callbacks {
     Poll,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Every key a parser asked for on this thread, with its path (`peers[0].url`): the keys
+    /// the configuration accepts, for the test that the header documents each of them.
+    pub(crate) static KEYS_READ: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A JSON object being read key by key; `path` prefixes key names in messages.
 pub(crate) struct ConfigObject<'a> {
     map: &'a Map<String, Value>,
@@ -50,6 +57,8 @@ impl<'a> ConfigObject<'a> {
 
     pub(crate) fn get(&mut self, key: &'static str) -> Option<&'a Value> {
         self.seen.insert(key);
+        #[cfg(test)]
+        KEYS_READ.with(|keys| keys.borrow_mut().push(self.key_name(key)));
         self.map.get(key)
     }
 

@@ -147,6 +147,11 @@ fn bad_input() {
 }
 
 #[test]
+fn enum_values() {
+    run_c_test("enum_values");
+}
+
+#[test]
 fn peer_down() {
     run_c_test("peer_down");
 }

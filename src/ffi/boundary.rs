@@ -1,7 +1,7 @@
 //! The panic boundary and the per-thread error detail.
 
 use super::status::hamux_status;
-use crate::{Error, Status};
+use crate::Error;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -25,14 +25,14 @@ pub(crate) fn last_error_ptr() -> *const c_char {
 /// detail recorded for `hamux_last_error`.
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> hamux_status {
     match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => hamux_status::HAMUX_OK,
+        Ok(Ok(())) => hamux_status::Ok,
         Ok(Err(e)) => {
             set_last_error(&e.message);
-            e.status.into()
+            e.status
         }
         Err(_) => {
             set_last_error("internal error: hamux panicked (this is a bug; please report it)");
-            hamux_status::HAMUX_E_INTERNAL
+            hamux_status::Internal
         }
     }
 }
@@ -72,29 +72,4 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result
         return if len == 0 { Ok(&[]) } else { Err(Error::invalid(format!("{what} is NULL"))) };
     }
     Ok(std::slice::from_raw_parts(ptr, len))
-}
-
-impl From<Status> for hamux_status {
-    fn from(s: Status) -> hamux_status {
-        match s {
-            Status::Ok => hamux_status::HAMUX_OK,
-            Status::Invalid => hamux_status::HAMUX_E_INVALID,
-            Status::Config => hamux_status::HAMUX_E_CONFIG,
-            Status::Busy => hamux_status::HAMUX_E_BUSY,
-            Status::Shutdown => hamux_status::HAMUX_E_SHUTDOWN,
-            Status::Timeout => hamux_status::HAMUX_E_TIMEOUT,
-            Status::Connect => hamux_status::HAMUX_E_CONNECT,
-            Status::Protocol => hamux_status::HAMUX_E_PROTOCOL,
-            Status::Cancelled => hamux_status::HAMUX_E_CANCELLED,
-            Status::Tls => hamux_status::HAMUX_E_TLS,
-            Status::Internal => hamux_status::HAMUX_E_INTERNAL,
-            Status::Http => hamux_status::HAMUX_E_HTTP,
-        }
-    }
-}
-
-impl From<hamux_status> for Status {
-    fn from(s: hamux_status) -> Status {
-        Status::from_code(s as u32).unwrap_or(Status::Internal)
-    }
 }

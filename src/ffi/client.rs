@@ -38,11 +38,38 @@ pub type hamux_response_cb = Option<
 >;
 
 /// Creates a client from a JSON configuration (`"{}"` for the defaults) and writes it to
-/// `*out`. Keys: `io-threads`, `connections-per-peer`, `max-in-flight`,
-/// `request-timeout-ms`, `connect-timeout-ms`, `drain-timeout-ms`, `max-frame-bytes`, and
-/// `peers`: a list of `{"url": ..., <per-peer overrides>}`, `callbacks` ("threads" or
-/// "poll"). Unknown keys and bad values
-/// give HAMUX_E_CONFIG with the key named in `hamux_last_error()`.
+/// `*out`. Unknown keys and bad values give HAMUX_E_CONFIG with the key named in
+/// `hamux_last_error()`. Defaults and ranges: the README's configuration reference.
+///
+/// Client keys:
+/// - `io-threads`: IO threads, each its own runtime; connections are spread over them.
+/// - `drain-timeout-ms`: how long `hamux_client_free` waits for outstanding replies.
+/// - `callbacks`: where response callbacks run: "threads" (hamux IO threads) or "poll"
+///   (`hamux_client_dispatch`).
+/// - `peers`: a list of peer entries, `{"url": ..., <peer keys>}`. A URL not listed gets
+///   the top-level peer keys on first use.
+///
+/// Peer keys, at the top level for every peer and in a peer entry for that peer:
+/// - `url` (peer entries only): the peer's URL, spelled as it is passed to
+///   `hamux_client_send`.
+/// - `connections-per-peer`: connections opened (lazily) to the peer.
+/// - `max-in-flight`: requests accepted and not yet completed; beyond, HAMUX_E_BUSY.
+/// - `request-timeout-ms`: from send to reply; then HAMUX_E_TIMEOUT.
+/// - `connect-timeout-ms`: one TCP connect.
+/// - `max-frame-bytes`: largest request or reply body.
+/// - `ping-interval-ms`: `hamux://` liveness: a Ping after this long without hearing from
+///   the peer (0: no pings).
+/// - `ping-timeout-ms`: no answer this long after a Ping ends the connection.
+/// - `source-address`: local address outgoing connections are bound to.
+/// - `source-port`: local port they are bound to (needs `connections-per-peer` 1).
+/// - `basic-auth-user`: HTTP basic authentication user (Kea's name).
+/// - `basic-auth-password`: its password (needs `basic-auth-user`).
+/// - `resend-after-idle-close`: HTTP: send a request again once when a reused keep-alive
+///   connection turns out closed by the peer (the README's "What is re-sent").
+/// - `trust-anchor`: TLS: PEM file (or directory) of the CA(s) the peer's certificate
+///   must chain to; required for `hamuxs://` and `https://` peers.
+/// - `cert-file`: TLS: this end's certificate chain (PEM), presented when the peer asks.
+/// - `key-file`: TLS: the private key of `cert-file` (PEM).
 #[no_mangle]
 pub unsafe extern "C" fn hamux_client_new(
     config_json: *const c_char,
@@ -72,9 +99,7 @@ impl CCompletion {
     fn call(self, reply: Reply<'_>) {
         // SAFETY: the function pointer and user data come from the host, which guarantees
         // they are valid until the callback has run.
-        unsafe {
-            (self.cb)(self.user_data, reply.txid, reply.status.into(), reply.body.as_ptr(), reply.body.len())
-        }
+        unsafe { (self.cb)(self.user_data, reply.txid, reply.status, reply.body.as_ptr(), reply.body.len()) }
     }
 }
 

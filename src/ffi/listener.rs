@@ -51,11 +51,36 @@ impl CHandler {
 }
 
 /// Creates a listener from a JSON configuration and starts serving; writes it to `*out`.
-/// Keys: `address` (default "127.0.0.1"), `port` (0 picks a free port, see
-/// `hamux_listener_port`), `io-threads`, `handler-threads`, `max-frame-bytes`,
-/// `max-pending`, `max-pending-per-connection`, `parallel-commands`, `callbacks` ("threads" or "poll"), `drain-timeout-ms`
-/// and the other keys of the README's configuration reference. HAMUX_E_CONFIG names a
-/// refused key; HAMUX_E_CONNECT if the address cannot be bound.
+/// HAMUX_E_CONFIG names a refused key (unknown keys are refused); HAMUX_E_CONNECT if the
+/// address cannot be bound. Defaults and ranges: the README's configuration reference.
+///
+/// Listener keys:
+/// - `address`: IPv4 or IPv6 address to bind (default "127.0.0.1").
+/// - `port`: port to bind; 0 (the default) picks a free one, see `hamux_listener_port`.
+/// - `io-threads`: IO threads decoding requests and writing replies.
+/// - `handler-threads`: threads running the request callback.
+/// - `max-frame-bytes`: largest request body; a larger one closes the connection.
+/// - `max-pending`: requests handed to the host and not yet answered; at the limit
+///   connections are not read until the host answers.
+/// - `max-pending-per-connection`: of those, how many one connection may have.
+/// - `parallel-commands`: commands handed to the host in parallel (default: Kea's HA
+///   commands; `["*"]`: all); any other goes through the serial lane, one at a time.
+/// - `callbacks`: where the request callback runs: "threads" (`handler-threads`) or
+///   "poll" (`hamux_listener_dispatch`).
+/// - `allowed-peers`: source addresses (CIDRs, ports, port ranges) allowed to connect.
+/// - `max-connections`: connections open at once; more are closed at accept.
+/// - `handshake-timeout-ms`: time a new connection has to finish TLS and show its protocol.
+/// - `idle-timeout-ms`: a connection with nothing pending that sends nothing this long is
+///   closed (0: never).
+/// - `drain-timeout-ms`: graceful shutdown: how long connections may take to answer what
+///   they were handed (see `hamux_listener_shutdown`).
+/// - `cert-file`: TLS: this listener's certificate chain (PEM); with it, every
+///   connection must be TLS.
+/// - `key-file`: TLS: the private key of `cert-file` (PEM).
+/// - `trust-anchor`: TLS: PEM file (or directory) of the CA(s) client certificates must
+///   chain to.
+/// - `require-client-certs`: TLS: refuse clients without a valid certificate (default
+///   true; needs `trust-anchor`).
 #[no_mangle]
 pub unsafe extern "C" fn hamux_listener_new(
     config_json: *const c_char,

@@ -11,6 +11,8 @@
 
 mod boundary;
 mod client;
+#[cfg(test)]
+mod config_keys;
 mod lease;
 mod listener;
 mod log;

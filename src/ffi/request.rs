@@ -41,23 +41,31 @@ pub unsafe extern "C" fn hamux_request_respond(
     })
 }
 
-/// Answers with an error instead of a reply: the peer's callback gets `status` (one of
-/// the HAMUX_E_ values) and `message` (NUL-terminated; NULL for none). Frees the request.
+/// Answers with an error instead of a reply and frees the request: the peer's callback
+/// gets `status` and `message` (NUL-terminated; NULL for none). `status` is one of the
+/// HAMUX_E_ values, passed as `uint32_t`; HAMUX_OK is sent as HAMUX_E_PROTOCOL (an error
+/// answer cannot be a success). A number that is not a `hamux_status` is refused with
+/// HAMUX_E_INVALID: the request is freed all the same and the peer gets HAMUX_E_INTERNAL.
+/// HAMUX_E_CONNECT if the requesting peer's connection is gone, HAMUX_E_INVALID for a NULL
+/// request.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_request_respond_error(
     request: *mut hamux_request,
-    status: hamux_status,
+    status: u32,
     message: *const c_char,
 ) -> hamux_status {
     guard(|| {
         let request = take(request)?;
         let message =
             if message.is_null() { "" } else { c_str(message, "message").unwrap_or("(invalid UTF-8)") };
-        let status = match Status::from(status) {
-            Status::Ok => Status::Protocol,
-            other => other,
-        };
-        request.respond_error(status, message)
+        match Status::from_code(status) {
+            Some(Status::Ok) => request.respond_error(Status::Protocol, message),
+            Some(status) => request.respond_error(status, message),
+            None => {
+                let _ = request.respond_error(Status::Internal, "the host answered with an invalid status");
+                Err(Error::invalid(format!("status {status} is not a hamux_status value")))
+            }
+        }
     })
 }
 

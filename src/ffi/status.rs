@@ -4,40 +4,11 @@ use super::boundary;
 use crate::Status;
 use std::ffi::c_char;
 
-/// The outcome of a call or of a transaction. Zero is success.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum hamux_status {
-    /// Success; for a transaction, the body is the peer's reply.
-    HAMUX_OK = 0,
-    /// An argument was invalid: a NULL pointer, a body that is not a JSON object, a bad URL.
-    HAMUX_E_INVALID = 1,
-    /// The configuration was refused; `hamux_last_error()` names the key.
-    HAMUX_E_CONFIG = 2,
-    /// The peer's `max-in-flight` limit is reached; nothing was queued, retry later.
-    HAMUX_E_BUSY = 3,
-    /// The object is shutting down and takes no new work.
-    HAMUX_E_SHUTDOWN = 4,
-    /// No reply arrived within `request-timeout-ms`.
-    HAMUX_E_TIMEOUT = 5,
-    /// The peer could not be reached, the connection was lost, or (for a listener
-    /// request) the requesting connection is gone.
-    HAMUX_E_CONNECT = 6,
-    /// The peer broke the protocol or reported an error for this request.
-    HAMUX_E_PROTOCOL = 7,
-    /// The request was cancelled: the client was freed before its reply arrived, or the
-    /// peer's listener dropped it.
-    HAMUX_E_CANCELLED = 8,
-    /// TLS negotiation or certificate verification failed (either end refused the other's
-    /// certificate, or the peer does not speak TLS); the callback's body says why.
-    HAMUX_E_TLS = 9,
-    /// An internal error in hamux (a bug); details in `hamux_last_error()`.
-    HAMUX_E_INTERNAL = 10,
-    /// An `http://` peer answered with a non-2xx HTTP status; the callback's body is the
-    /// peer's answer (Kea's `{ "result": ..., "text": ... }`).
-    HAMUX_E_HTTP = 11,
-}
+/// The C ABI's `hamux_status` is [`Status`] itself (`#[repr(C)]`, the C enum's layout); the
+/// header's `enum hamux_status` is rendered from the same table by `build.rs`. Values from C
+/// arrive as `uint32_t` and go through [`Status::from_code`], so an unknown number is
+/// refused instead of becoming an invalid enum.
+pub use crate::Status as hamux_status;
 
 static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
@@ -47,10 +18,20 @@ pub extern "C" fn hamux_version() -> *const c_char {
     VERSION.as_ptr().cast()
 }
 
-/// The name of a status, e.g. "HAMUX_E_TIMEOUT". Static; never free it.
+/// The name of a status, e.g. "HAMUX_E_TIMEOUT". `status` is a `hamux_status` value,
+/// passed as `uint32_t` so that any number is safe: one that is not a `hamux_status` gives
+/// "HAMUX_E_INVALID" (the status a call refusing it returns) and a detail for
+/// `hamux_last_error()`. Never NULL; static, never free it.
 #[no_mangle]
-pub extern "C" fn hamux_status_name(status: hamux_status) -> *const c_char {
-    Status::from(status).c_name().as_ptr()
+pub extern "C" fn hamux_status_name(status: u32) -> *const c_char {
+    let invalid = Status::Invalid.c_name().as_ptr();
+    boundary::guard_value(invalid, || match Status::from_code(status) {
+        Some(s) => s.c_name().as_ptr(),
+        None => {
+            boundary::set_last_error(&format!("{status} is not a hamux_status value"));
+            invalid
+        }
+    })
 }
 
 /// Detail of the last failed call made on this thread ("" if none), e.g. which
@@ -66,12 +47,23 @@ mod tests {
     use super::*;
     use std::ffi::CStr;
 
+    fn name(status: u32) -> &'static str {
+        unsafe { CStr::from_ptr(hamux_status_name(status)) }.to_str().unwrap()
+    }
+
     #[test]
     fn names_match_the_core() {
         for s in Status::ALL {
-            let name = unsafe { CStr::from_ptr(hamux_status_name(s.into())) };
-            assert_eq!(name.to_str().unwrap(), s.name());
-            assert_eq!(hamux_status::from(s) as u32, s as u32);
+            assert_eq!(name(s as u32), s.name());
+        }
+    }
+
+    #[test]
+    fn unknown_values_are_named_invalid() {
+        for code in [Status::ALL.len() as u32, 99, u32::MAX] {
+            assert_eq!(name(code), "HAMUX_E_INVALID");
+            let detail = unsafe { CStr::from_ptr(hamux_last_error()) }.to_str().unwrap();
+            assert!(detail.contains(&code.to_string()), "{detail}");
         }
     }
 }

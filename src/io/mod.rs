@@ -9,5 +9,5 @@ mod threads;
 
 pub use outbox::{write_loop, write_until, Outbox, WriteEnd};
 pub use poll_queue::PollQueue;
-pub use stream::{Idle, NoSigpipeTcp, ReadHalf, Stream, WriteHalf};
+pub use stream::{Idle, NoSigpipeTcp, Stream};
 pub use threads::IoThreads;

@@ -59,10 +59,6 @@ impl IoThreads {
         self.threads.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.threads.is_empty()
-    }
-
     /// The runtime of IO thread `index % len`.
     pub fn handle(&self, index: usize) -> Handle {
         self.threads[index % self.threads.len()].handle.clone()

@@ -53,11 +53,6 @@ impl TlsFiles {
         }
         Ok(files)
     }
-
-    /// Whether any TLS key is set.
-    pub fn is_set(&self) -> bool {
-        self.trust_anchor.is_some() || self.cert_file.is_some()
-    }
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

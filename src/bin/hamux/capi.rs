@@ -17,7 +17,7 @@ pub fn last_error() -> String {
 /// `hamux_status_name(status)`, e.g. "HAMUX_E_TIMEOUT".
 pub fn status_name(status: hamux_status) -> &'static str {
     // SAFETY: the names are static NUL-terminated ASCII strings.
-    unsafe { CStr::from_ptr(hamux_status_name(status)) }.to_str().unwrap_or("HAMUX_E_?")
+    unsafe { CStr::from_ptr(hamux_status_name(status as u32)) }.to_str().unwrap_or("HAMUX_E_?")
 }
 
 fn failure(what: &str, status: hamux_status) -> String {
@@ -49,7 +49,7 @@ impl Client {
         let mut raw = std::ptr::null_mut();
         // SAFETY: valid C string and out pointer.
         match unsafe { hamux_client_new(config.as_ptr(), &mut raw) } {
-            hamux_status::HAMUX_OK => Ok(Client { raw }),
+            hamux_status::Ok => Ok(Client { raw }),
             status => Err(failure("hamux_client_new", status)),
         }
     }
@@ -86,7 +86,7 @@ impl Listener {
         let config = CString::new(config).map_err(|_| "listener configuration contains NUL".to_string())?;
         let mut raw = std::ptr::null_mut();
         match hamux_listener_new(config.as_ptr(), cb, user_data, &mut raw) {
-            hamux_status::HAMUX_OK => Ok(Listener { raw }),
+            hamux_status::Ok => Ok(Listener { raw }),
             status => Err(failure("hamux_listener_new", status)),
         }
     }

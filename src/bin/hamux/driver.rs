@@ -124,7 +124,7 @@ impl Chain {
             user_data,
             std::ptr::null_mut(),
         );
-        if status == hamux_status::HAMUX_OK {
+        if status == hamux_status::Ok {
             return true;
         }
         st.record_error(|| {
@@ -189,7 +189,7 @@ unsafe extern "C" fn on_reply(
     let shared = &*chain.shared;
     let st = &mut *chain.state.get();
     let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
-    if status == hamux_status::HAMUX_OK && body.starts_with(REPLY_OK_PREFIX) {
+    if status == hamux_status::Ok && body.starts_with(REPLY_OK_PREFIX) {
         let latency = now.saturating_duration_since(st.sent_at).as_nanos() as u64;
         let slow = st.slow;
         shared.latencies.with(|l| {
@@ -309,7 +309,7 @@ pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Resu
     }
     unsafe extern "C" fn done(ud: *mut c_void, _: u64, status: hamux_status, body: *const u8, len: usize) {
         let p = &*(ud as *const Pending);
-        if status != hamux_status::HAMUX_OK {
+        if status != hamux_status::Ok {
             let text = String::from_utf8_lossy(std::slice::from_raw_parts(body, len)).into_owned();
             let mut e = p.error.lock().unwrap_or_else(|e| e.into_inner());
             e.get_or_insert_with(|| format!("{}: {text}", capi::status_name(status)));
@@ -341,7 +341,7 @@ pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Resu
                 std::ptr::null_mut(),
             )
         };
-        if status != hamux_status::HAMUX_OK {
+        if status != hamux_status::Ok {
             pending.left.fetch_sub(1, Ordering::AcqRel);
             send_error =
                 Some(format!("hamux_client_send: {}: {}", capi::status_name(status), capi::last_error()));

@@ -108,7 +108,7 @@ impl Handler {
     fn respond(&self, request: *mut hamux_request, answer: &[u8]) {
         // SAFETY: `request` is a handle hamux gave us, answered exactly once here.
         let status = unsafe { hamux_request_respond(request, answer.as_ptr(), answer.len()) };
-        if status != hamux_status::HAMUX_OK {
+        if status != hamux_status::Ok {
             self.respond_failures.fetch_add(1, Relaxed);
         }
     }

@@ -66,7 +66,7 @@ impl Chain {
             self as *const Chain as *mut c_void,
             &mut txid,
         );
-        if status == hamux_status::HAMUX_OK {
+        if status == hamux_status::Ok {
             shared.tally.on_sent(txid);
             true
         } else {
@@ -99,7 +99,7 @@ unsafe extern "C" fn on_reply(
     shared.tally.on_callback(txid, status, body.starts_with(REPLY_OK_PREFIX));
     if shared.stop.load(Ordering::Relaxed) {
         chain.release(shared, false);
-    } else if status != hamux_status::HAMUX_OK || !chain.send_next() {
+    } else if status != hamux_status::Ok || !chain.send_next() {
         chain.release(shared, true);
     }
 }

@@ -99,7 +99,7 @@ impl Tally {
             self.duplicated.fetch_add(1, Relaxed);
             return;
         }
-        let slot = if status == hamux_status::HAMUX_OK && !good { BAD_REPLY } else { status as usize };
+        let slot = if status == hamux_status::Ok && !good { BAD_REPLY } else { status as usize };
         self.outcomes[slot.min(SLOTS - 1)].fetch_add(1, Relaxed);
     }
 
@@ -108,7 +108,7 @@ impl Tally {
     }
 
     pub fn ok(&self) -> u64 {
-        self.outcome(hamux_status::HAMUX_OK as usize)
+        self.outcome(hamux_status::Ok as usize)
     }
 
     /// Callbacks that were not a good reply.
@@ -127,11 +127,11 @@ mod tests {
         for id in [1u64, 2, 3, CHUNK_BITS + 5] {
             t.on_sent(id);
         }
-        t.on_callback(1, hamux_status::HAMUX_OK, true);
-        t.on_callback(3, hamux_status::HAMUX_E_CONNECT, true);
-        t.on_callback(3, hamux_status::HAMUX_OK, true);
-        t.on_callback(CHUNK_BITS + 5, hamux_status::HAMUX_OK, false);
-        t.on_callback(9, hamux_status::HAMUX_OK, true);
+        t.on_callback(1, hamux_status::Ok, true);
+        t.on_callback(3, hamux_status::Connect, true);
+        t.on_callback(3, hamux_status::Ok, true);
+        t.on_callback(CHUNK_BITS + 5, hamux_status::Ok, false);
+        t.on_callback(9, hamux_status::Ok, true);
         assert_eq!(t.duplicated.load(Relaxed), 1);
         assert_eq!((t.ok(), t.errors(), t.outcome(BAD_REPLY)), (2, 2, 1));
         // 2 never called back; 9 called back but never accepted.

@@ -132,6 +132,47 @@ fn ping_is_answered_with_pong() {
     assert_eq!(frames(&buf), vec![(FrameType::Pong, 9, b"abc".to_vec())]);
 }
 
+/// The body check HTTP requests have always had holds for `hamux://` too: a Request whose
+/// body is not a JSON object never reaches the host; an Error frame names its txid, and
+/// the connection closes without reading further.
+#[test]
+fn request_body_that_is_not_a_json_object_is_refused_by_txid() {
+    const BEFORE: &[u8] = br#"{"command": "lease4-update"}"#;
+    const AFTER: &[u8] = br#"{"command": "lease4-del"}"#;
+    for bad in [&b"[1]"[..], b"\"lease4-update\"", b"{\"command\": ", b"{} trailing", b""] {
+        let reached: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let seen = reached.clone();
+        let handler: Handler = Arc::new(move |mut req: Request| {
+            seen.lock().unwrap().push(req.take_body());
+            let _ = req.respond(b"[{\"result\":0}]");
+        });
+        let listener = Listener::new("{}", handler).unwrap();
+        let mut s = TcpStream::connect(listener.local_addr()).unwrap();
+        let mut bytes = hello();
+        bytes.extend(request(1, BEFORE));
+        bytes.extend(request(2, bad));
+        bytes.extend(request(3, AFTER));
+        s.write_all(&bytes).unwrap();
+        let got = frames(&read_until_closed(&mut s));
+        let what = String::from_utf8_lossy(bad);
+        let error = got.iter().find(|f| f.0 == FrameType::Error).expect("an error frame");
+        assert_eq!(error.1, 2, "{what}");
+        let (code, text) = codec::parse_error_body(&error.2);
+        assert_eq!(code, Status::Protocol as u32, "{what}");
+        assert!(text.contains("not a JSON object"), "{what}: {text}");
+        assert!(got.iter().all(|f| f.1 != 3), "{what}: nothing after the refused request is read");
+        let reached = reached.lock().unwrap().clone();
+        assert!(reached.iter().all(|body| body == BEFORE), "{what}: {reached:?}");
+        assert_eq!(stat(&listener, "protocol-errors"), 1, "{what}");
+        assert_listener_still_serves(&listener);
+    }
+}
+
+fn stat(listener: &Listener, name: &str) -> u64 {
+    let stats: serde_json::Value = serde_json::from_str(&listener.stats_json()).unwrap();
+    stats[name].as_u64().unwrap()
+}
+
 /// A fake peer: accepts one connection, reads the client's first request, then runs
 /// `reply` on the socket.
 fn fake_peer(reply: impl FnOnce(&mut TcpStream, u64) + Send + 'static) -> String {

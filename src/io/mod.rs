@@ -2,6 +2,7 @@
 //! "IO service", as Kea calls it), the outgoing-frame buffer connections write through, and
 //! the byte stream (plain TCP or TLS) they write to.
 
+pub mod framed;
 mod outbox;
 mod poll_queue;
 mod stream;

@@ -1,12 +1,23 @@
 //! Listener configuration: Kea-style keys and defaults.
 
 use super::allow::AllowList;
-use super::command::HA_PARALLEL_COMMANDS;
 use crate::config::{parse_object, ConfigObject};
 use crate::tls::TlsFiles;
 use crate::{Callbacks, Error};
 use std::net::IpAddr;
 use std::time::Duration;
+
+/// Kea's HA lease traffic and heartbeats: the default `parallel-commands`.
+const HA_PARALLEL_COMMANDS: [&str; 8] = [
+    "ha-heartbeat",
+    "lease4-update",
+    "lease4-del",
+    "lease4-bulk-apply",
+    "lease6-update",
+    "lease6-del",
+    "lease6-bulk-apply",
+    "ha-sync-complete-notify",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerConfig {

@@ -12,8 +12,6 @@
 //! still owes (those requests' answers then report CONNECT to the host, and the peer's
 //! callbacks get CONNECT), as a hard shutdown always did.
 
-use super::reply::Replies;
-use crate::codec::{self, FrameType};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -59,6 +57,11 @@ impl Drain {
         self.started_at.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t + self.timeout)
     }
 
+    /// How long connections may take to drain (`drain-timeout-ms`).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Resolves once the drain has begun.
     pub(crate) async fn begun(&self) {
         let mut rx = self.began.subscribe();
@@ -80,17 +83,4 @@ impl Drop for SocketGuard<'_> {
         *self.0.socket_closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.0.socket_closed_cv.notify_all();
     }
-}
-
-/// A connection's part of the drain: once it begins, says goodbye to the peer (Goaway,
-/// or HTTP's close after the last answer), then resolves when the drain time is up.
-pub(crate) async fn goodbye(drain: &Drain, replies: &Replies, is_hamux: bool) {
-    drain.begun().await;
-    if is_hamux {
-        let reason = b"listener shutting down";
-        let _ = replies.outbox.push(None, |out| codec::encode_frame(out, FrameType::Goaway, 0, reason));
-    } else {
-        replies.close_http_after_answers();
-    }
-    tokio::time::sleep(drain.timeout).await;
 }

@@ -1,13 +1,17 @@
 //! Where a connection's replies go: frames in any order for `hamux://`, HTTP responses in
-//! request order for HTTP/1.1.
+//! request order for HTTP/1.1. Everything a connection writes goes through its
+//! [`Replies`], which alone knows how it is encoded and buffered.
 
-use super::drain::Drain;
-use crate::codec::{self, http, FrameType};
-use crate::io::Outbox;
+mod encode;
+mod http_order;
+
+use crate::io::{write_loop, Outbox};
+use crate::listener::drain::Drain;
 use crate::Status;
-use std::collections::BTreeMap;
+use http_order::{HttpAnswer, HttpOrder};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
 /// How a request is answered.
@@ -19,40 +23,12 @@ pub(crate) enum Route {
     Http { seq: u64, close: bool },
 }
 
-/// An HTTP answer waiting for its turn. Encoded only when it leaves, because only then is
-/// it known whether it is the connection's last (`Connection: close`).
-enum HttpAnswer {
-    /// 200 with this JSON body.
-    Json(Vec<u8>),
-    /// Kea's HTTP-level error answer with this status.
-    Refusal(u16),
-}
-
-impl HttpAnswer {
-    fn encode(&self, out: &mut Vec<u8>, close: bool) {
-        match self {
-            HttpAnswer::Json(body) => http::encode_response(out, 200, body, close),
-            HttpAnswer::Refusal(status) => http::encode_error_response(out, *status, close),
-        }
-    }
-}
-
-/// HTTP answers must leave in request order: those that are ready early wait here.
-#[derive(Default)]
-struct HttpOrder {
-    /// The next answer to leave.
-    next: u64,
-    /// Requests handed to the host so far.
-    accepted: u64,
-    ready: BTreeMap<u64, (HttpAnswer, bool)>,
-}
-
 /// The reply side of one connection, shared by its writer and every request it carries.
 pub(crate) struct Replies {
-    pub(crate) outbox: Outbox<()>,
+    outbox: Outbox<()>,
     http_order: Mutex<HttpOrder>,
     /// Requests of this connection the host has not answered yet.
-    pub(crate) outstanding: AtomicUsize,
+    outstanding: AtomicUsize,
     /// Notified when `outstanding` drops to zero (a closing connection waits for it).
     all_answered: Notify,
     /// The listener's shutdown state. Once it drains, an HTTP connection accepts no new
@@ -88,6 +64,11 @@ impl Replies {
         }
     }
 
+    /// Whether the host still owes answers to requests of this connection.
+    pub(crate) fn owed(&self) -> bool {
+        self.outstanding.load(Ordering::Relaxed) > 0
+    }
+
     /// Resolves once the host has answered every request handed over on this connection.
     pub(crate) async fn all_answered(&self) {
         while self.outstanding.load(Ordering::Acquire) > 0 {
@@ -97,13 +78,28 @@ impl Replies {
         }
     }
 
+    /// Writes what is queued to `writer` until the connection is closed and flushed, or
+    /// writing fails; `on_written` sees how many bytes each write took.
+    pub(crate) async fn write_to<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+        on_written: impl FnMut(usize),
+    ) -> std::io::Result<()> {
+        write_loop(&self.outbox, writer, |_| {}, on_written).await
+    }
+
+    /// Takes no more replies: the writer flushes what is queued and the connection ends.
+    /// Idempotent.
+    pub(crate) fn close(&self) {
+        self.outbox.close();
+    }
+
     /// Sends a successful reply with `body`.
     pub(crate) fn reply(&self, route: Route, body: &[u8]) -> Result<(), Gone> {
         match route {
-            Route::Frame { txid } => self
-                .outbox
-                .push(None, |out| codec::encode_frame(out, FrameType::Response, txid, body))
-                .map_err(|_| Gone),
+            Route::Frame { txid } => {
+                self.outbox.push(None, |out| encode::response(out, txid, body)).map_err(|_| Gone)
+            }
             Route::Http { seq, close } => self.http_in_order(seq, HttpAnswer::Json(body.to_vec()), close),
         }
     }
@@ -112,15 +108,35 @@ impl Replies {
     /// (`[ { "result": 1, "text": ... } ]`, HTTP 200).
     pub(crate) fn fail(&self, route: Route, status: Status, message: &str) -> Result<(), Gone> {
         match route {
-            Route::Frame { txid } => self
-                .outbox
-                .push(None, |out| codec::encode_error(out, txid, status as u32, message))
-                .map_err(|_| Gone),
+            Route::Frame { txid } => {
+                self.outbox.push(None, |out| encode::error(out, txid, status, message)).map_err(|_| Gone)
+            }
             Route::Http { seq, close } => {
-                let body = serde_json::json!([{ "result": 1, "text": message }]).to_string();
-                self.http_in_order(seq, HttpAnswer::Json(body.into_bytes()), close)
+                self.http_in_order(seq, HttpAnswer::Json(encode::http_command_error(message)), close)
             }
         }
+    }
+
+    /// `hamux://`: queues this side's hello, the session's first bytes.
+    pub(crate) fn send_hello(&self) {
+        let _ = self.outbox.push(None, encode::hello);
+    }
+
+    /// `hamux://`: answers a Ping, unless the peer is not reading what it was sent (see
+    /// [`Outbox::push_pong`]).
+    pub(crate) fn send_pong(&self, txid: u64, body: &[u8]) {
+        self.outbox.push_pong(|out| encode::pong(out, txid, body));
+    }
+
+    /// `hamux://`: tells the peer the listener is going away (graceful shutdown).
+    pub(crate) fn send_goaway(&self) {
+        let _ = self.outbox.push(None, encode::goaway);
+    }
+
+    /// `hamux://`: queues a PROTOCOL Error frame telling the peer why the connection is
+    /// being closed (`txid`: the request at fault, or 0).
+    pub(crate) fn refuse_session(&self, txid: u64, why: &str) {
+        let _ = self.outbox.push(None, |out| encode::error(out, txid, Status::Protocol, why));
     }
 
     /// Queues an HTTP-level refusal (`{ "result": 400, "text": "Bad Request" }`) as the
@@ -142,14 +158,14 @@ impl Replies {
         if self.drain.is_draining() {
             return false;
         }
-        order.accepted += 1;
+        order.accept();
         true
     }
 
     /// Answers request `seq`, read while the listener shuts down and not handed to the
     /// host, with 503 and `Connection: close`, after the answers owed before it.
     pub(crate) fn refuse_http_draining(&self, seq: u64) {
-        self.http_lock().accepted += 1;
+        self.http_lock().accept();
         let _ = self.http_in_order(seq, HttpAnswer::Refusal(503), true);
     }
 
@@ -157,7 +173,7 @@ impl Replies {
     /// carries `Connection: close` and ends the connection; with none owed, it ends now.
     pub(crate) fn close_http_after_answers(&self) {
         let order = self.http_lock();
-        if order.next == order.accepted {
+        if order.all_sent() {
             self.outbox.close();
         }
     }
@@ -167,18 +183,14 @@ impl Replies {
             return Err(Gone);
         }
         let mut order = self.http_lock();
-        order.ready.insert(seq, (answer, close));
-        while let Some((answer, close)) = {
-            let next = order.next;
-            order.ready.remove(&next)
-        } {
-            order.next += 1;
-            let close = close || (order.next == order.accepted && self.drain.is_draining());
+        order.insert(seq, answer, close);
+        while let Some((answer, close)) = order.take_next() {
+            let close = close || (order.all_sent() && self.drain.is_draining());
             self.outbox.push(None, |out| answer.encode(out, close)).map_err(|_| Gone)?;
             if close {
                 // Written, then the writer flushes and ends the connection.
                 self.outbox.close();
-                order.ready.clear();
+                order.clear();
                 break;
             }
         }

@@ -3,20 +3,23 @@
 
 use super::request::Request;
 use super::workers::WorkerPool;
-use super::Handler;
 use crate::io::PollQueue;
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-pub(crate) enum Handlers {
+/// The host's request handler, run on a handler thread for each request.
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
+
+pub(super) enum Handlers {
     Threads(WorkerPool<Request>),
     Poll { queue: Box<PollQueue<Request>>, handler: Handler, closed: AtomicBool },
 }
 
 impl Handlers {
     /// Hands a request over; gives it back if shutting down (or, threads mode, full).
-    pub(crate) fn submit(&self, request: Request) -> Result<(), Request> {
+    pub(super) fn submit(&self, request: Request) -> Result<(), Request> {
         match self {
             Handlers::Threads(pool) => pool.submit(request),
             Handlers::Poll { queue, closed, .. } => {
@@ -30,7 +33,7 @@ impl Handlers {
     }
 
     /// Poll mode: the descriptor readable while requests wait.
-    pub(crate) fn poll_fd(&self) -> Option<RawFd> {
+    pub(super) fn poll_fd(&self) -> Option<RawFd> {
         match self {
             Handlers::Threads(_) => None,
             Handlers::Poll { queue, .. } => Some(queue.fd()),
@@ -38,7 +41,7 @@ impl Handlers {
     }
 
     /// Poll mode: runs the handler for up to `max` waiting requests on this thread.
-    pub(crate) fn dispatch(&self, max: usize) -> usize {
+    pub(super) fn dispatch(&self, max: usize) -> usize {
         let Handlers::Poll { queue, handler, .. } = self else { return 0 };
         let ready = queue.take(max);
         let n = ready.len();
@@ -51,7 +54,7 @@ impl Handlers {
     }
 
     /// Stops handing out requests; those still waiting are dropped (answered CANCELLED).
-    pub(crate) fn close_and_join(&self) {
+    pub(super) fn close_and_join(&self) {
         match self {
             Handlers::Threads(pool) => pool.close_and_join(),
             Handlers::Poll { queue, closed, .. } => {

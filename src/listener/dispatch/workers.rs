@@ -86,13 +86,13 @@ impl<T> Queue<T> {
 }
 
 /// A fixed pool of threads running `handle` on each submitted item.
-pub(crate) struct WorkerPool<T: Send + 'static> {
+pub(super) struct WorkerPool<T: Send + 'static> {
     queue: Arc<Queue<T>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl<T: Send + 'static> WorkerPool<T> {
-    pub(crate) fn start(
+    pub(super) fn start(
         threads: usize,
         capacity: usize,
         name: &str,
@@ -123,7 +123,7 @@ impl<T: Send + 'static> WorkerPool<T> {
     }
 
     /// Queues an item; gives it back if the queue is full or closed.
-    pub(crate) fn submit(&self, item: T) -> Result<(), T> {
+    pub(super) fn submit(&self, item: T) -> Result<(), T> {
         if self.queue.closed.load(Ordering::Acquire) {
             return Err(item);
         }
@@ -133,7 +133,7 @@ impl<T: Send + 'static> WorkerPool<T> {
     }
 
     /// Stops the workers after the items they are running; queued items are dropped.
-    pub(crate) fn close_and_join(&self) {
+    pub(super) fn close_and_join(&self) {
         self.queue.closed.store(true, Ordering::Release);
         {
             let _sleep = self.queue.lock();

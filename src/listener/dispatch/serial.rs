@@ -3,7 +3,7 @@
 //! pause its own worker threads for them, as Kea does for most commands.
 
 use super::handlers::Handlers;
-use super::request::Request;
+use super::request::{OnAnswered, Request};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -14,13 +14,13 @@ struct LaneState {
     waiting: VecDeque<Request>,
 }
 
-pub(crate) struct SerialLane {
+pub(super) struct SerialLane {
     state: Mutex<LaneState>,
     workers: Arc<Handlers>,
 }
 
 impl SerialLane {
-    pub(crate) fn new(workers: Arc<Handlers>) -> SerialLane {
+    pub(super) fn new(workers: Arc<Handlers>) -> SerialLane {
         SerialLane { state: Mutex::new(LaneState::default()), workers }
     }
 
@@ -29,7 +29,7 @@ impl SerialLane {
     }
 
     /// Hands `request` to the host now if the lane is free, else queues it.
-    pub(crate) fn submit(self: &Arc<Self>, request: Request) {
+    pub(super) fn submit(self: &Arc<Self>, request: Request) {
         let mut state = self.lock();
         if state.busy {
             state.waiting.push_back(request);
@@ -48,7 +48,7 @@ impl SerialLane {
     }
 
     /// The request the host had was answered: start the next one, if any.
-    pub(crate) fn release(self: &Arc<Self>) {
+    fn release(self: &Arc<Self>) {
         let mut state = self.lock();
         match state.waiting.pop_front() {
             Some(next) => {
@@ -60,8 +60,14 @@ impl SerialLane {
     }
 
     /// Drops the waiting requests (they answer CANCELLED); used at shutdown.
-    pub(crate) fn clear(&self) {
+    pub(super) fn clear(&self) {
         let waiting = std::mem::take(&mut self.lock().waiting);
         drop(waiting);
+    }
+}
+
+impl OnAnswered for SerialLane {
+    fn answered(self: Arc<Self>) {
+        self.release();
     }
 }

@@ -1,9 +1,8 @@
 //! An incoming request, owned by the host until it answers it once.
 
-use super::connection::PendingSlot;
-use super::reply::{Replies, Route};
-use super::serial::SerialLane;
-use super::stats::ListenerCounters;
+use super::pending::PendingSlot;
+use crate::listener::reply::{Replies, Route};
+use crate::listener::stats::ListenerCounters;
 use crate::{Error, Status};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -18,9 +17,14 @@ pub struct Request {
     counters: Arc<ListenerCounters>,
     answered: bool,
     /// Set while the request holds the serial lane: answering it lets the next one go.
-    lane: Option<Arc<SerialLane>>,
+    lane: Option<Arc<dyn OnAnswered>>,
     /// Holds its `max-pending` and `max-pending-per-connection` slots until answered.
     _pending: PendingSlot,
+}
+
+/// Told once a request is answered (the serial lane, to hand the host its next request).
+pub(crate) trait OnAnswered: Send + Sync {
+    fn answered(self: Arc<Self>);
 }
 
 fn gone() -> Error {
@@ -28,7 +32,7 @@ fn gone() -> Error {
 }
 
 impl Request {
-    pub(crate) fn new(
+    pub(super) fn new(
         route: Route,
         body: Vec<u8>,
         replies: Arc<Replies>,
@@ -63,7 +67,8 @@ impl Request {
         std::mem::take(&mut self.body)
     }
 
-    pub(crate) fn on_answer(&mut self, lane: Arc<SerialLane>) {
+    /// `lane` is told when this request is answered (or dropped unanswered).
+    pub(super) fn on_answer(&mut self, lane: Arc<dyn OnAnswered>) {
         self.lane = Some(lane);
     }
 
@@ -71,7 +76,7 @@ impl Request {
         self.answered = true;
         self.replies.answered();
         if let Some(lane) = self.lane.take() {
-            lane.release();
+            lane.answered();
         }
     }
 

@@ -1,0 +1,116 @@
+//! The listening socket: who may connect (`allowed-peers`), how many at once
+//! (`max-connections`), the TLS handshake, and which IO thread serves each connection.
+
+mod tls;
+
+use crate::io::IoThreads;
+use crate::listener::allow::AllowList;
+use crate::listener::config::ListenerConfig;
+use crate::listener::drain::Drain;
+use crate::listener::session::{self, OpenConnection, SessionContext};
+use crate::listener::stats::ListenerCounters;
+use crate::tls::TlsAcceptor;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// What the accept loop and each connection's first steps need.
+pub(crate) struct Acceptor {
+    sessions: Arc<SessionContext>,
+    counters: Arc<ListenerCounters>,
+    drain: Arc<Drain>,
+    /// With `cert-file`: every connection starts with a TLS handshake.
+    tls: Option<TlsAcceptor>,
+    allowed: AllowList,
+    max_connections: usize,
+    handshake_timeout: Duration,
+}
+
+impl Acceptor {
+    pub(crate) fn new(
+        config: &ListenerConfig,
+        tls: Option<TlsAcceptor>,
+        sessions: Arc<SessionContext>,
+        counters: Arc<ListenerCounters>,
+        drain: Arc<Drain>,
+    ) -> Acceptor {
+        Acceptor {
+            sessions,
+            counters,
+            drain,
+            tls,
+            allowed: config.allowed_peers.clone(),
+            max_connections: config.max_connections,
+            handshake_timeout: config.handshake_timeout,
+        }
+    }
+
+    /// Accepts connections on `socket` (from the first IO thread) until the listener
+    /// drains, and serves them on the IO threads in turn.
+    pub(crate) fn spawn(self, socket: std::net::TcpListener, io: &IoThreads) {
+        let handles: Vec<_> = (0..io.len()).map(|i| io.handle(i)).collect();
+        let accepting = Arc::new(self);
+        io.handle(0).spawn(async move {
+            let drain = accepting.drain.clone();
+            // Dropped last, after the socket: tells a shutdown the port is free.
+            let _closed = drain.socket_guard();
+            let listener = match tokio::net::TcpListener::from_std(socket) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot register the listening socket");
+                    return;
+                }
+            };
+            let mut next = 0usize;
+            loop {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = drain.begun() => return,
+                };
+                match accepted {
+                    Ok((stream, from)) => {
+                        if !accepting.allowed.allows(from) {
+                            // Closed at once: no byte is read from a stranger.
+                            accepting.counters.refused.fetch_add(1, Relaxed);
+                            tracing::warn!(peer = %from, "connection refused: not in allowed-peers");
+                            drop(stream);
+                            continue;
+                        }
+                        let max_connections = accepting.max_connections;
+                        if accepting.counters.open.load(Relaxed) >= max_connections as u64 {
+                            accepting.counters.over_limit.fetch_add(1, Relaxed);
+                            tracing::warn!(peer = %from, max_connections, "connection refused: max-connections reached");
+                            drop(stream);
+                            continue;
+                        }
+                        accepting.counters.accepted.fetch_add(1, Relaxed);
+                        let open = OpenConnection::new(&accepting.sessions);
+                        handles[next % handles.len()].spawn(accepting.clone().serve(stream, open));
+                        next += 1;
+                    }
+                    Err(e) => {
+                        // Out of descriptors or similar: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Serves an accepted connection; `open` was taken at accept, so the connection counts
+    /// against `max-connections` from that moment.
+    async fn serve(self: Arc<Self>, stream: TcpStream, open: OpenConnection) {
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        // One deadline for the TLS handshake and the first bytes together.
+        let deadline = tokio::time::Instant::now() + self.handshake_timeout;
+        let stream = tokio::select! {
+            stream = tls::handshake(stream, self.tls.as_ref(), &self.counters, &peer, deadline) => stream,
+            _ = self.drain.begun() => return,
+        };
+        let Some(stream) = stream else { return };
+        session::serve(&self.sessions, stream, &peer, deadline, &open).await;
+    }
+}

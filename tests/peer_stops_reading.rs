@@ -23,8 +23,10 @@ fn requests_to_a_peer_that_never_reads_time_out() {
         s.write_all(&hello).unwrap();
         h.lock().unwrap().push(s); // kept open, never read
     });
+    // The deadline is far beyond the 400 sends below, also on a loaded machine: no slot
+    // is freed by a timeout before all of them were tried, so exactly 300 are accepted.
     let client = Client::new(
-        r#"{"request-timeout-ms": 300, "ping-interval-ms": 0, "max-in-flight": 300, "connections-per-peer": 1}"#,
+        r#"{"request-timeout-ms": 3000, "ping-interval-ms": 0, "max-in-flight": 300, "connections-per-peer": 1}"#,
     )
     .unwrap();
     let body = format!(r#"{{"command":"lease4-update","arguments":{{"pad":"{}"}}}}"#, "x".repeat(64 * 1024));
@@ -51,5 +53,6 @@ fn requests_to_a_peer_that_never_reads_time_out() {
     for _ in 0..accepted {
         assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), Status::Timeout);
     }
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    // Every request ended at its deadline, not at some later sweep (or never).
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 }

@@ -8,7 +8,7 @@
 //! dispatch that pairs the two queues, so neither can be left waiting on the other.
 
 use super::target::{Backoff, PeerTarget};
-use super::transaction::Txn;
+use super::transaction::{lock, Txn};
 use crate::codec::http;
 use crate::io::{Idle, Stream};
 use crate::Status;
@@ -105,7 +105,10 @@ impl HttpPool {
 
     fn assign(self: &Arc<Self>, i: usize, job: Job) {
         let slot = &self.slots[i];
-        *slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
+        // An idle slot's mailbox is empty; were it not, the displaced request would be
+        // cancelled here, after the mailbox's lock.
+        let displaced = lock(&slot.mailbox).replace(job);
+        drop(displaced);
         if !slot.started.swap(true, Ordering::AcqRel) {
             slot.io.spawn(self.clone().run_slot(i));
         }
@@ -119,7 +122,8 @@ impl HttpPool {
             drop(job);
         }
         for slot in &self.slots {
-            drop(slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()).take());
+            let job = lock(&slot.mailbox).take();
+            drop(job);
         }
     }
 
@@ -135,7 +139,8 @@ impl HttpPool {
         };
         loop {
             let job = loop {
-                if let Some(job) = slot.mailbox.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let job = lock(&slot.mailbox).take();
+                if let Some(job) = job {
                     break job;
                 }
                 slot.notify.notified().await;

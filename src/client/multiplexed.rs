@@ -12,7 +12,7 @@
 //! opened at once — a drained connection is not a failure.
 
 use super::target::{Backoff, PeerTarget};
-use super::transaction::{Txn, TxnTable};
+use super::transaction::{lock, Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::{write_until, Outbox, Stream, WriteEnd};
 use crate::Status;
@@ -205,9 +205,11 @@ impl MultiplexedConnection {
                 || self.is_draining(),
                 |txns| {
                     let mut t = lock(&table);
-                    for txn in txns.drain(..) {
-                        t.insert(txn);
-                    }
+                    let displaced: Vec<Txn> = txns.drain(..).filter_map(|txn| t.insert(txn)).collect();
+                    // Txids are unique, so nothing is displaced; were it, it would complete
+                    // (CANCELLED) here, after the table's lock.
+                    drop(t);
+                    drop(displaced);
                 },
                 |n| {
                     counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
@@ -303,12 +305,15 @@ impl MultiplexedConnection {
     /// Handles one frame from the peer; `Some` ends the connection.
     fn on_frame(&self, frame: codec::Frame<'_>, table: &Mutex<TxnTable>) -> Option<Ended> {
         match frame.frame_type {
-            FrameType::Response => match lock(table).remove(frame.txid) {
-                Some(txn) => txn.complete(Status::Ok, frame.body),
-                None => {
-                    self.target.counters.late_replies.fetch_add(1, Ordering::Relaxed);
+            FrameType::Response => {
+                let txn = lock(table).remove(frame.txid);
+                match txn {
+                    Some(txn) => txn.complete(Status::Ok, frame.body),
+                    None => {
+                        self.target.counters.late_replies.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
-            },
+            }
             FrameType::Error => {
                 let (code, message) = codec::parse_error_body(frame.body);
                 if frame.txid == 0 {
@@ -318,7 +323,8 @@ impl MultiplexedConnection {
                     Some(Status::Ok) | None => Status::Protocol,
                     Some(s) => s,
                 };
-                if let Some(txn) = lock(table).remove(frame.txid) {
+                let txn = lock(table).remove(frame.txid);
+                if let Some(txn) = txn {
                     txn.complete(status, format!("peer error: {message}").as_bytes());
                 }
             }
@@ -399,8 +405,4 @@ impl MultiplexedConnection {
             }
         }
     }
-}
-
-fn lock(table: &Mutex<TxnTable>) -> std::sync::MutexGuard<'_, TxnTable> {
-    table.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -1,11 +1,16 @@
 //! The client: host threads send commands to peer URLs and get one completion each.
 
+mod backoff;
 mod config;
+mod failed_write;
 mod http;
+mod http_connection;
 mod latency;
 mod multiplexed;
+mod multiplexed_pool;
 mod peer;
 mod stats;
+mod supervisor;
 mod target;
 mod transaction;
 

@@ -64,3 +64,37 @@ fn an_idle_live_peer_answers_pings_and_keeps_its_connection() {
     let out = listener_stats["bytes-out"].as_u64().unwrap();
     assert!(out >= without_pongs + 2 * codec::HEADER_LEN as u64, "pings were answered: {listener_stats}");
 }
+
+#[test]
+fn a_request_after_a_connection_lost_with_a_ping_unwritten_still_goes_out() {
+    // Says hello on every connection, then never reads: one large request fills the
+    // socket, so the keep-alive Ping queued behind it is never written, and the
+    // connection is given up with only that Ping left in the client's buffer.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("hamux://{}", server.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in server.incoming() {
+            let mut s = s.unwrap();
+            let mut hello = Vec::new();
+            codec::encode_hello(&mut hello);
+            s.write_all(&hello).unwrap();
+            held.push(s);
+        }
+    });
+    let client = Client::new(
+        r#"{"connections-per-peer": 1, "ping-interval-ms": 100, "ping-timeout-ms": 200,
+            "request-timeout-ms": 60000, "max-frame-bytes": 33554432}"#,
+    )
+    .unwrap();
+    let large = format!(r#"{{"command":"lease4-update","arguments":{{"pad":"{}"}}}}"#, "x".repeat(24 << 20));
+    let (tx, rx) = mpsc::channel();
+    let done = Box::new(move |r: Reply<'_>| tx.send(r.status).unwrap());
+    client.send(&url, large.as_bytes(), done, None).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), Status::Connect);
+    // Let the connection's slot settle into waiting for work before the next request.
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, text) = send(&client, &url);
+    assert_eq!(status, Status::Connect, "{text}");
+    assert!(text.contains("did not answer a ping"), "{text}");
+}

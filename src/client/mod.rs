@@ -1,11 +1,16 @@
 //! The client: host threads send commands to peer URLs and get one completion each.
 
+mod backoff;
 mod config;
+mod failed_write;
 mod http;
+mod http_connection;
 mod latency;
 mod multiplexed;
+mod multiplexed_pool;
 mod peer;
 mod stats;
+mod supervisor;
 mod target;
 mod transaction;
 
@@ -181,7 +186,10 @@ impl Client {
         // Dropping the runtimes drops the connection tasks and with them every transaction
         // on the wire: each completes with CANCELLED on its own IO thread.
         self.io.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
-        for peer in self.peers.read().unwrap_or_else(|p| p.into_inner()).values() {
+        // Closing cancels what never left; those completions run after the map's lock.
+        let peers: Vec<Arc<Peer>> =
+            self.peers.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for peer in peers {
             peer.close();
         }
         // Poll mode: what completed (or was cancelled) and was never dispatched runs now,

@@ -1,113 +1,68 @@
-//! One multiplexed (`hamux://`) connection slot: a supervisor task on one IO thread that
-//! connects on demand, runs the reader, writer and deadline sweeper, and re-connects
-//! after failures. Many transactions share the connection; replies come in any order.
+//! The `hamux://` session: many transactions share one connection, replies come in any
+//! order. The [`Supervisor`](super::supervisor::Supervisor) of each connection slot
+//! connects and reconnects; this runs the reader, writer, deadline sweeper and keep-alive
+//! on a live connection.
 //!
 //! Host threads only touch the slot's [`Outbox`]; everything else (the transaction table,
 //! the socket) belongs to the slot's task on its IO thread.
 //!
-//! A peer that shuts down gracefully sends Goaway: the slot then writes no further
+//! A peer that shuts down gracefully sends Goaway: the session then writes no further
 //! requests on that connection, acknowledges with a Goaway of its own (every request
 //! written before it will be answered), and keeps reading until the peer closes. What was
 //! queued meanwhile stays in the outbox and goes out on the next connection, which is
 //! opened at once — a drained connection is not a failure.
 
-use super::target::{Backoff, PeerTarget};
-use super::transaction::{Txn, TxnTable};
+use super::failed_write::why_write_failed;
+use super::supervisor::{Ended, Session, Up};
+use super::target::PeerTarget;
+use super::transaction::{lock, Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
-use crate::io::{write_until, Outbox, Stream, WriteEnd};
+use crate::io::{write_until, Outbox, Stream, WriteEnd, WriteHalf};
 use crate::Status;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::runtime::Handle;
 
-/// How long a failed write waits for the reader to find why (a TLS alert) before the
-/// connection is reported lost.
-const WHY_AFTER_WRITE_ERROR: Duration = Duration::from_millis(200);
-
-/// How often a connection that is down and idle looks whether another connection to the
-/// same peer is up again (it then reconnects to rejoin the pool).
-const REJOIN_CHECK: Duration = Duration::from_millis(100);
-
-pub(crate) struct MultiplexedConnection {
+pub(crate) struct MultiplexedSession {
     target: Arc<PeerTarget>,
     outbox: Outbox<Txn>,
-    io: Handle,
-    started: AtomicBool,
-    connected: AtomicBool,
     /// The peer sent Goaway on the current connection: the pool hands this slot no new
     /// requests until that connection is gone.
     draining: AtomicBool,
-    /// A connect failed and has not succeeded since (the slot waits out its backoff, or
-    /// tries again): the pool prefers other connections meanwhile.
-    backing_off: AtomicBool,
     /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
     heard: AtomicU64,
     started_at: Instant,
 }
 
-/// Why a live connection ended, and the status its in-flight transactions complete with.
-struct Ended {
-    status: Status,
-    reason: String,
-    /// The peer's hello arrived: the connection was a working hamux session.
-    established: bool,
+fn protocol_broken(e: DecodeError) -> Ended {
+    Ended::new(Status::Protocol, format!("peer broke the protocol: {e}"))
 }
 
-impl Ended {
-    fn new(status: Status, reason: impl Into<String>) -> Ended {
-        Ended { status, reason: reason.into(), established: false }
-    }
-    fn io(e: std::io::Error) -> Ended {
-        let (status, reason) = crate::tls::describe_io_error(&e);
-        Ended::new(status, reason)
-    }
-    fn protocol(e: DecodeError) -> Ended {
-        Ended::new(Status::Protocol, format!("peer broke the protocol: {e}"))
-    }
-}
-
-impl MultiplexedConnection {
-    pub(crate) fn new(target: Arc<PeerTarget>, io: Handle) -> MultiplexedConnection {
-        MultiplexedConnection {
+impl MultiplexedSession {
+    pub(crate) fn new(target: Arc<PeerTarget>) -> MultiplexedSession {
+        MultiplexedSession {
             target,
             outbox: Outbox::default(),
-            io,
-            started: AtomicBool::new(false),
-            connected: AtomicBool::new(false),
             draining: AtomicBool::new(false),
-            backing_off: AtomicBool::new(false),
             heard: AtomicU64::new(0),
             started_at: Instant::now(),
         }
     }
 
-    pub(crate) fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::Relaxed)
-    }
-
-    /// Whether new requests belong elsewhere if another connection can take them: the
-    /// peer asked this one to go away (Goaway), or it is backing off after a failure.
-    pub(crate) fn is_avoided(&self) -> bool {
-        self.draining.load(Ordering::Relaxed) || self.backing_off.load(Ordering::Relaxed)
-    }
-
-    fn is_draining(&self) -> bool {
+    /// The peer asked this connection to go away (Goaway): new requests belong elsewhere.
+    pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }
 
-    /// Queues a request frame; starts the slot's task on first use. Never blocks on IO.
-    pub(crate) fn submit(self: &Arc<Self>, txn: Txn, body: &[u8]) {
+    /// Queues a request frame. Never blocks on IO.
+    pub(crate) fn submit(&self, txn: Txn, body: &[u8]) {
         let txid = txn.txid;
         if let Err(Some(txn)) =
             self.outbox.push(Some(txn), |out| codec::encode_frame(out, FrameType::Request, txid, body))
         {
             txn.complete(Status::Shutdown, b"client is shutting down");
-            return;
-        }
-        if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
-            self.io.spawn(self.clone().supervise());
         }
     }
 
@@ -117,137 +72,78 @@ impl MultiplexedConnection {
         self.outbox.discard()
     }
 
-    fn fail_queued(&self, status: Status, reason: &str) {
-        for txn in self.outbox.discard() {
-            txn.complete(status, reason.as_bytes());
-        }
-    }
-
-    async fn supervise(self: Arc<Self>) {
-        let mut backoff = Backoff::default();
-        loop {
-            while !self.outbox.has_items() {
-                if self.outbox.is_closed() {
-                    return;
-                }
-                if self.backing_off.load(Ordering::Relaxed) {
-                    // The pool gives this slot nothing while it is down. Once another
-                    // connection shows the peer is back, reconnect by itself to rejoin;
-                    // until then stay idle (a peer that is down is not probed).
-                    if self.target.counters.connected() > 0 {
-                        break;
-                    }
-                    tokio::select! {
-                        _ = self.outbox.wait() => {}
-                        _ = tokio::time::sleep(REJOIN_CHECK) => {}
-                    }
-                    continue;
-                }
-                self.outbox.wait().await;
-            }
-            let (status, reason) = match self.target.connect().await {
-                Ok(stream) => {
-                    self.backing_off.store(false, Ordering::Relaxed);
-                    self.target.counters.connects.fetch_add(1, Ordering::Relaxed);
-                    self.connected.store(true, Ordering::Relaxed);
-                    let ended = self.run(stream).await;
-                    self.connected.store(false, Ordering::Relaxed);
-                    self.draining.store(false, Ordering::Relaxed);
-                    self.target.counters.disconnects.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(peer = %self.target.url, reason = %ended.reason, "connection ended");
-                    if ended.established {
-                        // A working session was lost: what was never written goes out on
-                        // the next connection, at once.
-                        backoff.reset();
-                        continue;
-                    }
-                    // The peer took the connection but never spoke hamux (it refused us,
-                    // or is something else): treat it like a failed connect. A TLS peer
-                    // that refuses our certificate does so after the handshake, here.
-                    let status = if ended.status == Status::Tls { Status::Tls } else { Status::Connect };
-                    (status, ended.reason)
-                }
-                Err((status, reason)) => {
-                    self.target.counters.connect_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(peer = %self.target.url, %reason, "connect failed");
-                    (status, reason)
-                }
-            };
-            // Until a connect succeeds again the pool prefers other connections; while
-            // backing off, requests given to this one fail at once rather than wait for a
-            // peer that was just found down.
-            self.backing_off.store(true, Ordering::Relaxed);
-            self.fail_queued(status, &reason);
-            let until = tokio::time::Instant::now() + backoff.next();
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(until) => break,
-                    _ = self.outbox.wait() => self.fail_queued(status, &reason),
-                }
-            }
-        }
-    }
-
     /// Runs one live connection until it fails; then completes what it carried.
-    async fn run(&self, stream: Stream) -> Ended {
-        let (mut reader, mut writer) = stream.into_split();
+    async fn run_connection(&self, stream: Stream, up: Up<'_>) -> Ended {
         let table = Mutex::new(TxnTable::default());
-        let counters = &self.target.counters;
-        let mut hello = Vec::with_capacity(codec::HELLO_LEN);
-        codec::encode_hello(&mut hello);
         let established = AtomicBool::new(false);
-        let write = async {
-            use tokio::io::AsyncWriteExt;
-            writer.write_all(&hello).await?;
-            let end = write_until(
-                &self.outbox,
-                &mut writer,
-                || self.is_draining(),
-                |txns| {
-                    let mut t = lock(&table);
-                    for txn in txns.drain(..) {
-                        t.insert(txn);
+        let mut ended = {
+            let (mut reader, mut writer) = stream.into_split();
+            let write = self.write_requests(&mut writer, &table);
+            let read = self.read_replies(&mut reader, &table, &established);
+            tokio::pin!(write, read);
+            tokio::select! {
+                r = &mut write => match r {
+                    Ok(()) => Ended::new(Status::Cancelled, "client is shutting down"),
+                    Err(e) => {
+                        let read_side = async {
+                            let end = (&mut read).await;
+                            (end.status, end.reason)
+                        };
+                        let (status, reason) = why_write_failed(e, read_side).await;
+                        Ended::new(status, reason)
                     }
                 },
-                |n| {
-                    counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-                },
-            )
-            .await?;
-            if end == WriteEnd::Stopped {
-                // The peer sent Goaway: acknowledge after the last request written, so
-                // it knows every one of them has arrived; then write nothing more and
-                // let the reader collect the answers until the peer closes.
-                let mut ack = Vec::with_capacity(codec::HEADER_LEN);
-                codec::encode_frame(&mut ack, FrameType::Goaway, 0, b"");
-                writer.write_all(&ack).await?;
-                writer.flush().await?;
-                std::future::pending::<()>().await;
+                e = &mut read => e,
+                e = self.sweep_deadlines(&table) => e,
+                e = self.keep_alive() => e,
             }
-            Ok::<(), std::io::Error>(())
-        };
-        let read = self.read_replies(&mut reader, &table, &established);
-        tokio::pin!(write, read);
-        let mut ended = tokio::select! {
-            r = &mut write => match r {
-                Ok(()) => Ended::new(Status::Cancelled, "client is shutting down"),
-                // A TLS peer that refused our certificate sent an alert and closed, and
-                // our next write failed; the alert, waiting to be read, says why.
-                Err(e) => match tokio::time::timeout(WHY_AFTER_WRITE_ERROR, &mut read).await {
-                    Ok(end) if end.status == Status::Tls => end,
-                    _ => Ended::io(e),
-                },
-            },
-            e = &mut read => e,
-            e = self.sweep_deadlines(&table) => e,
-            e = self.keep_alive() => e,
         };
         ended.established = established.load(Ordering::Relaxed);
+        self.draining.store(false, Ordering::Relaxed);
+        drop(up);
         let lost = lock(&table).drain_all();
         for txn in lost {
             txn.complete(ended.status, ended.reason.as_bytes());
         }
         ended
+    }
+
+    /// The writer: the hello, then what the outbox gets, registering each transaction in
+    /// `table` just before its frame is written (so a reply can never arrive first).
+    async fn write_requests(&self, writer: &mut WriteHalf, table: &Mutex<TxnTable>) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let counters = &self.target.counters;
+        let mut hello = Vec::with_capacity(codec::HELLO_LEN);
+        codec::encode_hello(&mut hello);
+        writer.write_all(&hello).await?;
+        let end = write_until(
+            &self.outbox,
+            writer,
+            || self.is_draining(),
+            |txns| {
+                let mut t = lock(table);
+                let displaced: Vec<Txn> = txns.drain(..).filter_map(|txn| t.insert(txn)).collect();
+                // Txids are unique, so nothing is displaced; were it, it would complete
+                // (CANCELLED) here, after the table's lock.
+                drop(t);
+                drop(displaced);
+            },
+            |n| {
+                counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+            },
+        )
+        .await?;
+        if end == WriteEnd::Stopped {
+            // The peer sent Goaway: acknowledge after the last request written, so it
+            // knows every one of them has arrived; then write nothing more and let the
+            // reader collect the answers until the peer closes.
+            let mut ack = Vec::with_capacity(codec::HEADER_LEN);
+            codec::encode_frame(&mut ack, FrameType::Goaway, 0, b"");
+            writer.write_all(&ack).await?;
+            writer.flush().await?;
+            std::future::pending::<()>().await;
+        }
+        Ok(())
     }
 
     async fn read_replies<R: AsyncRead + Unpin>(
@@ -281,7 +177,7 @@ impl MultiplexedConnection {
                         established.store(true, Ordering::Relaxed);
                         at = codec::HELLO_LEN;
                     }
-                    Err(e) => return Ended::protocol(e),
+                    Err(e) => return protocol_broken(e),
                 }
             }
             loop {
@@ -293,7 +189,7 @@ impl MultiplexedConnection {
                         }
                     }
                     Ok(None) => break,
-                    Err(e) => return Ended::protocol(e),
+                    Err(e) => return protocol_broken(e),
                 }
             }
             buf.drain(..at);
@@ -303,12 +199,15 @@ impl MultiplexedConnection {
     /// Handles one frame from the peer; `Some` ends the connection.
     fn on_frame(&self, frame: codec::Frame<'_>, table: &Mutex<TxnTable>) -> Option<Ended> {
         match frame.frame_type {
-            FrameType::Response => match lock(table).remove(frame.txid) {
-                Some(txn) => txn.complete(Status::Ok, frame.body),
-                None => {
-                    self.target.counters.late_replies.fetch_add(1, Ordering::Relaxed);
+            FrameType::Response => {
+                let txn = lock(table).remove(frame.txid);
+                match txn {
+                    Some(txn) => txn.complete(Status::Ok, frame.body),
+                    None => {
+                        self.target.counters.late_replies.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
-            },
+            }
             FrameType::Error => {
                 let (code, message) = codec::parse_error_body(frame.body);
                 if frame.txid == 0 {
@@ -318,7 +217,8 @@ impl MultiplexedConnection {
                     Some(Status::Ok) | None => Status::Protocol,
                     Some(s) => s,
                 };
-                if let Some(txn) = lock(table).remove(frame.txid) {
+                let txn = lock(table).remove(frame.txid);
+                if let Some(txn) = txn {
                     txn.complete(status, format!("peer error: {message}").as_bytes());
                 }
             }
@@ -401,6 +301,39 @@ impl MultiplexedConnection {
     }
 }
 
-fn lock(table: &Mutex<TxnTable>) -> std::sync::MutexGuard<'_, TxnTable> {
-    table.lock().unwrap_or_else(|p| p.into_inner())
+impl Session for MultiplexedSession {
+    fn has_work(&self) -> bool {
+        self.outbox.has_items()
+    }
+
+    fn work_arrived(&self) -> impl Future<Output = ()> + Send {
+        self.outbox.wait()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.outbox.is_closed()
+    }
+
+    /// Queued requests wait for the connect; their deadlines apply once it is up.
+    fn connect_deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    fn fail_work(&self, status: Status, reason: &str) {
+        for txn in self.outbox.discard() {
+            txn.complete(status, reason.as_bytes());
+        }
+    }
+
+    /// The pool gives new requests to connections that are not avoided when it can; what
+    /// reached this one anyway had no other place.
+    fn step_aside(&self) -> bool {
+        false
+    }
+
+    fn back_in_line(&self) {}
+
+    fn run(&self, stream: Stream, up: Up<'_>) -> impl Future<Output = Ended> + Send {
+        self.run_connection(stream, up)
+    }
 }

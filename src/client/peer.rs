@@ -1,46 +1,24 @@
 //! One peer URL: its connections (multiplexed or HTTP) and its counters.
 
+use super::config::PeerSettings;
 use super::http::HttpPool;
-use super::multiplexed::MultiplexedConnection;
+use super::multiplexed_pool::MultiplexedPool;
 use super::stats::PeerCounters;
 use super::target::PeerTarget;
 use super::transaction::Txn;
-use super::PeerSettings;
 use crate::io::IoThreads;
 use crate::url::Scheme;
 use crate::{Error, PeerUrl};
-use crossbeam_queue::ArrayQueue;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// How a peer's connections are shared between transactions.
 enum Connections {
-    /// `hamux://`: every connection carries many transactions; a connection is popped from
-    /// the queue for a submit and pushed straight back, so concurrent host threads spread
-    /// over the connections without a lock.
+    /// `hamux://`: every connection carries many transactions. (Boxed: its lock-free
+    /// queue is cache-padded, large next to the HTTP pool.)
     Multiplexed(Box<MultiplexedPool>),
     /// `http://`: one transaction per connection at a time.
-    Http(Arc<HttpPool>),
-}
-
-struct MultiplexedPool {
-    connections: Vec<Arc<MultiplexedConnection>>,
-    pool: ArrayQueue<usize>,
-    fallback: AtomicUsize,
-}
-
-impl MultiplexedPool {
-    /// `popped`, unless its peer is draining that connection (Goaway) or it is backing off
-    /// after a failed connect: then another one that is neither. If there is none,
-    /// `popped` all the same: its request waits in the outbox for the connection that
-    /// replaces a drained one, or fails at once if the peer is down.
-    fn live(&self, popped: usize) -> usize {
-        if !self.connections[popped].is_avoided() {
-            return popped;
-        }
-        let n = self.connections.len();
-        (1..n).map(|k| (popped + k) % n).find(|&i| !self.connections[i].is_avoided()).unwrap_or(popped)
-    }
+    Http(HttpPool),
 }
 
 /// The connections to one peer URL. Each connection is pinned to one IO thread, assigned
@@ -59,27 +37,10 @@ impl Peer {
     ) -> Result<Peer, Error> {
         let scheme = url.scheme;
         let target = Arc::new(PeerTarget::new(url, settings)?);
-        let n = target.settings.connections;
+        let io = |i: usize| io.handle(first_thread + i);
         let connections = match scheme {
-            Scheme::Hamux => {
-                let connections = (0..n)
-                    .map(|i| {
-                        Arc::new(MultiplexedConnection::new(target.clone(), io.handle(first_thread + i)))
-                    })
-                    .collect();
-                let pool = ArrayQueue::new(n);
-                for i in 0..n {
-                    let _ = pool.push(i);
-                }
-                Connections::Multiplexed(Box::new(MultiplexedPool {
-                    connections,
-                    pool,
-                    fallback: AtomicUsize::new(0),
-                }))
-            }
-            Scheme::Http => {
-                Connections::Http(Arc::new(HttpPool::new(target.clone(), |i| io.handle(first_thread + i))))
-            }
+            Scheme::Hamux => Connections::Multiplexed(Box::new(MultiplexedPool::new(target.clone(), io))),
+            Scheme::Http => Connections::Http(HttpPool::new(target.clone(), io)),
         };
         Ok(Peer { target, connections })
     }
@@ -111,18 +72,7 @@ impl Peer {
     pub(crate) fn submit(&self, txn: Txn, body: &[u8]) {
         self.target.counters.sent.fetch_add(1, Ordering::Relaxed);
         match &self.connections {
-            Connections::Multiplexed(m) => match m.pool.pop() {
-                Some(i) => {
-                    m.connections[m.live(i)].submit(txn, body);
-                    let _ = m.pool.push(i);
-                }
-                // Every connection is popped by other threads this instant; a multiplexed
-                // connection can take more, so use one round robin rather than wait.
-                None => {
-                    let i = m.fallback.fetch_add(1, Ordering::Relaxed) % m.connections.len();
-                    m.connections[m.live(i)].submit(txn, body);
-                }
-            },
+            Connections::Multiplexed(pool) => pool.submit(txn, body),
             Connections::Http(pool) => pool.submit(txn, body),
         }
     }
@@ -130,24 +80,15 @@ impl Peer {
     /// Refuses new work and cancels what never left (done after the IO threads stopped).
     pub(crate) fn close(&self) {
         match &self.connections {
-            Connections::Multiplexed(m) => {
-                for c in &m.connections {
-                    drop(c.close());
-                }
-            }
+            Connections::Multiplexed(pool) => pool.close(),
             Connections::Http(pool) => pool.close(),
         }
     }
 
     pub(crate) fn to_json(&self) -> serde_json::Value {
         let mut v = self.target.counters.to_json();
-        let connected = match &self.connections {
-            Connections::Multiplexed(m) => m.connections.iter().filter(|c| c.is_connected()).count(),
-            Connections::Http(pool) => pool.connected(),
-        };
         v["url"] = self.target.url.to_string().into();
         v["connections"] = self.target.settings.connections.into();
-        v["connected"] = connected.into();
         v
     }
 }

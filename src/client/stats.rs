@@ -12,9 +12,11 @@ pub struct PeerCounters {
     pub(crate) in_flight: AtomicUsize,
     pub(crate) sent: AtomicU64,
     completed: [AtomicU64; Status::ALL.len()],
-    pub(crate) connects: AtomicU64,
+    connects: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
-    pub(crate) disconnects: AtomicU64,
+    disconnects: AtomicU64,
+    /// Connections up now: connected and not yet lost (see [`connected`](Self::connected)).
+    open: AtomicUsize,
     /// Goaway frames received: connections the peer drained and closed gracefully.
     pub(crate) goaways: AtomicU64,
     pub(crate) late_replies: AtomicU64,
@@ -32,11 +34,23 @@ impl PeerCounters {
         self.in_flight.fetch_sub(1, Relaxed);
     }
 
-    /// Connections to the peer open now (connected and not yet lost).
-    pub(crate) fn connected(&self) -> u64 {
-        // Read in this order, a disconnect can only be seen with its connect.
-        let disconnects = self.disconnects.load(Relaxed);
-        self.connects.load(Relaxed).saturating_sub(disconnects)
+    /// A connection to the peer is up: connected (and, for TLS, its handshake done).
+    pub(crate) fn connection_opened(&self) {
+        self.connects.fetch_add(1, Relaxed);
+        self.open.fetch_add(1, Relaxed);
+    }
+
+    /// A connection counted by [`connection_opened`](Self::connection_opened) is lost.
+    pub(crate) fn connection_closed(&self) {
+        self.disconnects.fetch_add(1, Relaxed);
+        self.open.fetch_sub(1, Relaxed);
+    }
+
+    /// Connections to the peer up now. The one idea of "up" the client has: the peer is
+    /// up while this is not zero (the supervisor's rejoin and step-aside decisions, and
+    /// the `connected` statistic, all read it).
+    pub(crate) fn connected(&self) -> usize {
+        self.open.load(Relaxed)
     }
 
     /// Transactions completed with `status` so far.
@@ -56,6 +70,7 @@ impl PeerCounters {
             "in-flight": self.in_flight.load(Relaxed),
             "sent": self.sent.load(Relaxed),
             "completed": completed,
+            "connected": self.connected(),
             "connects": self.connects.load(Relaxed),
             "connect-failures": self.connect_failures.load(Relaxed),
             "disconnects": self.disconnects.load(Relaxed),

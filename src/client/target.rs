@@ -1,14 +1,14 @@
-//! What every connection to one peer shares: its URL, settings and counters, how to
-//! connect, and the backoff between failed attempts.
+//! What every connection to one peer shares: its URL, settings and counters, and how to
+//! connect (from the source address, with the TLS handshake, within the connect timeout).
+//! When to connect is the [`supervisor`](super::supervisor)'s business.
 
+use super::config::PeerSettings;
 use super::stats::PeerCounters;
-use super::PeerSettings;
 use crate::io::{NoSigpipeTcp, Stream};
 use crate::tls::{self, TlsConnector};
 use crate::{Error, PeerUrl, Status};
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 
 pub(crate) struct PeerTarget {
@@ -95,34 +95,5 @@ impl PeerTarget {
 
     fn from(&self) -> String {
         self.settings.source.map(|s| format!(" from {s}")).unwrap_or_default()
-    }
-}
-
-/// Exponential backoff between connect attempts, with jitter so that many clients that
-/// lost the same peer do not reconnect in lockstep.
-pub(crate) struct Backoff {
-    current: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { current: Backoff::FIRST }
-    }
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(50);
-    const MAX: Duration = Duration::from_secs(2);
-
-    pub(crate) fn next(&mut self) -> Duration {
-        let base = self.current;
-        self.current = (self.current * 2).min(Backoff::MAX);
-        let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let nanos = clock.subsec_nanos() as u64 ^ std::process::id() as u64;
-        base + Duration::from_millis(nanos % (base.as_millis() as u64 / 2 + 1))
-    }
-
-    pub(crate) fn reset(&mut self) {
-        self.current = Backoff::FIRST;
     }
 }

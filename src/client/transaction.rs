@@ -4,14 +4,21 @@
 //! dropped without completing (a runtime torn down at shutdown, a queue discarded), its
 //! `Drop` completes it with CANCELLED. So every accepted request gets exactly one callback
 //! by construction, whatever path loses it.
+//!
+//! A completion never runs while the client holds a lock on state that holds transactions
+//! (a connection's table, an HTTP slot's mailbox): the host's callback may take its time or
+//! call back into the client without anything else waiting on that lock. Such state is
+//! locked through [`lock`], which debug builds track, so a completion run under it fails
+//! loudly in every test.
 
 use super::stats::PeerCounters;
 use crate::io::PollQueue;
 use crate::Status;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::{Deref, DerefMut};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// What a completion is told: the transaction, how it ended, and the reply body (for OK)
@@ -73,6 +80,7 @@ impl Txn {
 
     fn finish(&mut self, status: Status, body: &[u8]) {
         let Some(completion) = self.completion.take() else { return };
+        debug_assert!(!held::any(), "txid {}: a completion would run under a client lock", self.txid);
         // Release the in-flight slot first: a callback may send the next request at once.
         self.counters.record_completion(status, self.started.elapsed());
         let txid = self.txid;
@@ -89,6 +97,62 @@ impl Txn {
 impl Drop for Txn {
     fn drop(&mut self) {
         self.finish(Status::Cancelled, b"cancelled: the client shut down before a reply arrived");
+    }
+}
+
+/// A lock on client state that holds transactions; completions wait until it is dropped.
+pub(crate) struct TxnLock<'a, T> {
+    guard: MutexGuard<'a, T>,
+}
+
+/// Locks `state` (poisoning ignored: a panic under this lock leaves nothing that matters
+/// more than the connection it belongs to). Take what is to be completed out of the state
+/// and complete it after the returned guard is gone.
+pub(crate) fn lock<T>(state: &Mutex<T>) -> TxnLock<'_, T> {
+    let guard = state.lock().unwrap_or_else(|p| p.into_inner());
+    held::enter();
+    TxnLock { guard }
+}
+
+impl<T> Deref for TxnLock<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for TxnLock<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for TxnLock<'_, T> {
+    fn drop(&mut self) {
+        held::leave();
+    }
+}
+
+/// How many [`TxnLock`]s this thread holds (debug builds only; release builds count nothing).
+mod held {
+    #[cfg(debug_assertions)]
+    thread_local!(static HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
+    pub(super) fn enter() {
+        #[cfg(debug_assertions)]
+        HELD.with(|h| h.set(h.get() + 1));
+    }
+
+    pub(super) fn leave() {
+        #[cfg(debug_assertions)]
+        HELD.with(|h| h.set(h.get() - 1));
+    }
+
+    pub(super) fn any() -> bool {
+        #[cfg(debug_assertions)]
+        return HELD.with(|h| h.get() > 0);
+        #[cfg(not(debug_assertions))]
+        false
     }
 }
 
@@ -120,9 +184,12 @@ pub(crate) struct TxnTable {
 }
 
 impl TxnTable {
-    pub(crate) fn insert(&mut self, txn: Txn) {
+    /// Adds `txn`; returns a transaction it displaced (none: txids are unique), for the
+    /// caller to complete once its lock is gone.
+    #[must_use]
+    pub(crate) fn insert(&mut self, txn: Txn) -> Option<Txn> {
         self.deadlines.push_back((txn.deadline, txn.txid));
-        self.by_txid.insert(txn.txid, txn);
+        self.by_txid.insert(txn.txid, txn)
     }
 
     pub(crate) fn remove(&mut self, txid: u64) -> Option<Txn> {
@@ -163,7 +230,6 @@ impl TxnTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
     use std::time::Duration;
 
     type Log = Arc<Mutex<Vec<(u64, Status, Vec<u8>)>>>;
@@ -211,7 +277,9 @@ mod tests {
         let t0 = Instant::now();
         let mut table = TxnTable::default();
         for id in 1..=20u64 {
-            table.insert(Txn::new(id, t0, t0 + Duration::from_millis(id), make(), counters.clone()));
+            assert!(table
+                .insert(Txn::new(id, t0, t0 + Duration::from_millis(id), make(), counters.clone()))
+                .is_none());
         }
         for id in (2..=20u64).step_by(2) {
             table.remove(id).unwrap().complete(Status::Ok, b"");
@@ -233,14 +301,43 @@ mod tests {
         let counters = Arc::new(PeerCounters::default());
         let t0 = Instant::now();
         let mut table = TxnTable::default();
-        table.insert(Txn::new(1, t0, t0 + Duration::from_secs(60), make(), counters.clone()));
+        assert!(table
+            .insert(Txn::new(1, t0, t0 + Duration::from_secs(60), make(), counters.clone()))
+            .is_none());
         for id in 2..=5000u64 {
-            table.insert(Txn::new(id, t0, t0 + Duration::from_secs(60), make(), counters.clone()));
+            assert!(table
+                .insert(Txn::new(id, t0, t0 + Duration::from_secs(60), make(), counters.clone()))
+                .is_none());
             table.remove(id).unwrap().complete(Status::Ok, b"");
         }
         let mut expired = Vec::new();
         table.expire(t0, &mut expired);
         assert!(expired.is_empty());
         assert_eq!((table.len(), table.deadlines.len()), (1, 1));
+    }
+
+    #[test]
+    fn completions_wait_until_the_lock_is_gone() {
+        let (log, make) = recorder();
+        let counters = Arc::new(PeerCounters::default());
+        let now = Instant::now();
+        let table = Mutex::new(TxnTable::default());
+        assert!(lock(&table).insert(Txn::new(7, now, now, make(), counters.clone())).is_none());
+        let txn = lock(&table).remove(7).unwrap();
+        txn.complete(Status::Ok, b"");
+        assert_eq!(log.lock().unwrap().len(), 1);
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "under a client lock")]
+    fn a_completion_under_the_lock_is_caught_in_debug_builds() {
+        let (_log, make) = recorder();
+        let counters = Arc::new(PeerCounters::default());
+        let now = Instant::now();
+        let table = Mutex::new(TxnTable::default());
+        assert!(lock(&table).insert(Txn::new(7, now, now, make(), counters.clone())).is_none());
+        let mut held = lock(&table);
+        held.remove(7).unwrap().complete(Status::Ok, b"");
     }
 }

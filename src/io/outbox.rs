@@ -49,12 +49,17 @@ impl<T> Outbox<T> {
 
     /// Appends what `encode` writes (and `item`, if any) and wakes the writer if it was idle.
     /// Returns the item back if the outbox is closed.
+    ///
+    /// The first item also wakes whoever waits when only untracked bytes (a Ping, a Pong)
+    /// are pending: a connection that is down waits for an item, not for bytes, and would
+    /// otherwise not hear of a request queued behind a Ping left over from the connection
+    /// it lost.
     pub fn push(&self, item: Option<T>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), Option<T>> {
         let mut p = self.lock();
         if p.closed {
             return Err(item);
         }
-        let was_idle = p.bytes.is_empty() && p.items.is_empty();
+        let was_idle = p.items.is_empty() && (item.is_some() || p.bytes.is_empty());
         let start = p.bytes.len();
         encode(&mut p.bytes);
         if let Some(item) = item {
@@ -222,6 +227,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
 
     #[test]
     fn push_take_and_close() {
@@ -235,6 +241,21 @@ mod tests {
         outbox.close();
         assert_eq!(outbox.push(Some(3), |b| b.push(b'y')), Err(Some(3)));
         assert_eq!(outbox.discard(), vec![2]);
+    }
+
+    #[test]
+    fn the_first_item_wakes_a_waiter_even_behind_untracked_bytes() {
+        let outbox: Outbox<u8> = Outbox::default();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut woken = || std::pin::pin!(outbox.wait()).poll(&mut cx).is_ready();
+        outbox.push(None, |b| b.extend_from_slice(b"<ping>")).unwrap();
+        assert!(woken(), "a push onto an empty outbox wakes");
+        outbox.push(None, |b| b.extend_from_slice(b"<pong>")).unwrap();
+        assert!(!woken(), "more untracked bytes behind unwritten ones do not");
+        outbox.push(Some(1), |b| b.extend_from_slice(b"[one]")).unwrap();
+        assert!(woken(), "the first item does");
+        outbox.push(Some(2), |b| b.extend_from_slice(b"[two]")).unwrap();
+        assert!(!woken(), "later items do not");
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl HttpSlot {
     async fn serve(&self, stream: Stream, up: Up<'_>) -> Ended {
         let settings = &self.queues.target.settings;
         let counters = &self.queues.target.counters;
-        let mut conn = HttpConnection::new(stream);
+        let mut conn = HttpConnection::new(stream, settings.max_frame_bytes);
         // Whether the connection has been open before the request at hand: only such a
         // request may find it closed by the peer, and may be sent again for that.
         let mut reused = false;
@@ -211,11 +211,7 @@ impl HttpSlot {
             let may_resend = reused && settings.resend_after_idle_close;
             reused = true;
             let deadline = tokio::time::Instant::from_std(job.txn.deadline);
-            let outcome = tokio::time::timeout_at(
-                deadline,
-                conn.round_trip(&job.request, settings.max_frame_bytes, counters),
-            )
-            .await;
+            let outcome = tokio::time::timeout_at(deadline, conn.round_trip(&job.request, counters)).await;
             match outcome {
                 Ok(Ok(Reply { status, body, close })) => {
                     let status = if (200..300).contains(&status) { Status::Ok } else { Status::Http };

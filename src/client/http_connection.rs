@@ -2,7 +2,7 @@
 
 use super::failed_write::why_write_failed;
 use super::stats::PeerCounters;
-use crate::codec::http;
+use crate::io::framed::{FramedReader, HttpResponses, ReadError};
 use crate::io::{Idle, Stream};
 use crate::Status;
 use std::sync::atomic::Ordering;
@@ -11,9 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// A connection and what has arrived on it but is not yet a whole reply.
 pub(crate) struct HttpConnection {
     stream: Stream,
-    buf: Vec<u8>,
-    /// How far a chunked reply arriving in `buf` has been decoded.
-    chunked: http::ChunkedProgress,
+    /// Replies as they arrive (a chunked one decoded on from where it stopped).
+    replies: FramedReader<HttpResponses>,
 }
 
 /// A whole reply.
@@ -52,22 +51,25 @@ impl Failure {
 }
 
 impl HttpConnection {
-    pub(crate) fn new(stream: Stream) -> HttpConnection {
-        HttpConnection { stream, buf: Vec::new(), chunked: Default::default() }
+    /// A connection whose replies carry at most `max` bytes of body. A reply's framing
+    /// (chunk lines, trailers) may add to that, within reason: a peer cannot make the
+    /// buffer grow far past it.
+    pub(crate) fn new(stream: Stream, max: usize) -> HttpConnection {
+        let limit = max.saturating_mul(2).saturating_add(64 * 1024);
+        HttpConnection { stream, replies: FramedReader::new(HttpResponses::new(max), 0).with_limit(limit) }
     }
 
     /// Whether an idle keep-alive connection is still usable: not closed by the peer and
     /// with no unsolicited bytes waiting. One non-blocking read attempt, so a connection
     /// the peer closed while idle is replaced before a request is written to it.
     pub(crate) fn still_open(&mut self) -> bool {
-        self.stream.check_idle() == Idle::Open && self.buf.is_empty()
+        self.stream.check_idle() == Idle::Open && self.replies.buffered() == 0
     }
 
-    /// Writes `request` and reads its reply (at most `max` bytes of body, within reason).
+    /// Writes `request` and reads its reply.
     pub(crate) async fn round_trip(
         &mut self,
         request: &[u8],
-        max: usize,
         counters: &PeerCounters,
     ) -> Result<Reply, Failure> {
         let stream = &mut self.stream;
@@ -88,34 +90,29 @@ impl HttpConnection {
             return Err(Failure { status, reason, closed_before_reply: false });
         }
         counters.bytes_out.fetch_add(request.len() as u64, Ordering::Relaxed);
+        let replies = &mut self.replies;
         loop {
-            match http::decode_response_resuming(&self.buf, max, &mut self.chunked) {
-                Ok(Some((resp, used))) => {
-                    let reply =
-                        Reply { status: resp.status, body: resp.body.into_owned(), close: resp.close };
-                    self.buf.drain(..used);
-                    return Ok(reply);
+            match replies.decode() {
+                Ok(Some(resp)) => {
+                    return Ok(Reply { status: resp.status, body: resp.body.into_owned(), close: resp.close })
                 }
                 Ok(None) => {}
                 Err(e) => return Err(Failure::protocol(format!("bad HTTP reply: {e}"))),
             }
-            // A reply's framing (chunk lines, trailers) may add to its body, within reason:
-            // a peer cannot make this buffer grow far past max-frame-bytes.
-            if self.buf.len() > max.saturating_mul(2).saturating_add(64 * 1024) {
-                let why = format!("HTTP reply still incomplete after {} bytes", self.buf.len());
-                return Err(Failure::protocol(why));
-            }
-            self.buf.reserve(16 * 1024);
-            match self.stream.read_buf(&mut self.buf).await {
-                Ok(0) => return Err(Failure::closed(self.buf.is_empty())),
+            match replies.read_more(&mut self.stream).await {
                 Ok(n) => counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed),
-                Err(e) => {
+                Err(ReadError::Closed { mid_message }) => return Err(Failure::closed(!mid_message)),
+                Err(ReadError::TooLarge { buffered }) => {
+                    let why = format!("HTTP reply still incomplete after {buffered} bytes");
+                    return Err(Failure::protocol(why));
+                }
+                Err(ReadError::Io(e)) => {
                     // A reset, or (TLS) a close without close_notify: closed all the same.
                     let closed = matches!(
                         e.kind(),
                         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
                     );
-                    if closed && self.buf.is_empty() {
+                    if closed && replies.buffered() == 0 {
                         return Err(Failure::closed(true));
                     }
                     return Err(Failure::lost(e));

@@ -17,13 +17,14 @@ use super::supervisor::{Ended, Session, Up};
 use super::target::PeerTarget;
 use super::transaction::{lock, Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
+use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
 use crate::io::{write_until, Outbox, Stream, WriteEnd, WriteHalf};
 use crate::Status;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 
 pub(crate) struct MultiplexedSession {
     target: Arc<PeerTarget>,
@@ -152,38 +153,21 @@ impl MultiplexedSession {
         table: &Mutex<TxnTable>,
         established: &AtomicBool,
     ) -> Ended {
-        let max = self.target.settings.max_frame_bytes;
         let counters = &self.target.counters;
-        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-        let mut hello_seen = false;
+        let mut frames = FramedReader::new(HamuxFrames::new(self.target.settings.max_frame_bytes), 64 * 1024);
         loop {
-            if buf.capacity() - buf.len() < 16 * 1024 {
-                buf.reserve(64 * 1024);
-            }
-            match reader.read_buf(&mut buf).await {
-                Ok(0) => return Ended::new(Status::Connect, "peer closed the connection"),
+            match frames.read_more(reader).await {
                 Ok(n) => {
                     self.heard.store(self.started_at.elapsed().as_millis() as u64, Ordering::Relaxed);
-                    counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed)
+                    counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                 }
-                Err(e) => return Ended::io(e),
-            };
-            let mut at = 0;
-            if !hello_seen {
-                match codec::decode_hello(&buf) {
-                    Ok(None) => continue,
-                    Ok(Some(_)) => {
-                        hello_seen = true;
-                        established.store(true, Ordering::Relaxed);
-                        at = codec::HELLO_LEN;
-                    }
-                    Err(e) => return protocol_broken(e),
-                }
+                Err(ReadError::Io(e)) => return Ended::io(e),
+                Err(_) => return Ended::new(Status::Connect, "peer closed the connection"),
             }
             loop {
-                match codec::decode_frame(&buf[at..], max) {
-                    Ok(Some((frame, used))) => {
-                        at += used;
+                match frames.decode() {
+                    Ok(Some(HamuxMessage::Hello { .. })) => established.store(true, Ordering::Relaxed),
+                    Ok(Some(HamuxMessage::Frame(frame))) => {
                         if let Some(ended) = self.on_frame(frame, table) {
                             return ended;
                         }
@@ -192,7 +176,6 @@ impl MultiplexedSession {
                     Err(e) => return protocol_broken(e),
                 }
             }
-            buf.drain(..at);
         }
     }
 

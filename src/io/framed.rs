@@ -12,33 +12,7 @@
 //! TCP), a client notes when its peer was last heard from. Messages borrow from the
 //! buffer, so nothing is copied that the caller does not copy.
 //!
-//! ```
-//! use hamux::codec::{self, FrameType};
-//! use hamux::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
-//!
-//! let mut wire = Vec::new();
-//! codec::encode_hello(&mut wire);
-//! codec::encode_frame(&mut wire, FrameType::Request, 7, br#"{"command":"ha-heartbeat"}"#);
-//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-//! rt.block_on(async {
-//!     let mut socket = &wire[..]; // any AsyncRead: a TcpStream, a TLS stream's read half
-//!     let mut reader = FramedReader::new(HamuxFrames::new(1 << 20), 64 * 1024);
-//!     let mut txids = Vec::new();
-//!     loop {
-//!         while let Some(message) = reader.decode().expect("a well-formed stream") {
-//!             if let HamuxMessage::Frame(frame) = message {
-//!                 txids.push(frame.txid);
-//!             }
-//!         }
-//!         match reader.read_more(&mut socket).await {
-//!             Ok(_bytes_read) => {}
-//!             Err(ReadError::Closed { mid_message }) => break assert!(!mid_message),
-//!             Err(e) => panic!("{e}"),
-//!         }
-//!     }
-//!     assert_eq!(txids, [7]);
-//! });
-//! ```
+//! The test `reads_a_hello_then_frames_from_any_async_read` shows the usual loop.
 
 use crate::codec::{self, http, DecodeError, Frame};
 use std::fmt;
@@ -54,9 +28,6 @@ pub trait Decoder {
     /// (called again with the same start and more behind it), else the message and how
     /// many bytes it used. An error means the stream is unusable.
     fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<Option<(Self::Item<'a>, usize)>, Self::Error>;
-
-    /// Forgets where it was: the next bytes are a new stream (a new connection).
-    fn reset(&mut self);
 }
 
 /// Free space below which a read first grows the buffer.
@@ -175,14 +146,6 @@ impl<D: Decoder> FramedReader<D> {
             }
         }
     }
-
-    /// Forgets the bytes not decoded yet and the decoder's place in them (the connection
-    /// they came from is gone; the buffer is kept for the next one).
-    pub fn clear(&mut self) {
-        self.buf.clear();
-        self.at = 0;
-        self.decoder.reset();
-    }
 }
 
 /// `hamux://`, from either side: the peer's hello, then frames of at most `max_body`.
@@ -219,10 +182,6 @@ impl Decoder for HamuxFrames {
         }
         Ok(codec::decode_frame(buf, self.max_body)?.map(|(frame, used)| (HamuxMessage::Frame(frame), used)))
     }
-
-    fn reset(&mut self) {
-        self.hello_seen = false;
-    }
 }
 
 /// HTTP/1.1 requests (a listener's side), bodies of at most `max_body`.
@@ -246,8 +205,6 @@ impl Decoder for HttpRequests {
     ) -> Result<Option<(http::HttpRequest<'a>, usize)>, http::HttpError> {
         http::decode_request(buf, self.max_body)
     }
-
-    fn reset(&mut self) {}
 }
 
 /// HTTP/1.1 responses (a client's side), bodies of at most `max_body`. A chunked reply is
@@ -272,10 +229,6 @@ impl Decoder for HttpResponses {
         buf: &'a [u8],
     ) -> Result<Option<(http::HttpResponse<'a>, usize)>, http::HttpError> {
         http::decode_response_resuming(buf, self.max_body, &mut self.progress)
-    }
-
-    fn reset(&mut self) {
-        self.progress = Default::default();
     }
 }
 
@@ -443,11 +396,35 @@ mod tests {
         let (got, end) = read_all(&mut reader, &mut Chunks::every(&long, 100), |r| r.status);
         assert!(got.is_empty());
         assert!(matches!(end, Ok(ReadError::TooLarge { buffered }) if buffered > 1000), "{end:?}");
+    }
 
-        // Cleared (a new connection): neither the bytes nor the chunks decoded so far remain.
-        reader.clear();
-        assert_eq!(reader.buffered(), 0);
-        let (got, _) = read_all(&mut reader, &mut Chunks::new([&reply[..]]), |r| r.body.into_owned());
-        assert_eq!(got, [b"[ {} ]".to_vec()]);
+    /// The usual loop: decode what is buffered, then read more, until the peer closes.
+    #[test]
+    fn reads_a_hello_then_frames_from_any_async_read() {
+        use crate::codec::{self, FrameType};
+        use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
+
+        let mut wire = Vec::new();
+        codec::encode_hello(&mut wire);
+        codec::encode_frame(&mut wire, FrameType::Request, 7, br#"{"command":"ha-heartbeat"}"#);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let mut socket = &wire[..]; // any AsyncRead: a TcpStream, a TLS stream's read half
+            let mut reader = FramedReader::new(HamuxFrames::new(1 << 20), 64 * 1024);
+            let mut txids = Vec::new();
+            loop {
+                while let Some(message) = reader.decode().expect("a well-formed stream") {
+                    if let HamuxMessage::Frame(frame) = message {
+                        txids.push(frame.txid);
+                    }
+                }
+                match reader.read_more(&mut socket).await {
+                    Ok(_bytes_read) => {}
+                    Err(ReadError::Closed { mid_message }) => break assert!(!mid_message),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!(txids, [7]);
+        });
     }
 }

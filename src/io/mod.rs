@@ -10,5 +10,5 @@ mod threads;
 
 pub use outbox::{write_loop, write_until, Outbox, WriteEnd};
 pub use poll_queue::PollQueue;
-pub use stream::{Idle, NoSigpipeTcp, Stream};
+pub use stream::{Idle, NoSigpipeTcp, Stream, WriteHalf};
 pub use threads::IoThreads;

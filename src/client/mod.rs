@@ -15,7 +15,6 @@ mod target;
 mod transaction;
 
 pub use config::{ClientConfig, PeerSettings};
-pub use stats::PeerCounters;
 pub use transaction::{Completion, Reply};
 
 use crate::io::{IoThreads, PollQueue};
@@ -156,11 +155,6 @@ impl Client {
     pub fn in_flight(&self) -> usize {
         let peers = self.peers.read().unwrap_or_else(|p| p.into_inner());
         peers.values().map(|p| p.counters().in_flight.load(Ordering::Acquire)).sum()
-    }
-
-    /// The counters of a peer that has been used or configured.
-    pub fn peer_counters(&self, url: &str) -> Option<Arc<PeerCounters>> {
-        self.peers.read().unwrap_or_else(|p| p.into_inner()).get(url).map(|p| p.counters().clone())
     }
 
     /// Statistics as a JSON object (documented in the README).

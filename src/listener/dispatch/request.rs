@@ -52,11 +52,6 @@ impl Request {
         }
     }
 
-    /// Whether the request came over HTTP/1.1 (its answers then go back in request order).
-    pub fn is_http(&self) -> bool {
-        matches!(self.route, Route::Http { .. })
-    }
-
     /// The request body (a Kea command as JSON); empty after [`take_body`](Self::take_body).
     pub fn body(&self) -> &[u8] {
         &self.body

@@ -7,14 +7,12 @@
 //! (suppressions in `c_tests/valgrind.supp`) with less work (`HAMUX_C_SCALE`) and stretched
 //! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
-use support::library::{lib_dir, manifest_dir};
-use support::process::{run_with_limit, Finished};
+use testkit::library::{lib_dir, manifest_dir};
+use testkit::process::{run_with_limit, Finished};
 
 /// The programs share two cores and some make timing claims: run them one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -191,7 +189,7 @@ fn logger() {
 /// Certificates made here, at run time; the program finds them through `HAMUX_TEST_PKI`.
 #[test]
 fn tls() {
-    let pki = support::certs::Pki::new("c-api");
+    let pki = testkit::certs::Pki::new("c-api");
     let src = manifest_dir().join("c_tests").join("tls.c");
     run_c_program("tls", &src, &[("HAMUX_TEST_PKI", pki.dir())]);
 }

@@ -5,13 +5,11 @@
 //! installed `libhamux.so.X.Y.Z` through its soname) and statically (`pkg-config --static`,
 //! `libhamux.a`) — and run. Needs `make`, `pkg-config`, `cc` and binutils' `readelf`.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::library::{lib_dir, manifest_dir};
-use support::process::{run_with_limit, Finished};
+use testkit::library::{lib_dir, manifest_dir};
+use testkit::process::{run_with_limit, Finished};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TIME_LIMIT: Duration = Duration::from_secs(60);

@@ -4,13 +4,11 @@
 //! the time limit. The interpreter is `$HAMUX_PYTHON`, else `python3` on `PATH`, else
 //! `/usr/bin/python3`.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::library::lib_dir;
-use support::process::{run_with_limit, Finished};
+use testkit::library::lib_dir;
+use testkit::process::{run_with_limit, Finished};
 
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 

@@ -5,7 +5,8 @@
 //! `HAMUX_C_SANITIZE=address` builds the programs with AddressSanitizer (LeakSanitizer
 //! suppressions in `c_tests/lsan.supp`); `HAMUX_C_VALGRIND=1` runs them under valgrind
 //! (suppressions in `c_tests/valgrind.supp`) with less work (`HAMUX_C_SCALE`) and stretched
-//! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler.
+//! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler;
+//! without one the tests are skipped (`testkit::skip`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use testkit::library::{lib_dir, manifest_dir};
 use testkit::process::{run_with_limit, Finished};
+use testkit::skip;
 
 /// The programs share two cores and some make timing claims: run them one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -43,7 +45,7 @@ fn compile(name: &str, src: &Path) -> PathBuf {
     let lib_dir = lib_dir();
     let sanitize = sanitizer();
     let exe = out_dir().join(if sanitize.is_some() { format!("{name}-asan") } else { name.to_string() });
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let cc = skip::c_compiler();
     let mut cmd = Command::new(&cc);
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-g"])
         .arg("-I")
@@ -74,8 +76,11 @@ fn run_c_test(name: &str) {
 }
 
 /// Compiles and runs the C program `src` with `env` added; fails unless it exits 0 within
-/// the time limit.
+/// the time limit. Skipped without a C compiler.
 fn run_c_program(name: &str, src: &Path, env: &[(&str, &Path)]) {
+    if !skip::needs(skip::have_c_compiler()) {
+        return;
+    }
     let exe = compile(name, src);
     let supp = manifest_dir().join("c_tests");
     let (mut cmd, limit) = if valgrind() {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use testkit::certs::Pki;
 use testkit::kea::{self, Kea};
 use testkit::perfdhcp::{self, relay_address_ready, PerfdhcpTurn, RELAY4};
+use testkit::skip;
 
 /// Leases the hamux host holds: ip-address → hw-address.
 type Leases = Arc<Mutex<BTreeMap<String, String>>>;
@@ -143,7 +144,7 @@ fn tls_setup(mut extra: Value) -> Setup {
 
 fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !kea::available("kea-dhcp4") || !relay_address_ready() {
+    if !kea::available("kea-dhcp4") || !skip::needs(perfdhcp::installed()) || !relay_address_ready() {
         return;
     }
     let leases: Leases = Arc::default();

@@ -1,6 +1,6 @@
 # Builds and installs libhamux for C hosts (README, "Installing").
 #
-#   make                                   cargo build --release --lib
+#   make                                   cargo build --release -p hamux --lib
 #   make install PREFIX=/usr/local DESTDIR=  lib/libhamux.so.X.Y.Z (+ soname and dev links),
 #                                          lib/libhamux.a, include/hamux.h,
 #                                          lib/pkgconfig/hamux.pc
@@ -69,8 +69,9 @@ KEA_LIBS := -lkea-dhcpsrv -lkea-dhcp++ -lkea-hooks -lkea-cfgclient -lkea-cc -lke
 
 all: build
 
+# -p hamux: the library alone, not the other members of its workspace (testkit, tools).
 build:
-	$(strip $(CARGO) build $(CARGO_PROFILE_FLAG) --lib)
+	$(strip $(CARGO) build $(CARGO_PROFILE_FLAG) -p hamux --lib)
 
 ifeq ($(NO_BUILD),)
 install: build
@@ -106,7 +107,7 @@ uninstall:
 # Builds the library once more in its own target directory (the extra rustc flag would
 # otherwise make cargo rebuild the normal one) and prints rustc's list.
 native-static-libs:
-	CARGO_TARGET_DIR='$(CARGO_TARGET_DIR)/native-static-libs' $(CARGO) rustc $(CARGO_PROFILE_FLAG) --lib \
+	CARGO_TARGET_DIR='$(CARGO_TARGET_DIR)/native-static-libs' $(CARGO) rustc $(CARGO_PROFILE_FLAG) -p hamux --lib \
 	  -- --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p'
 
 # The link needs libhamux.a: with -j, cargo's build must finish before it, not beside it.

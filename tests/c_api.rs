@@ -5,16 +5,16 @@
 //! `HAMUX_C_SANITIZE=address` builds the programs with AddressSanitizer (LeakSanitizer
 //! suppressions in `c_tests/lsan.supp`); `HAMUX_C_VALGRIND=1` runs them under valgrind
 //! (suppressions in `c_tests/valgrind.supp`) with less work (`HAMUX_C_SCALE`) and stretched
-//! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler.
-
-mod support;
+//! waits (`HAMUX_C_TIME_FACTOR`), unless those are set already. `CC` picks the compiler;
+//! without one the tests are skipped (`testkit::skip`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
-use support::library::{lib_dir, manifest_dir};
-use support::process::{run_with_limit, Finished};
+use testkit::library::{lib_dir, manifest_dir};
+use testkit::process::{run_with_limit, Finished};
+use testkit::skip;
 
 /// The programs share two cores and some make timing claims: run them one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -45,7 +45,7 @@ fn compile(name: &str, src: &Path) -> PathBuf {
     let lib_dir = lib_dir();
     let sanitize = sanitizer();
     let exe = out_dir().join(if sanitize.is_some() { format!("{name}-asan") } else { name.to_string() });
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let cc = skip::c_compiler();
     let mut cmd = Command::new(&cc);
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-g"])
         .arg("-I")
@@ -76,8 +76,11 @@ fn run_c_test(name: &str) {
 }
 
 /// Compiles and runs the C program `src` with `env` added; fails unless it exits 0 within
-/// the time limit.
+/// the time limit. Skipped without a C compiler.
 fn run_c_program(name: &str, src: &Path, env: &[(&str, &Path)]) {
+    if !skip::needs(skip::have_c_compiler()) {
+        return;
+    }
     let exe = compile(name, src);
     let supp = manifest_dir().join("c_tests");
     let (mut cmd, limit) = if valgrind() {
@@ -191,7 +194,7 @@ fn logger() {
 /// Certificates made here, at run time; the program finds them through `HAMUX_TEST_PKI`.
 #[test]
 fn tls() {
-    let pki = support::certs::Pki::new("c-api");
+    let pki = testkit::certs::Pki::new("c-api");
     let src = manifest_dir().join("c_tests").join("tls.c");
     run_c_program("tls", &src, &[("HAMUX_TEST_PKI", pki.dir())]);
 }

@@ -1,14 +1,12 @@
 //! hamux against real Kea 2.2: the hamux HTTP client driving Kea's HA listener.
 
-mod support;
-
 use hamux::client::{Client, Reply};
 use hamux::Status;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::Duration;
-use support::kea::{self, Kea};
+use testkit::kea::{self, Kea};
 
 /// Sends one command and waits for its completion; returns the status and the reply JSON.
 fn call(client: &Client, url: &str, command: Value) -> (Status, Value) {
@@ -152,7 +150,7 @@ fn hamux_https_client_talks_to_kea_with_mutual_tls() {
     if !kea::available("kea-dhcp4") {
         return;
     }
-    let pki = support::certs::Pki::new("kea-tls");
+    let pki = testkit::certs::Pki::new("kea-tls");
     let server = pki.identity("", "server");
     let port = kea::free_port();
     let url = format!("https://127.0.0.1:{port}/");

@@ -3,8 +3,6 @@
 //! hamux host received, and perfdhcp's clients must get their ACKs (Kea holds each ACK
 //! until the partner acknowledges the lease update).
 
-mod support;
-
 use hamux::client::{Client, Reply};
 use hamux::listener::{Listener, Request};
 use hamux::Status;
@@ -14,11 +12,10 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::kea::{self, Kea};
-use support::kea_hook::{relay_address_ready, PerfdhcpTurn};
-
-/// perfdhcp acts as a relay at this address, which Kea's subnet selects.
-const RELAY: &str = "127.0.0.2";
+use testkit::certs::Pki;
+use testkit::kea::{self, Kea};
+use testkit::perfdhcp::{self, relay_address_ready, PerfdhcpTurn, RELAY4};
+use testkit::skip;
 
 /// Leases the hamux host holds: ip-address → hw-address.
 type Leases = Arc<Mutex<BTreeMap<String, String>>>;
@@ -104,15 +101,6 @@ fn ha_state(client: &Client, url: &str) -> String {
     reply[0]["arguments"]["state"].as_str().unwrap_or("").to_string()
 }
 
-/// `sent` and `received` of perfdhcp's REQUEST-ACK block.
-fn request_ack_counts(report: &str) -> (u64, u64) {
-    let block = report.split("***Statistics for: REQUEST-ACK***").nth(1).expect("a REQUEST-ACK block");
-    let count = |label: &str| {
-        block.lines().find_map(|l| l.trim().strip_prefix(label)).and_then(|v| v.trim().parse().ok()).unwrap()
-    };
-    (count("sent packets:"), count("received packets:"))
-}
-
 /// The primary's HA settings, the hamux listener's and the test client's (which asks the
 /// primary for its state and leases) for a run with or without TLS.
 struct Setup {
@@ -120,7 +108,7 @@ struct Setup {
     ha: Value,
     listener: Value,
     client: Value,
-    _pki: Option<support::certs::Pki>,
+    _pki: Option<Pki>,
 }
 
 fn plain_setup(extra: Value) -> Setup {
@@ -136,7 +124,7 @@ fn plain_setup(extra: Value) -> Setup {
 /// Mutual TLS everywhere: Kea presents one certificate as server and as client, the hamux
 /// listener requires client certificates from the same CA.
 fn tls_setup(mut extra: Value) -> Setup {
-    let pki = support::certs::Pki::new("kea-primary");
+    let pki = Pki::new("kea-primary");
     let (kea_id, server, client) =
         (pki.identity("", "peer"), pki.identity("", "server"), pki.identity("", "client"));
     let ha = extra.as_object_mut().unwrap();
@@ -156,7 +144,7 @@ fn tls_setup(mut extra: Value) -> Setup {
 
 fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !kea::available("kea-dhcp4") || !relay_address_ready() {
+    if !kea::available("kea-dhcp4") || !skip::needs(perfdhcp::installed()) || !relay_address_ready() {
         return;
     }
     let leases: Leases = Arc::default();
@@ -177,7 +165,7 @@ fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
         json!({
             "interfaces-config": {"interfaces": ["lo"], "dhcp-socket-type": "udp"},
             "valid-lifetime": 3600,
-            "subnet4": [{"id": 1, "subnet": "10.0.0.0/8", "relay": {"ip-addresses": [RELAY]},
+            "subnet4": [{"id": 1, "subnet": "10.0.0.0/8", "relay": {"ip-addresses": [RELAY4.to_string()]},
                 "pools": [{"pool": "10.1.0.0 - 10.1.255.255"}]}]
         }),
     );
@@ -194,7 +182,7 @@ fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let perfdhcp = Command::new("/usr/sbin/perfdhcp")
+    let output = Command::new(perfdhcp::PERFDHCP)
         .args([
             "-4",
             "-r",
@@ -204,7 +192,7 @@ fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
             "-p",
             "3",
             "-l",
-            RELAY,
+            &RELAY4.to_string(),
             "-L",
             "67",
             "-N",
@@ -213,8 +201,10 @@ fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
         ])
         .output()
         .expect("perfdhcp runs");
-    let report = String::from_utf8_lossy(&perfdhcp.stdout).into_owned();
-    let (sent, received) = request_ack_counts(&report);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    let Some(&(sent, received)) = perfdhcp::blocks(&report).get("REQUEST-ACK") else {
+        panic!("no REQUEST-ACK block in perfdhcp's report:\n{report}")
+    };
     assert!(sent > 100, "perfdhcp sent only {sent} requests:\n{report}");
     assert_eq!(received, sent, "every client must get its ACK:\n{report}\n{}", kea.log());
 

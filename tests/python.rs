@@ -2,37 +2,43 @@
 //! standard library only) loads the `libhamux.so` cargo built for this test run through
 //! ctypes, runs a listener and a client and exchanges lease updates; it must exit 0 within
 //! the time limit. The interpreter is `$HAMUX_PYTHON`, else `python3` on `PATH`, else
-//! `/usr/bin/python3`.
-
-mod support;
+//! `/usr/bin/python3`; without one the test is skipped (`testkit::skip`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-use support::library::lib_dir;
-use support::process::{run_with_limit, Finished};
+use testkit::library::lib_dir;
+use testkit::process::{run_with_limit, Finished};
+use testkit::skip;
 
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 
-fn python() -> String {
+/// The interpreter, or why there is none.
+fn python() -> Result<String, String> {
     if let Some(python) = std::env::var("HAMUX_PYTHON").ok().filter(|p| !p.is_empty()) {
-        return python;
+        return Ok(python);
     }
-    let works = |python: &str| {
-        Command::new(python).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
-    };
-    match ["python3", "/usr/bin/python3"].into_iter().find(|p| works(p)) {
-        Some(python) => python.to_string(),
+    let works = |python: &&str| skip::program(python, "").is_ok();
+    match ["python3", "/usr/bin/python3"].into_iter().find(works) {
+        Some(python) => Ok(python.to_string()),
         None => {
-            panic!("no Python 3 (python3 on PATH or /usr/bin/python3): install python3 or set HAMUX_PYTHON")
+            Err("no Python 3 (python3 on PATH or /usr/bin/python3): install python3 or set HAMUX_PYTHON"
+                .into())
         }
     }
 }
 
 #[test]
 fn ctypes_listener_and_client_exchange_lease_updates() {
+    let python = match python() {
+        Ok(python) => python,
+        Err(why) => {
+            skip::skip(why);
+            return;
+        }
+    };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/test_ctypes.py");
-    let mut cmd = Command::new(python());
+    let mut cmd = Command::new(python);
     cmd.arg(&script)
         .env("HAMUX_LIB", lib_dir().join("libhamux.so"))
         .env("PYTHONDONTWRITEBYTECODE", "1")

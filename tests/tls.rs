@@ -3,8 +3,6 @@
 //! certificate, or a server certificate for another name is refused with TLS and a message
 //! that says what was wrong.
 
-mod support;
-
 use hamux::client::{Client, Reply};
 use hamux::listener::{Handler, Listener, Request};
 use hamux::Status;
@@ -12,7 +10,7 @@ use serde_json::{json, Value};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
-use support::certs::Pki;
+use testkit::certs::Pki;
 
 const WAIT: Duration = Duration::from_secs(20);
 const LEASE: &[u8] = br#"{"command":"lease4-update","arguments":{"ip-address":"192.0.2.1"}}"#;

@@ -1,9 +1,9 @@
-//! Shared test support: real Kea daemons on loopback, child processes with time limits.
-//! Each test binary uses part of it.
-#![allow(dead_code)]
+//! The tests' own support on top of the test kit (`testkit/`, shared with the `hamux`
+//! tool): the Kea hook in real Kea servers. `super::kea`, `super::library` and
+//! `super::process` there are the test kit's modules, re-exported here with the others
+//! the Kea hook tests use. Each test binary uses part of it.
+#![allow(dead_code, unused_imports)]
 
-pub mod certs;
-pub mod kea;
+pub use testkit::{certs, kea, library, perfdhcp, process, skip};
+
 pub mod kea_hook;
-pub mod library;
-pub mod process;

@@ -10,13 +10,14 @@ use crate::bench::Load;
 use crate::capi::Client;
 use crate::faults::{self, Dice, FaultCounts, Phases};
 use crate::garbage;
-use crate::peer_process::{peak_rss, PeerSpec};
 use crate::progress::group;
 use crate::soak_load::SoakLoad;
 use crate::tally::{Tally, BAD_REPLY};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+use testkit::peer_process::PeerSpec;
+use testkit::process::peak_rss;
 
 pub struct SoakOptions {
     pub duration: Duration,
@@ -49,7 +50,9 @@ pub fn run(o: &SoakOptions) -> Result<(), String> {
     let seed = o.seed.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
     });
-    let spec = PeerSpec { io_threads: o.load.io_threads, handler_threads: o.handler_threads };
+    // The peer is this very binary, run as `hamux listen`.
+    let hamux = std::env::current_exe().map_err(|e| format!("cannot find the hamux binary: {e}"))?;
+    let spec = PeerSpec { hamux, io_threads: o.load.io_threads, handler_threads: o.handler_threads };
     let counts = FaultCounts::default();
     let phases = Phases { stop_faults: AtomicBool::new(false), drained: AtomicBool::new(false) };
     let (port_tx, port_rx) = std::sync::mpsc::channel();

@@ -3,10 +3,11 @@
 //! random pause. The same thread watches for a peer that died on its own — a crash, which
 //! fails the soak — and records the peer's peak memory.
 
-use crate::peer_process::{peak_rss, PeerProcess, PeerSpec};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
+use testkit::peer_process::{PeerProcess, PeerSpec};
+use testkit::process::peak_rss;
 
 /// What the fault thread did.
 #[derive(Default)]

@@ -3,11 +3,9 @@
 //! exactly once (lost 0, duplicated 0), and the faults must really have happened: some
 //! requests failed, many succeeded, the peer was killed and garbage was sent.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
-use support::process::run_with_limit;
+use testkit::process::run_with_limit;
 
 /// The number after `label ` in the summary line (digits with thousands commas).
 fn field(line: &str, label: &str) -> u64 {

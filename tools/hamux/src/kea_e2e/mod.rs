@@ -25,8 +25,8 @@ use servers::{Backup, Replicator};
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
+use testkit::perfdhcp::{self as kit_perfdhcp, PerfdhcpTurn};
 
 pub struct Options {
     pub json: bool,
@@ -88,12 +88,10 @@ pub fn run(o: &Options) -> Result<(), String> {
     if let Some(why) = kea::missing() {
         return Err(format!("kea-e2e: {why}"));
     }
-    if !Path::new(perfdhcp::PERFDHCP).exists() {
-        return Err(format!("kea-e2e: {} is not installed (apt-get install kea-admin)", perfdhcp::PERFDHCP));
-    }
+    kit_perfdhcp::installed().map_err(|why| format!("kea-e2e: {why}"))?;
     let hook = hook_library()?;
-    relay_address_ready()?;
-    let _turn = PerfdhcpTurn::wait()?;
+    kit_perfdhcp::add_relay_address().map_err(|why| format!("kea-e2e: {why}"))?;
+    let _turn = PerfdhcpTurn::try_wait()?;
     let started = Instant::now();
     let before = machine::sample();
     let mut runs = 0u8..;
@@ -187,55 +185,18 @@ fn settle(dhcp: SocketAddr) {
 }
 
 /// `libdhcp_hamux.so` next to this binary's target directory (`target/kea/`, where
-/// `make kea` puts it), or in this source tree's.
+/// `make kea` puts it), or in the library's source tree's.
 fn hook_library() -> Result<PathBuf, String> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let library = testkit::library::manifest_dir();
     let exe = std::env::current_exe().ok();
     let near_exe = exe.as_deref().and_then(|e| e.parent()?.parent()).map(|t| t.join("kea/libdhcp_hamux.so"));
     let candidates: Vec<PathBuf> =
-        near_exe.into_iter().chain([manifest.join("target/kea/libdhcp_hamux.so")]).collect();
+        near_exe.into_iter().chain([library.join("target/kea/libdhcp_hamux.so")]).collect();
     candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
         format!(
             "kea-e2e: the hook {} is missing; build it with `make -C {} kea` (needs kea-dev, libboost-dev)",
             candidates[0].display(),
-            manifest.display()
+            library.display()
         )
     })
-}
-
-/// Gives `lo` the relay address if it lacks it (needs root).
-fn relay_address_ready() -> Result<(), String> {
-    let have = || {
-        let out = Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]).output();
-        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{}/", dhcp::RELAY)))
-    };
-    if !have() {
-        let _ =
-            Command::new("ip").args(["addr", "add", &format!("{}/32", dhcp::RELAY), "dev", "lo"]).status();
-    }
-    match have() {
-        true => Ok(()),
-        false => Err(format!("kea-e2e: lo lacks {0}: `ip addr add {0}/32 dev lo` (as root)", dhcp::RELAY)),
-    }
-}
-
-/// The flock tests/kea_to_hamux.rs takes around perfdhcp: one user of the relay's port
-/// 67 at a time on this machine, across processes.
-struct PerfdhcpTurn(#[allow(dead_code)] std::fs::File);
-
-impl PerfdhcpTurn {
-    fn wait() -> Result<PerfdhcpTurn, String> {
-        use std::os::fd::AsRawFd;
-        let path = std::env::temp_dir().join("hamux-perfdhcp.lock");
-        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: flock on a descriptor this File owns; released when it is closed.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            eprintln!("kea-e2e: waiting for {} (perfdhcp in use) ...", path.display());
-            // SAFETY: as above.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(format!("flock {}: {}", path.display(), std::io::Error::last_os_error()));
-            }
-        }
-        Ok(PerfdhcpTurn(file))
-    }
 }

@@ -20,7 +20,6 @@ mod kea;
 mod kea_e2e;
 mod lease;
 mod listen;
-mod peer_process;
 mod progress;
 mod recorder;
 mod report;
@@ -122,7 +121,7 @@ Options:
                         one-at-a-time; http://: http)
   --json                print one JSON object on stdout instead of the table
   --tls                 run the scenarios over mutual TLS (hamuxs://, https://) with a
-                        throw-away CA and certificate made with the openssl command
+                        throw-away CA and certificate made at run time
   --soak S              instead of the scenarios: a soak of S seconds (see below)
   --faults              with --soak: kill and restart the peer, inject garbage connections
   --seed N              with --soak --faults: the fault schedule's seed (default: the clock)

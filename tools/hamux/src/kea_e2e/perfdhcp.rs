@@ -9,11 +9,11 @@
 //! the end are perfdhcp's drops).
 
 use super::dhcp::{RELAY, RELAY_PORT};
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+use testkit::perfdhcp::{blocks, PERFDHCP};
+use testkit::process::{try_run_with_limit, Finished};
 
-pub const PERFDHCP: &str = "/usr/sbin/perfdhcp";
 pub const STEP_SECONDS: u32 = 2;
 pub const EXIT_WAIT_US: u32 = 100_000;
 /// Random client MACs out of this many: mostly new clients, each step's leases fit the
@@ -68,31 +68,12 @@ pub fn step(port: u16, rate: u32) -> Result<Step, String> {
     command.arg("-4").args(["-r", &rate.to_string(), "-R", &CLIENTS.to_string()]);
     command.args(["-p", &STEP_SECONDS.to_string(), "-W", &EXIT_WAIT_US.to_string()]);
     command.args(["-l", &RELAY.to_string(), "-L", &RELAY_PORT.to_string(), "-N", &port.to_string()]);
-    command.arg("127.0.0.1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|e| format!("cannot run {PERFDHCP}: {e}"))?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(STEP_SECONDS as u64 + 20);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("perfdhcp -r {rate} did not finish in time"));
-            }
-        }
+    command.arg("127.0.0.1");
+    let limit = Duration::from_secs(STEP_SECONDS as u64 + 20);
+    let run = try_run_with_limit(&mut command, limit).map_err(|e| format!("cannot run {PERFDHCP}: {e}"))?;
+    let Finished { status: Some(status), stdout: text, stderr, .. } = run else {
+        return Err(format!("perfdhcp -r {rate} did not finish in time"));
     };
-    let text = reader.join().unwrap_or_default();
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
-    }
     // 0: every exchange completed; 3: some did not (counted in the report).
     if !matches!(status.code(), Some(0) | Some(3)) {
         return Err(format!("perfdhcp -r {rate} failed ({status}):\n{text}{stderr}"));
@@ -103,15 +84,10 @@ pub fn step(port: u16, rate: u32) -> Result<Step, String> {
 
 /// `sent packets` of DISCOVER-OFFER and `received packets` of REQUEST-ACK.
 fn parse(rate: u32, report: &str) -> Option<Step> {
-    let count = |block: &str, label: &str| -> Option<u64> {
-        let body = report.split(&format!("***Statistics for: {block}***")).nth(1)?;
-        body.lines().find_map(|l| l.trim().strip_prefix(label)).and_then(|v| v.trim().parse().ok())
-    };
-    Some(Step {
-        rate,
-        sent: count("DISCOVER-OFFER", "sent packets:")?,
-        acks: count("REQUEST-ACK", "received packets:")?,
-    })
+    let blocks = blocks(report);
+    let (sent, _) = *blocks.get("DISCOVER-OFFER")?;
+    let (_, acks) = *blocks.get("REQUEST-ACK")?;
+    Some(Step { rate, sent, acks })
 }
 
 /// The outcome of a search: every step in order, and the best passing one.

@@ -1,15 +1,18 @@
-//! The soak's peer: a `hamux listen` child process (this very binary), so that it can
-//! really die — SIGKILL leaves the kernel to reset its connections — or be stopped with
-//! SIGTERM, which `hamux listen` turns into a graceful shutdown (Goaway, drain).
+//! A peer that can really die: a `hamux listen` child process — SIGKILL leaves the kernel
+//! to reset its connections — or be stopped with SIGTERM, which `hamux listen` turns into
+//! a graceful shutdown (Goaway, drain). The soak's peer (`hamux bench --soak`, which runs
+//! its own binary) and the fault tests' (which run the tool's).
 
+use crate::process;
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How the peer listens.
+/// Which `hamux` binary runs and how the peer listens.
 #[derive(Clone)]
 pub struct PeerSpec {
+    pub hamux: PathBuf,
     pub io_threads: usize,
     pub handler_threads: usize,
 }
@@ -29,15 +32,8 @@ impl PeerProcess {
     /// a soak that dies or is killed leaves no listener behind; that thread must therefore
     /// outlive its use of the peer.
     pub fn start(spec: &PeerSpec, port: u16) -> Result<PeerProcess, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find the hamux binary: {e}"))?;
-        let mut command = Command::new(exe);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                Ok(())
-            });
-        }
+        let mut command = Command::new(&spec.hamux);
+        process::die_with_starter(&mut command);
         let mut child = command
             .args(["listen", "--address", "127.0.0.1", "--port", &port.to_string()])
             .args(["--io-threads", &spec.io_threads.to_string()])
@@ -46,7 +42,7 @@ impl PeerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start hamux listen: {e}"))?;
+            .map_err(|e| format!("cannot start {} listen: {e}", spec.hamux.display()))?;
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut line = String::new();
         let _ = stdout.read_line(&mut line);
@@ -114,12 +110,4 @@ impl Drop for PeerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The peak resident set size (`VmHWM`) of process `pid` ("self" for this one), in bytes.
-pub fn peak_rss(pid: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }

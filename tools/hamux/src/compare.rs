@@ -4,7 +4,7 @@
 //! process; and the ratio of their round trips per second.
 
 use crate::bench::{run_load, Load};
-use crate::kea::{self, Kea};
+use crate::kea::{self, Standby};
 use crate::report::Row;
 use serde_json::{json, Value};
 
@@ -32,7 +32,7 @@ pub fn run(hamux_url: &str, load: &Load, rows: &mut Vec<Row>) -> Result<KeaOutco
     let n = load.http_connections;
     let version = kea::version();
     let kea_row = {
-        let kea = Kea::start(&load.subnet)?;
+        let kea = Standby::start(&load.subnet)?;
         let cpu_before = kea.cpu();
         let mut row = run_load(&kea.url(), "kea-http", n, n, load, false)?;
         // Kea runs in its own process: count its CPU too, as the hamux row counts the

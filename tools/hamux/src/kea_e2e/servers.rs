@@ -6,12 +6,13 @@
 //! configurations differ only in how they replicate.
 
 use super::dhcp::{self, RELAY};
-use crate::kea::{self, Kea};
+use crate::kea::DAEMON;
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Duration;
+use testkit::kea::{self, Kea, Launcher};
 
 /// The address pool: some 983,000 leases, more than all steps of one server hand out.
 pub const POOL: &str = "10.1.0.0 - 10.15.255.255";
@@ -72,7 +73,7 @@ fn dhcp4(hooks: Vec<Value>, serves_dhcp: bool) -> Value {
 
 /// The hooks of a server named `this` replicating with `replicator` among `peers`.
 fn hooks(replicator: Replicator, hook: &Path, this: &str, peers: &Value) -> Vec<Value> {
-    let lease_cmds = json!({"library": format!("{}/libdhcp_lease_cmds.so", kea::HOOKS)});
+    let lease_cmds = kea::lease_cmds_hook();
     let mut ha =
         json!({"this-server-name": this, "mode": "passive-backup", "wait-backup-ack": true, "peers": peers});
     let library = match replicator {
@@ -116,8 +117,8 @@ pub fn start(primary: Option<Replicator>, backup: Backup, hook: &Path) -> Result
         _ => "http",
     };
     let (primary_port, backup_port) = match backup {
-        Backup::Listener(port) => (kea::free_port()?, port),
-        _ => (kea::free_port()?, kea::free_port()?),
+        Backup::Listener(port) => (kea::try_free_port()?, port),
+        _ => (kea::try_free_port()?, kea::try_free_port()?),
     };
     let url = |port: u16| format!("{scheme}://127.0.0.1:{port}/");
     let peers = json!([{"name": "server1", "url": url(primary_port), "role": "primary"},
@@ -147,14 +148,16 @@ fn launch(
     let label = format!("e2e-{role}-{label_port}");
     let args = dhcp.map(|d| vec!["-p".to_string(), d.port().to_string()]).unwrap_or_default();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let launcher = Launcher::default();
     match dhcp {
         Some(d) => {
-            Kea::start_with(&label, config, &args, port, &format!("answer a DORA on {d}"), || serves(d))
+            let what = format!("answer a DORA on {d}");
+            Kea::launch(DAEMON, &label, config, &args, &launcher, &what, || serves(d))
         }
         None => {
             let address = SocketAddr::from(([127, 0, 0, 1], port));
             let listens = || TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok();
-            Kea::start_with(&label, config, &args, port, &format!("listen on {address}"), listens)
+            Kea::launch(DAEMON, &label, config, &args, &launcher, &format!("listen on {address}"), listens)
         }
     }
 }

@@ -6,24 +6,14 @@
 use hamux::client::{Client, Reply};
 use hamux::Status;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::peer_process::{PeerProcess, PeerSpec};
 
-/// Starts `hamux listen` on `port` and waits for it to print its URL.
-fn start_peer(port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hamux"))
-        .args(["listen", "--address", "127.0.0.1", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hamux listen starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), format!("hamux://127.0.0.1:{port}"));
-    child
+/// `hamux listen` with its default threads (this package's binary).
+fn peer_spec() -> PeerSpec {
+    PeerSpec { hamux: env!("CARGO_BIN_EXE_hamux").into(), io_threads: 2, handler_threads: 2 }
 }
 
 type Outcomes = Arc<Mutex<HashMap<u64, Vec<Status>>>>;
@@ -32,7 +22,7 @@ type Outcomes = Arc<Mutex<HashMap<u64, Vec<Status>>>>;
 fn sigkill_mid_stream_loses_no_callback_and_traffic_resumes() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("hamux://127.0.0.1:{port}");
-    let mut peer = start_peer(port);
+    let peer = PeerProcess::start(&peer_spec(), port).expect("hamux listen starts");
     let client = Arc::new(Client::new(r#"{"connections-per-peer": 2, "max-in-flight": 100000}"#).unwrap());
     let outcomes: Outcomes = Arc::default();
     let accepted = Arc::new(Mutex::new(Vec::new()));
@@ -73,23 +63,21 @@ fn sigkill_mid_stream_loses_no_callback_and_traffic_resumes() {
         }
     };
     wait_for_oks(2000);
-    peer.kill().unwrap(); // SIGKILL: no goodbye, connections reset by the kernel
-    peer.wait().unwrap();
+    peer.kill(); // SIGKILL: no goodbye, connections reset by the kernel
     let deadline = Instant::now() + Duration::from_secs(30);
     while count(Status::Connect) == 0 {
         assert!(Instant::now() < deadline, "no CONNECT after the peer died");
         std::thread::sleep(Duration::from_millis(10));
     }
     let ok_before_restart = count(Status::Ok);
-    let mut peer = start_peer(port);
+    let peer = PeerProcess::restart(&peer_spec(), port).expect("hamux listen starts again");
     wait_for_oks(ok_before_restart + 2000);
     stop.store(true, Ordering::Relaxed);
     for s in senders {
         s.join().unwrap();
     }
     drop(Arc::try_unwrap(client).ok().expect("the senders are done")); // free: all callbacks run
-    peer.kill().unwrap();
-    peer.wait().unwrap();
+    peer.kill();
 
     let outcomes = outcomes.lock().unwrap();
     let accepted = accepted.lock().unwrap();

@@ -1,11 +1,13 @@
-//! Where the library this test run built lives.
+//! Where the library lives: its source tree, and the files this test run built.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The crate's directory.
+/// The library's directory (the root package, the repository's top: `Cargo.toml`,
+/// `include/`, `c_tests/`, the `Makefile`), which holds this crate.
 pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let testkit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    testkit.parent().expect("testkit/ is in the library's directory").to_path_buf()
 }
 
 /// `target/<profile>/deps`, where the test binary lives and where cargo has just built
@@ -27,4 +29,13 @@ pub fn lib_dir() -> PathBuf {
         assert!(time + Duration::from_secs(60) >= rlib_time, "{} is older than the rlib", path.display());
     }
     dir
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_library_is_one_level_up() {
+        let root = super::manifest_dir();
+        assert!(root.join("include/hamux.h").is_file() && root.join("testkit/Cargo.toml").is_file());
+    }
 }

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// The relay address perfdhcp and the bench's own client use; Kea's subnet selects it.
-pub const RELAY: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+pub const RELAY: Ipv4Addr = testkit::perfdhcp::RELAY4;
 /// The port a relay listens on: Kea sends relayed answers there.
 pub const RELAY_PORT: u16 = 67;
 

@@ -6,7 +6,9 @@
 //!   and SIGHUP to the primary);
 //! - the backup is not there at all (with and without `wait-backup-ack`);
 //! - a critical section starts while a partner's lease update is inside Kea (held there
-//!   by a test hook): it waits for it.
+//!   by a test hook): it waits for it;
+//! - a configuration the hook cannot start with is refused at runtime: nothing of it is
+//!   left half-started.
 //!
 //! The key invariant: every address the primary ACKed to a client is a lease of that
 //! client on the backup. Which addresses were ACKed comes from the primary's own log:
@@ -742,4 +744,73 @@ fn critical_section_waits_for_a_lease_command_being_applied() {
     );
     assert!(backup.running(), "{}", backup.log());
     println!("lease4-update {answer}, then lease4-wipe {wipe}; slow hook: {:?}", notes());
+}
+
+/// A configuration the hook cannot start with (its own port is taken) is refused by Kea
+/// at runtime (`config-set` answers an error; Kea 2.2 keeps the new libraries loaded),
+/// and nothing of the hook is left half-started: with `wait-backup-ack` no query with a
+/// lease is answered (none can be replicated: they are dropped and counted), no update
+/// is sent, `hamux-status` says why. A good `config-set` then starts it again and it
+/// replicates. (The hook used to keep the sender it had made before the listener
+/// failed: it sent updates for a configuration Kea had refused and parked their queries
+/// for good.) The primary is single-threaded: a config-set that fails after Kea 2.2
+/// parsed `multi-threading` leaves a multi-threaded Kea with no packet thread at all.
+#[test]
+fn refused_configuration_leaves_nothing_half_started() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() || !hamux() {
+        return;
+    }
+    let [primary_port, backup_port, dhcp_port, taken_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
+    let mut primary_config = config("server1", &peers, true, true, None, None);
+    primary_config[V4.key()]["multi-threading"] = json!({"enable-multi-threading": false});
+    let primary = Server::start(V4, primary_config, &peers[0].1, Some(dhcp_port));
+    primary.wait_until_serving();
+    let run = || perfdhcp_with(V4, dhcp_port, &["-r", "50", "-R", "100000", "-p", "2"]);
+    let logs = |report: &PerfdhcpReport| {
+        format!("{}\n--- primary\n{}\n--- backup\n{}", report.text, primary.log(), backup.log())
+    };
+    let report = run();
+    assert!(report.lease_acks(V4) > 0, "no ACK to begin with: {}", logs(&report));
+
+    let taken = std::net::TcpListener::bind(("127.0.0.1", taken_port)).unwrap();
+    let mut bad = primary.config();
+    bad[V4.key()]["hooks-libraries"][1]["parameters"]["high-availability"][0]["peers"][0]["url"] =
+        json!(url(taken_port));
+    let answer = primary.command("config-set", Some(bad));
+    assert_ne!(answer["result"], 0, "config-set with a taken port: {answer}\n{}", primary.log());
+    let before = hamux_stats(&primary);
+    let report = run();
+    let after = settled(&primary);
+    let delta = |k: &str| stat(&after, k) - stat(&before, k);
+    let (requests, acked) = report.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    assert!(requests > 20, "perfdhcp sent {requests} REQUESTs: {}", logs(&report));
+    assert_eq!(acked, 0, "ACKs from a refused configuration: {after:?}\n{}", logs(&report));
+    assert_eq!(delta("hamux-updates-sent"), 0, "updates from a refused configuration: {after:?}");
+    assert!(delta("hamux-packets-dropped") >= requests as i64, "{before:?} -> {after:?}\n{}", logs(&report));
+    let status = primary.command("hamux-status", None);
+    assert_eq!(status["result"], 1, "{status}");
+    assert!(status["text"].as_str().is_some_and(|t| t.contains("not started")), "{status}");
+    println!("refused: {answer}; {requests} REQUESTs, none ACKed; hamux-status: {status}");
+
+    drop(taken);
+    let answer = primary.command("config-set", Some(primary.config()));
+    assert_eq!(answer["result"], 0, "config-set back: {answer}\n{}", primary.log());
+    let report = run();
+    let acks = report.lease_acks(V4);
+    assert!(acks > 20, "{acks} ACKs after the good config-set: {}", logs(&report));
+    check_listener(&primary, "primary");
+    let stats = settled(&primary);
+    let since = |k: &str| stat(&stats, k) - stat(&after, k);
+    assert!(since("hamux-packets-parked") >= acks as i64, "{after:?} -> {stats:?}");
+    assert_eq!(
+        since("hamux-packets-parked"),
+        since("hamux-packets-unparked") + since("hamux-packets-dropped"),
+        "queries parked forever: {after:?} -> {stats:?}\n{}",
+        logs(&report)
+    );
+    assert!(since("hamux-updates-acked") >= acks as i64, "{after:?} -> {stats:?}");
+    println!("after the good config-set: {acks} ACKs; {}", brief(&stats));
 }

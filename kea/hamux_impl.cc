@@ -5,10 +5,13 @@
 #include <hamux_stats.h>
 
 #include <cc/command_interpreter.h>
+#include <config/command_mgr.h>
 #include <dhcp/iface_mgr.h>
 #include <hooks/hooks_manager.h>
+#include <hooks/server_hooks.h>
 #include <util/multi_threading_mgr.h>
 
+using namespace isc::config;
 using namespace isc::data;
 using namespace isc::dhcp;
 using namespace isc::hooks;
@@ -68,6 +71,13 @@ serverMap(const ConstElementPtr& json_config) {
 HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
     : config_(parseHookConfig(high_availability)),
       has_targets_(!config_->updateTargets().empty()) {
+    // kea-dhcp6 registers this hook point, kea-dhcp4 does not: what a start without
+    // dhcpX_srv_configured (libreload) goes by.
+    settings_.v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
+    main_.start();
+    // Runs once Kea's main loop runs. After a reconfiguration, dhcpX_srv_configured has
+    // started the hook by then; after libreload (which does not call it) this starts it.
+    main_.push([this]() { reconcile(); });
 }
 
 HamuxImpl::~HamuxImpl() {
@@ -75,6 +85,14 @@ HamuxImpl::~HamuxImpl() {
         // As ~HAService: the next load (or none) decides again.
         try {
             network_state_->reset(NetworkState::Origin::HA_COMMAND);
+        } catch (const std::exception& ex) {
+            LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("unload").arg(ex.what());
+        }
+    }
+    if (disabled_by_command_) {
+        // Started by libreload without the network state: undone the way it was done.
+        try {
+            dhcpServiceCommand("dhcp-enable");
         } catch (const std::exception& ex) {
             LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("unload").arg(ex.what());
         }
@@ -96,18 +114,15 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
     if (limit && limit->getType() == Element::integer) {
         settings.parked_packet_limit = limit->intValue();
     }
+    // A backup does not serve, started or not.
+    network_state_ = network_state;
+    adjustNetworkState();
     try {
         start(settings);
     } catch (const std::exception& ex) {
         not_started_ = ex.what();
         throw;
     }
-    main_.start();
-    // Runs once Kea's main loop runs: configuration committed, multi-threading applied
-    // (or not: see reconcile).
-    main_.push([this]() { reconcile(); });
-    network_state_ = network_state;
-    adjustNetworkState();
 }
 
 void
@@ -185,9 +200,19 @@ HamuxImpl::registerCriticalSection(const LeaseSenderPtr& sender,
     MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
     MultiThreadingMgr::instance().addCriticalSectionCallbacks(
         CS_CALLBACKS, []() { CommandListener::checkPermissions(); },
-        [listener, sender]() {
+        [this, listener, sender]() {
             sender->pause();
             listener->pause();
+            // Kea 2.2 may end the section without the exit callbacks: a config-set
+            // that fails removes every callback (MultiThreadingMgr::apply(false)) and
+            // may leave Kea single-threaded. The main loop's next turn, after the
+            // section, checks (reconcile); the hook is never left paused.
+            try {
+                main_.push([this]() { reconcile(); });
+            } catch (const std::exception& ex) {
+                LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("critical section")
+                    .arg(ex.what());
+            }
         },
         [listener, sender]() {
             listener->resume();
@@ -225,25 +250,42 @@ HamuxImpl::reconcile() {
     MultiThreadingMgr& mt = MultiThreadingMgr::instance();
     if (started() && mt.getMode() == multi_threaded_) {
         if (multi_threaded_) {
-            // The gate opens only now that Kea is multi-threaded for real.
+            // The gate opens only now that Kea is multi-threaded for real. The
+            // callbacks again, in case Kea removed them without calling the exit ones.
+            registerCriticalSection(sender_, listener_);
             listener_->resume();
             sender_->resume();
         }
         return;
     }
+    if (!network_state_ && !disabled_by_command_ && config_->thisServer().role == "backup") {
+        // libreload: Kea passes no network state; a backup still does not serve.
+        try {
+            dhcpServiceCommand("dhcp-disable");
+            disabled_by_command_ = true;
+            LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE).arg(config_->thisServer().name);
+        } catch (const std::exception& ex) {
+            LOG_ERROR(hamux_logger, HAMUX_START_FAILED).arg(ex.what());
+        }
+    }
+    // Not started: libreload, or Kea refused the configuration (tried once more). Or
     // Kea's mode is not the one the hook started in: Kea 2.2 applies multi-threading
-    // after dhcpX_srv_configured, and a multi-threaded hook in a single-threaded Kea
-    // would run lease_cmds and unparks on its own threads beside Kea's. Started again
-    // in Kea's mode, with its packet threads (if any) stopped meanwhile.
+    // after dhcpX_srv_configured and a failed config-set can leave it single-threaded,
+    // and a multi-threaded hook in a single-threaded Kea would run lease_cmds and
+    // unparks on its own threads beside Kea's. Started (again) in Kea's mode, with its
+    // packet threads (if any) stopped meanwhile.
     Settings settings;
     settings.v6 = settings_.v6;
     settings.multi_threaded = mt.getMode();
     settings.packet_queue_size = mt.getPacketQueueSize();
     settings.parked_packet_limit = settings_.parked_packet_limit;
-    LOG_WARN(hamux_logger, HAMUX_RESTARTING)
-        .arg(started() ? (multi_threaded_ ? "multi-threaded" : "single-threaded")
-                       : "not started")
-        .arg(settings.multi_threaded ? "multi-threaded" : "single-threaded");
+    const char* kea_mode = settings.multi_threaded ? "multi-threaded" : "single-threaded";
+    if (started()) {
+        LOG_WARN(hamux_logger, HAMUX_RESTARTING)
+            .arg(multi_threaded_ ? "multi-threaded" : "single-threaded").arg(kea_mode);
+    } else {
+        LOG_INFO(hamux_logger, HAMUX_STARTING).arg(not_started_).arg(kea_mode);
+    }
     MultiThreadingCriticalSection cs;
     stop();
     try {
@@ -264,6 +306,20 @@ HamuxImpl::adjustNetworkState() {
     if (self.role == "backup") {
         LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE).arg(self.name);
         network_state_->disableService(NetworkState::Origin::HA_COMMAND);
+    }
+}
+
+void
+HamuxImpl::dhcpServiceCommand(const std::string& command) {
+    // Kea's own handler; "ha-partner" is NetworkState::Origin::HA_COMMAND in Kea 2.2.
+    ElementPtr arguments = Element::createMap();
+    arguments->set("origin", Element::create("ha-partner"));
+    ConstElementPtr answer =
+        CommandMgr::instance().processCommand(isc::config::createCommand(command, arguments));
+    int result = isc::config::CONTROL_RESULT_ERROR;
+    ConstElementPtr text = isc::config::parseAnswer(result, answer);
+    if (result != isc::config::CONTROL_RESULT_SUCCESS) {
+        isc_throw(Unexpected, command << ": " << (text ? text->str() : answer->str()));
     }
 }
 

@@ -77,14 +77,22 @@ private:
     /// @brief Whether @c start succeeded (and no @c stop since).
     bool started() const { return (sender_ && listener_); }
 
-    /// @brief Main thread, once Kea's main loop runs: opens the listener's gate if Kea's
-    /// actual multi-threading mode is the one the hook started in, otherwise starts the
-    /// hook again in Kea's mode.
+    /// @brief Main thread, once Kea's main loop runs (after load, and after every
+    /// critical section): opens the listener's gate if Kea's actual multi-threading
+    /// mode is the one the hook started in, otherwise starts the hook (again) in Kea's
+    /// mode: libreload does not call dhcpX_srv_configured, and a failed config-set
+    /// leaves Kea 2.2 without the hook's callbacks, possibly single-threaded.
     void reconcile();
 
-    /// @brief Adds (or replaces) the "HAMUX" critical-section callbacks for these.
-    static void registerCriticalSection(const LeaseSenderPtr& sender,
-                                        const CommandListenerPtr& listener);
+    /// @brief Adds (or replaces) the "HAMUX" critical-section callbacks for these; the
+    /// entry one also queues @c reconcile for after the section.
+    void registerCriticalSection(const LeaseSenderPtr& sender,
+                                 const CommandListenerPtr& listener);
+
+    /// @brief Runs Kea's dhcp-disable or dhcp-enable with origin "ha-partner" (the
+    /// HA origin), where Kea gave no network state (libreload).
+    /// @throw Unexpected if Kea refuses it.
+    static void dhcpServiceCommand(const std::string& command);
 
     /// @brief leasesX_committed of a query with leases to replicate while not started:
     /// with wait-backup-ack it is dropped (it cannot be replicated).
@@ -110,6 +118,8 @@ private:
     /// @brief Whether any peer is to receive updates (the configuration's).
     bool has_targets_;
     dhcp::NetworkStatePtr network_state_;
+    /// @brief A backup started without the network state disabled DHCP by command.
+    bool disabled_by_command_ = false;
     Settings settings_;
     /// @brief Why the hook is not started (status, logs).
     std::string not_started_ = "Kea has not configured it (dhcpX_srv_configured)";

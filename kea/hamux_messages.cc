@@ -54,13 +54,17 @@ extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKE
 // A partner sent a request that is not a Kea command.
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID";
 // Kea's multi-threading mode is not the one the hook started in (Kea 2.2 applies it
-// after dhcpX_srv_configured and leaves it off after a failed config-set), or the hook
-// is not started: it starts again in Kea's mode.
+// after dhcpX_srv_configured and can leave it off after a failed config-set): it starts
+// again in Kea's mode.
 extern const isc::log::MessageID HAMUX_RESTARTING = "HAMUX_RESTARTING";
 // A command from a partner ran in Kea's multi-threading critical section.
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND = "HAMUX_SERIAL_COMMAND";
-// Starting the hook again (see HAMUX_RESTARTING) failed; it stays not started.
+// Starting the hook again (see HAMUX_RESTARTING, HAMUX_STARTING) failed; it stays not
+// started.
 extern const isc::log::MessageID HAMUX_START_FAILED = "HAMUX_START_FAILED";
+// The hook starts without dhcpX_srv_configured: libreload (which does not call it), or
+// once more after Kea refused its configuration.
+extern const isc::log::MessageID HAMUX_STARTING = "HAMUX_STARTING";
 // The hook released everything it held.
 extern const isc::log::MessageID HAMUX_UNLOADED = "HAMUX_UNLOADED";
 
@@ -92,6 +96,7 @@ const char* values[] = {
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESTARTING", "starting again: the hook is %1, Kea is %2",
     "HAMUX_SERIAL_COMMAND", "running %1 from a partner in the critical section",
+    "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",
     "HAMUX_START_FAILED", "cannot start: %1",
     "HAMUX_UNLOADED", "unloaded: every lease update was answered or its packet dropped",
     NULL

@@ -35,6 +35,7 @@ extern const isc::log::MessageID HAMUX_REQUEST_INVALID;
 extern const isc::log::MessageID HAMUX_RESTARTING;
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND;
 extern const isc::log::MessageID HAMUX_START_FAILED;
+extern const isc::log::MessageID HAMUX_STARTING;
 extern const isc::log::MessageID HAMUX_UNLOADED;
 
 } // namespace hamux

@@ -96,6 +96,11 @@ CommandListener::CommandListener(const HookConfig& config, bool poll,
 }
 
 CommandListener::~CommandListener() {
+    // Nothing queued for the main thread runs on this object any more (both on the main
+    // thread), and every command waiting there is answered before the drain.
+    close();
+    refuseSerial();
+    alive_.reset();
     hamux_listener_free(listener_);
 }
 
@@ -129,9 +134,13 @@ CommandListener::checkPermissions() {
 
 void
 CommandListener::close() {
-    std::lock_guard<std::mutex> lock(gate_mutex_);
-    closed_ = true;
-    gate_cv_.notify_all();
+    {
+        std::lock_guard<std::mutex> lock(gate_mutex_);
+        closed_ = true;
+        gate_cv_.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(serial_mutex_);
+    serial_closed_ = true;
 }
 
 bool
@@ -268,11 +277,25 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
         runSerial(request, command, name);  // already on Kea's main thread
         return;
     }
+    bool queued = false;
     {
         std::lock_guard<std::mutex> lock(serial_mutex_);
-        serial_.push_back(SerialCommand{request, command, name});
+        if (!serial_closed_) {
+            serial_.push_back(SerialCommand{request, command, name});
+            queued = true;
+        }
     }
-    if (!main_.push([this]() { serveSerial(); })) {
+    if (!queued) {
+        respond(request, createAnswer(CONTROL_RESULT_ERROR, "'" + name + "' not run: the"
+                                      " server is being reconfigured or shut down"));
+        return;
+    }
+    std::weak_ptr<char> alive = alive_;
+    if (!main_.push([this, alive]() {
+            if (!alive.expired()) {
+                serveSerial();
+            }
+        })) {
         refuseSerial();
     }
 }

@@ -13,6 +13,7 @@
 #include <boost/shared_ptr.hpp>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -115,6 +116,11 @@ private:
     size_t applying_ = 0;
     std::mutex serial_mutex_;
     std::deque<SerialCommand> serial_;
+    /// @brief Set by @c close: commands for the main thread are refused at once.
+    bool serial_closed_ = false;
+    /// @brief Expires with this object: a task queued on the main thread for it checks
+    /// it first (the main thread also destroys it).
+    std::shared_ptr<char> alive_ = std::make_shared<char>(0);
 };
 
 typedef boost::shared_ptr<CommandListener> CommandListenerPtr;

@@ -5,13 +5,17 @@
 #include <hamux_stats.h>
 
 #include <cc/command_interpreter.h>
+#include <config/command_mgr.h>
 #include <dhcp/iface_mgr.h>
 #include <hooks/hooks_manager.h>
+#include <hooks/server_hooks.h>
 #include <util/multi_threading_mgr.h>
 
+using namespace isc::config;
 using namespace isc::data;
 using namespace isc::dhcp;
 using namespace isc::hooks;
+using isc::util::MultiThreadingCriticalSection;
 using isc::util::MultiThreadingMgr;
 
 namespace isc {
@@ -65,7 +69,15 @@ serverMap(const ConstElementPtr& json_config) {
 } // namespace
 
 HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
-    : config_(parseHookConfig(high_availability)) {
+    : config_(parseHookConfig(high_availability)),
+      has_targets_(!config_->updateTargets().empty()) {
+    // kea-dhcp6 registers this hook point, kea-dhcp4 does not: what a start without
+    // dhcpX_srv_configured (libreload) goes by.
+    settings_.v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
+    main_.start();
+    // Runs once Kea's main loop runs. After a reconfiguration, dhcpX_srv_configured has
+    // started the hook by then; after libreload (which does not call it) this starts it.
+    main_.push([this]() { reconcile(); });
 }
 
 HamuxImpl::~HamuxImpl() {
@@ -77,8 +89,142 @@ HamuxImpl::~HamuxImpl() {
             LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("unload").arg(ex.what());
         }
     }
+    if (disabled_by_command_) {
+        // Started by libreload without the network state: undone the way it was done.
+        try {
+            dhcpServiceCommand("dhcp-enable");
+        } catch (const std::exception& ex) {
+            LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("unload").arg(ex.what());
+        }
+    }
+    main_.stop();
+    stop();
+}
+
+void
+HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
+                      const NetworkStatePtr& network_state) {
+    ConstElementPtr server = serverMap(json_config);
+    Settings settings;
+    settings.v6 = v6;
+    settings.multi_threaded = multiThreaded(server);
+    settings.packet_queue_size = mtInteger(server, "packet-queue-size", 64);
+    ConstElementPtr limit = server && server->getType() == Element::map
+                            ? server->get("parked-packet-limit") : ConstElementPtr();
+    if (limit && limit->getType() == Element::integer) {
+        settings.parked_packet_limit = limit->intValue();
+    }
+    // A backup does not serve, started or not.
+    network_state_ = network_state;
+    adjustNetworkState();
+    try {
+        start(settings);
+    } catch (const std::exception& ex) {
+        not_started_ = ex.what();
+        throw;
+    }
+}
+
+void
+HamuxImpl::start(const Settings& settings) {
+    // Partners' lease updates are applied by lease_cmds' handlers (command_listener.h).
+    std::string probe = settings.v6 ? "lease6-bulk-apply" : "lease4-update";
+    if (!HooksManager::commandHandlersPresent(probe)) {
+        isc_throw(HamuxConfigError, "partners' lease updates are applied by"
+                  " libdhcp_lease_cmds.so, which is not loaded: add it to"
+                  " hooks-libraries (libdhcp_ha needs it too)");
+    }
+    stats::init();
+    // Single-threaded Kea: hamux runs no callback on its own threads; the descriptors
+    // are served by Kea's main loop.
+    bool poll = !settings.multi_threaded;
+    // All or nothing: what is made here is kept only once everything is in place, and
+    // undone (in reverse) if anything fails, so a refused configuration leaves nothing
+    // running (a sender without its listener would replicate for a refused
+    // configuration, or keep Kea's packets parked).
+    LeaseSenderPtr sender(new LeaseSender(*config_, poll));
+    CommandListenerPtr listener;
+    bool sender_socket = false, listener_socket = false, cs = false;
+    try {
+        listener.reset(new CommandListener(*config_, poll, main_));
+        if (poll) {
+            IfaceMgr::instance().addExternalSocket(sender->fd(),
+                                                   [sender](int) { sender->dispatch(); });
+            sender_socket = true;
+            IfaceMgr::instance().addExternalSocket(listener->fd(),
+                                                   [listener](int) { listener->dispatch(); });
+            listener_socket = true;
+        } else {
+            registerCriticalSection(sender, listener);
+            cs = true;
+        }
+    } catch (...) {
+        if (cs) {
+            MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
+        }
+        if (listener_socket) {
+            IfaceMgr::instance().deleteExternalSocket(listener->fd());
+        }
+        if (sender_socket) {
+            IfaceMgr::instance().deleteExternalSocket(sender->fd());
+        }
+        listener.reset();
+        sender->dropFromNowOn();
+        sender.reset();
+        throw;
+    }
+    sender_ = sender;
+    listener_ = listener;
+    multi_threaded_ = settings.multi_threaded;
+    sockets_registered_ = poll;
+    cs_registered_ = !poll;
+    settings_ = settings;
+    not_started_.clear();
+    not_started_logged_ = false;
+    const PeerConfig& self = config_->thisServer();
+    LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
+        .arg(config_->mode).arg(config_->updateTargets().size())
+        .arg(config_->wait_backup_ack ? "true" : "false").arg(self.url.text);
+    LOG_INFO(hamux_logger, HAMUX_LISTENER_STARTED).arg(self.url.text)
+        .arg(listener_->port()).arg(multi_threaded_ ? "on hamux's handler threads"
+                                                    : "on Kea's thread");
+    checkParkingSettings(settings);
+}
+
+void
+HamuxImpl::registerCriticalSection(const LeaseSenderPtr& sender,
+                                   const CommandListenerPtr& listener) {
+    // hamux's handler threads keep out of Kea's critical sections like Kea's own
+    // packet threads (reconfiguration recreates the lease manager).
+    // The sender holds its unparks meanwhile (LeaseSender::pause).
+    MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
+    MultiThreadingMgr::instance().addCriticalSectionCallbacks(
+        CS_CALLBACKS, []() { CommandListener::checkPermissions(); },
+        [this, listener, sender]() {
+            sender->pause();
+            listener->pause();
+            // Kea 2.2 may end the section without the exit callbacks: a config-set
+            // that fails removes every callback (MultiThreadingMgr::apply(false)) and
+            // may leave Kea single-threaded. The main loop's next turn, after the
+            // section, checks (reconcile); the hook is never left paused.
+            try {
+                main_.push([this]() { reconcile(); });
+            } catch (const std::exception& ex) {
+                LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("critical section")
+                    .arg(ex.what());
+            }
+        },
+        [listener, sender]() {
+            listener->resume();
+            sender->resume();
+        });
+}
+
+void
+HamuxImpl::stop() {
     if (cs_registered_) {
         MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
+        cs_registered_ = false;
     }
     if (listener_) {
         listener_->close();
@@ -89,75 +235,65 @@ HamuxImpl::~HamuxImpl() {
     if (sockets_registered_) {
         IfaceMgr::instance().deleteExternalSocket(sender_->fd());
         IfaceMgr::instance().deleteExternalSocket(listener_->fd());
+        sockets_registered_ = false;
     }
-    main_.stop();
     if (listener_) {
-        listener_->refuseSerial();
-        std::string url = config_->thisServer().url.text;
+        // Answers the commands still waiting for the main thread, then drains.
         listener_.reset();
-        LOG_INFO(hamux_logger, HAMUX_LISTENER_STOPPED).arg(url);
+        LOG_INFO(hamux_logger, HAMUX_LISTENER_STOPPED).arg(config_->thisServer().url.text);
     }
     sender_.reset();
 }
 
 void
-HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
-                      const NetworkStatePtr& network_state) {
-    ConstElementPtr server = serverMap(json_config);
-    multi_threaded_ = multiThreaded(server);
-    // Partners' lease updates are applied by lease_cmds' handlers (command_listener.h).
-    std::string probe = v6 ? "lease6-bulk-apply" : "lease4-update";
-    if (!HooksManager::commandHandlersPresent(probe)) {
-        isc_throw(HamuxConfigError, "partners' lease updates are applied by"
-                  " libdhcp_lease_cmds.so, which is not loaded: add it to"
-                  " hooks-libraries (libdhcp_ha needs it too)");
+HamuxImpl::reconcile() {
+    MultiThreadingMgr& mt = MultiThreadingMgr::instance();
+    if (started() && mt.getMode() == multi_threaded_) {
+        if (multi_threaded_) {
+            // The gate opens only now that Kea is multi-threaded for real. The
+            // callbacks again, in case Kea removed them without calling the exit ones.
+            registerCriticalSection(sender_, listener_);
+            listener_->resume();
+            sender_->resume();
+        }
+        return;
     }
-    // Single-threaded Kea: hamux runs no callback on its own threads; the descriptors
-    // are served by Kea's main loop.
-    bool poll = !multi_threaded_;
-    sender_.reset(new LeaseSender(*config_, poll));
-    listener_.reset(new CommandListener(*config_, poll, main_));
-    stats::init();
-    if (poll) {
-        LeaseSenderPtr sender = sender_;
-        CommandListenerPtr listener = listener_;
-        IfaceMgr::instance().addExternalSocket(sender_->fd(),
-                                               [sender](int) { sender->dispatch(); });
-        IfaceMgr::instance().addExternalSocket(listener_->fd(),
-                                               [listener](int) { listener->dispatch(); });
-        sockets_registered_ = true;
+    if (!network_state_ && !disabled_by_command_ && config_->thisServer().role == "backup") {
+        // libreload: Kea passes no network state; a backup still does not serve.
+        try {
+            dhcpServiceCommand("dhcp-disable");
+            disabled_by_command_ = true;
+            LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE).arg(config_->thisServer().name);
+        } catch (const std::exception& ex) {
+            LOG_ERROR(hamux_logger, HAMUX_START_FAILED).arg(ex.what());
+        }
     }
-    CommandListenerPtr listener = listener_;
-    if (multi_threaded_) {
-        // hamux's handler threads keep out of Kea's critical sections like Kea's own
-        // packet threads (reconfiguration recreates the lease manager).
-        // The sender holds its unparks meanwhile (LeaseSender::pause).
-        LeaseSenderPtr sender = sender_;
-        MultiThreadingMgr::instance().addCriticalSectionCallbacks(
-            CS_CALLBACKS, []() { CommandListener::checkPermissions(); },
-            [listener, sender]() {
-                sender->pause();
-                listener->pause();
-            },
-            [listener, sender]() {
-                listener->resume();
-                sender->resume();
-            });
-        cs_registered_ = true;
+    // Not started: libreload, or Kea refused the configuration (tried once more). Or
+    // Kea's mode is not the one the hook started in: Kea 2.2 applies multi-threading
+    // after dhcpX_srv_configured and a failed config-set can leave it single-threaded,
+    // and a multi-threaded hook in a single-threaded Kea would run lease_cmds and
+    // unparks on its own threads beside Kea's. Started (again) in Kea's mode, with its
+    // packet threads (if any) stopped meanwhile.
+    Settings settings;
+    settings.v6 = settings_.v6;
+    settings.multi_threaded = mt.getMode();
+    settings.packet_queue_size = mt.getPacketQueueSize();
+    settings.parked_packet_limit = settings_.parked_packet_limit;
+    const char* kea_mode = settings.multi_threaded ? "multi-threaded" : "single-threaded";
+    if (started()) {
+        LOG_WARN(hamux_logger, HAMUX_RESTARTING)
+            .arg(multi_threaded_ ? "multi-threaded" : "single-threaded").arg(kea_mode);
+    } else {
+        LOG_INFO(hamux_logger, HAMUX_STARTING).arg(not_started_).arg(kea_mode);
     }
-    main_.start();
-    // Runs once Kea's main loop runs: configuration committed, multi-threading applied.
-    main_.push([listener]() { listener->resume(); });
-    const PeerConfig& self = config_->thisServer();
-    LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
-        .arg(config_->mode).arg(config_->updateTargets().size())
-        .arg(config_->wait_backup_ack ? "true" : "false").arg(self.url.text);
-    LOG_INFO(hamux_logger, HAMUX_LISTENER_STARTED).arg(self.url.text)
-        .arg(listener_->port()).arg(multi_threaded_ ? "on hamux's handler threads"
-                                                    : "on Kea's thread");
-    checkParkingSettings(server);
-    network_state_ = network_state;
-    adjustNetworkState();
+    MultiThreadingCriticalSection cs;
+    stop();
+    try {
+        start(settings);
+    } catch (const std::exception& ex) {
+        not_started_ = ex.what();
+        LOG_ERROR(hamux_logger, HAMUX_START_FAILED).arg(ex.what());
+    }
 }
 
 void
@@ -174,22 +310,29 @@ HamuxImpl::adjustNetworkState() {
 }
 
 void
-HamuxImpl::checkParkingSettings(const ConstElementPtr& json_config) const {
+HamuxImpl::dhcpServiceCommand(const std::string& command) {
+    // Kea's own handler; "ha-partner" is NetworkState::Origin::HA_COMMAND in Kea 2.2.
+    ElementPtr arguments = Element::createMap();
+    arguments->set("origin", Element::create("ha-partner"));
+    ConstElementPtr answer =
+        CommandMgr::instance().processCommand(isc::config::createCommand(command, arguments));
+    int result = isc::config::CONTROL_RESULT_ERROR;
+    ConstElementPtr text = isc::config::parseAnswer(result, answer);
+    if (result != isc::config::CONTROL_RESULT_SUCCESS) {
+        isc_throw(Unexpected, command << ": " << (text ? text->str() : answer->str()));
+    }
+}
+
+void
+HamuxImpl::checkParkingSettings(const Settings& settings) const {
     if (!config_->wait_backup_ack || !sender_->hasTargets()) {
         return;
     }
-    int64_t queue = mtInteger(json_config, "packet-queue-size", 64);
-    if (multi_threaded_ && queue != 0) {
-        LOG_WARN(hamux_logger, HAMUX_PACKET_QUEUE_BOUNDED).arg(queue);
+    if (settings.multi_threaded && settings.packet_queue_size != 0) {
+        LOG_WARN(hamux_logger, HAMUX_PACKET_QUEUE_BOUNDED).arg(settings.packet_queue_size);
     }
-    int64_t limit = 256;  // Kea 2.2's default
-    ConstElementPtr configured = json_config ? json_config->get("parked-packet-limit")
-                                             : ConstElementPtr();
-    if (configured && configured->getType() == Element::integer) {
-        limit = configured->intValue();
-    }
-    if (limit != 0) {
-        LOG_WARN(hamux_logger, HAMUX_PARKED_PACKET_LIMIT).arg(limit);
+    if (settings.parked_packet_limit != 0) {
+        LOG_WARN(hamux_logger, HAMUX_PARKED_PACKET_LIMIT).arg(settings.parked_packet_limit);
     }
 }
 
@@ -197,7 +340,7 @@ template<typename QueryPtr, typename Collection>
 void
 HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
                      const char* leases_name, const char* deleted_name) {
-    if (!sender_ || !sender_->hasTargets()) {
+    if (!has_targets_) {
         return;
     }
     // An earlier library dropped or skipped the query: nothing to replicate or park,
@@ -215,6 +358,10 @@ HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
     if ((!leases || leases->empty()) && (!deleted || deleted->empty())) {
         return;  // e.g. a DHCPNAK
     }
+    if (!started()) {
+        notStarted(handle);
+        return;
+    }
     if (!leases) {
         leases.reset(new Collection());
     }
@@ -231,6 +378,20 @@ HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
 }
 
 void
+HamuxImpl::notStarted(CalloutHandle& handle) {
+    // Kea refused the hook's configuration at runtime (it keeps the libraries loaded):
+    // with wait-backup-ack no query is answered unless replicated, so it is dropped.
+    if (!config_->wait_backup_ack) {
+        return;
+    }
+    handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+    stats::bump(stats::PACKETS_DROPPED);
+    if (!not_started_logged_.exchange(true)) {
+        LOG_ERROR(hamux_logger, HAMUX_NOT_STARTED_DROP).arg(not_started_);
+    }
+}
+
+void
 HamuxImpl::leases4Committed(CalloutHandle& handle) {
     committed<Pkt4Ptr, Lease4Collection>(handle, "query4", "leases4", "deleted_leases4");
 }
@@ -242,9 +403,10 @@ HamuxImpl::leases6Committed(CalloutHandle& handle) {
 
 ConstElementPtr
 HamuxImpl::status() const {
-    if (!sender_ || !listener_) {
+    if (!started()) {
         return (isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR,
-                                          "libdhcp_hamux is not started yet"));
+                                          "libdhcp_hamux is not started: " +
+                                          not_started_));
     }
     ElementPtr arguments = Element::createMap();
     arguments->set("client", boost::const_pointer_cast<Element>(sender_->stats()));

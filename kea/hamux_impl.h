@@ -14,6 +14,8 @@
 
 #include <boost/noncopyable.hpp>
 #include <boost/shared_ptr.hpp>
+#include <atomic>
+#include <string>
 
 namespace isc {
 namespace hamux {
@@ -53,6 +55,49 @@ public:
     data::ConstElementPtr status() const;
 
 private:
+    /// @brief What the hook starts with: from the server's configuration
+    /// (dhcpX_srv_configured), or from Kea's actual state (see @c reconcile).
+    struct Settings {
+        bool v6 = false;
+        bool multi_threaded = false;
+        int64_t packet_queue_size = 64;     ///< Kea 2.2's default
+        int64_t parked_packet_limit = 256;  ///< Kea 2.2's default
+    };
+
+    /// @brief Creates the sender and the listener and hooks them into Kea (external
+    /// sockets in single-threaded Kea, critical-section callbacks in multi-threaded):
+    /// all or nothing, what was made is undone if anything fails.
+    /// @throw HamuxConfigError or what hamux's or Kea's calls throw.
+    void start(const Settings& settings);
+
+    /// @brief Undoes @c start (the listener drains, then the sender completes every
+    /// update, dropping the parked queries); nothing if not started.
+    void stop();
+
+    /// @brief Whether @c start succeeded (and no @c stop since).
+    bool started() const { return (sender_ && listener_); }
+
+    /// @brief Main thread, once Kea's main loop runs (after load, and after every
+    /// critical section): opens the listener's gate if Kea's actual multi-threading
+    /// mode is the one the hook started in, otherwise starts the hook (again) in Kea's
+    /// mode: libreload does not call dhcpX_srv_configured, and a failed config-set
+    /// leaves Kea 2.2 without the hook's callbacks, possibly single-threaded.
+    void reconcile();
+
+    /// @brief Adds (or replaces) the "HAMUX" critical-section callbacks for these; the
+    /// entry one also queues @c reconcile for after the section.
+    void registerCriticalSection(const LeaseSenderPtr& sender,
+                                 const CommandListenerPtr& listener);
+
+    /// @brief Runs Kea's dhcp-disable or dhcp-enable with origin "ha-partner" (the
+    /// HA origin), where Kea gave no network state (libreload).
+    /// @throw Unexpected if Kea refuses it.
+    static void dhcpServiceCommand(const std::string& command);
+
+    /// @brief leasesX_committed of a query with leases to replicate while not started:
+    /// with wait-backup-ack it is dropped (it cannot be replicated).
+    void notStarted(hooks::CalloutHandle& handle);
+
     /// @brief leasesX_committed: sends the query's updates, parking it when it must
     /// wait for their acknowledgements.
     template<typename QueryPtr, typename Collection>
@@ -61,7 +106,7 @@ private:
 
     /// @brief Warns where packet-queue-size or parked-packet-limit can lose ACKs or
     /// leases with wait-backup-ack (shared/docs/kea-hooks.md in the repository).
-    void checkParkingSettings(const data::ConstElementPtr& json_config) const;
+    void checkParkingSettings(const Settings& settings) const;
 
     /// @brief As libdhcp_ha 2.2 (HAService's constructor, then adjustNetworkState in
     /// the backup or passive-backup state): clears what HA disabled, then disables the
@@ -70,7 +115,15 @@ private:
     void adjustNetworkState();
 
     HookConfigPtr config_;
+    /// @brief Whether any peer is to receive updates (the configuration's).
+    bool has_targets_;
     dhcp::NetworkStatePtr network_state_;
+    /// @brief A backup started without the network state disabled DHCP by command.
+    bool disabled_by_command_ = false;
+    Settings settings_;
+    /// @brief Why the hook is not started (status, logs).
+    std::string not_started_ = "Kea has not configured it (dhcpX_srv_configured)";
+    std::atomic<bool> not_started_logged_{false};
     bool multi_threaded_ = false;
     MainThreadQueue main_;
     LeaseSenderPtr sender_;

@@ -41,6 +41,10 @@ extern const isc::log::MessageID HAMUX_LISTENER_STOPPED = "HAMUX_LISTENER_STOPPE
 // This server is a backup: its DHCP service is disabled, as libdhcp_ha's backup state
 // disables it (origin HA, so a user's dhcp-enable does not enable it).
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE = "HAMUX_LOCAL_DHCP_DISABLE";
+// The hook is loaded but not started (Kea refused its configuration, or it could not
+// start again): with wait-backup-ack queries with leases are dropped, not answered
+// unreplicated. Logged once per load.
+extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP = "HAMUX_NOT_STARTED_DROP";
 // A client's response was dropped because a partner did not acknowledge its lease.
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED = "HAMUX_PACKET_DROPPED";
 // packet-queue-size is bounded: Kea may discard unparked responses silently.
@@ -49,8 +53,18 @@ extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEU
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKET_LIMIT";
 // A partner sent a request that is not a Kea command.
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID";
+// Kea's multi-threading mode is not the one the hook started in (Kea 2.2 applies it
+// after dhcpX_srv_configured and can leave it off after a failed config-set): it starts
+// again in Kea's mode.
+extern const isc::log::MessageID HAMUX_RESTARTING = "HAMUX_RESTARTING";
 // A command from a partner ran in Kea's multi-threading critical section.
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND = "HAMUX_SERIAL_COMMAND";
+// Starting the hook again (see HAMUX_RESTARTING, HAMUX_STARTING) failed; it stays not
+// started.
+extern const isc::log::MessageID HAMUX_START_FAILED = "HAMUX_START_FAILED";
+// The hook starts without dhcpX_srv_configured: libreload (which does not call it), or
+// once more after Kea refused its configuration.
+extern const isc::log::MessageID HAMUX_STARTING = "HAMUX_STARTING";
 // The hook released everything it held.
 extern const isc::log::MessageID HAMUX_UNLOADED = "HAMUX_UNLOADED";
 
@@ -75,11 +89,15 @@ const char* values[] = {
     "HAMUX_LISTENER_STARTED", "listening for partners' lease updates on %1 (hamux:// and HTTP on port %2, %3)",
     "HAMUX_LISTENER_STOPPED", "listener on %1 stopped: every request it was handed was answered",
     "HAMUX_LOCAL_DHCP_DISABLE", "local DHCP service is disabled: %1 is a backup (it only receives lease updates), as libdhcp_ha's backup state",
+    "HAMUX_NOT_STARTED_DROP", "not started (%1): with wait-backup-ack queries with leases are dropped, not answered without replication",
     "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
     "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
+    "HAMUX_RESTARTING", "starting again: the hook is %1, Kea is %2",
     "HAMUX_SERIAL_COMMAND", "running %1 from a partner in the critical section",
+    "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",
+    "HAMUX_START_FAILED", "cannot start: %1",
     "HAMUX_UNLOADED", "unloaded: every lease update was answered or its packet dropped",
     NULL
 };

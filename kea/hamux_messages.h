@@ -27,11 +27,15 @@ extern const isc::log::MessageID HAMUX_LISTENER_FAILED;
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED;
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE;
+extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP;
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED;
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID;
+extern const isc::log::MessageID HAMUX_RESTARTING;
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND;
+extern const isc::log::MessageID HAMUX_START_FAILED;
+extern const isc::log::MessageID HAMUX_STARTING;
 extern const isc::log::MessageID HAMUX_UNLOADED;
 
 } // namespace hamux

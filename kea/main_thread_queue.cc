@@ -30,6 +30,9 @@ MainThreadQueue::~MainThreadQueue() {
 
 void
 MainThreadQueue::start() {
+    if (started_) {
+        return;
+    }
     isc::dhcp::IfaceMgr::instance().addExternalSocket(fd_, [this](int) { serve(); });
     started_ = true;
 }

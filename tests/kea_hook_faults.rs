@@ -6,7 +6,12 @@
 //!   and SIGHUP to the primary);
 //! - the backup is not there at all (with and without `wait-backup-ack`);
 //! - a critical section starts while a partner's lease update is inside Kea (held there
-//!   by a test hook): it waits for it.
+//!   by a test hook): it waits for it;
+//! - a configuration the hook cannot start with is refused at runtime: nothing of it is
+//!   left half-started;
+//! - Kea refuses a `config-set` under load (removing the hook's critical-section
+//!   callbacks) and `libreload` (no `dhcp4_srv_configured`): the hook is neither left
+//!   paused nor unstarted.
 //!
 //! The key invariant: every address the primary ACKed to a client is a lease of that
 //! client on the backup. Which addresses were ACKed comes from the primary's own log:
@@ -742,4 +747,263 @@ fn critical_section_waits_for_a_lease_command_being_applied() {
     );
     assert!(backup.running(), "{}", backup.log());
     println!("lease4-update {answer}, then lease4-wipe {wipe}; slow hook: {:?}", notes());
+}
+
+/// A configuration the hook cannot start with (its own port is taken) is refused by Kea
+/// at runtime (`config-set` answers an error; Kea 2.2 keeps the new libraries loaded),
+/// and nothing of the hook is left half-started: with `wait-backup-ack` no query with a
+/// lease is answered (none can be replicated: they are dropped and counted), no update
+/// is sent, `hamux-status` says why. A good `config-set` then starts it again and it
+/// replicates. (The hook used to keep the sender it had made before the listener
+/// failed: it sent updates for a configuration Kea had refused and parked their queries
+/// for good.) The primary is single-threaded: a config-set that fails after Kea 2.2
+/// parsed `multi-threading` leaves a multi-threaded Kea with no packet thread at all.
+#[test]
+fn refused_configuration_leaves_nothing_half_started() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() || !hamux() {
+        return;
+    }
+    let [primary_port, backup_port, dhcp_port, taken_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
+    let mut primary_config = config("server1", &peers, true, true, None, None);
+    primary_config[V4.key()]["multi-threading"] = json!({"enable-multi-threading": false});
+    let primary = Server::start(V4, primary_config, &peers[0].1, Some(dhcp_port));
+    primary.wait_until_serving();
+    let run = || perfdhcp_with(V4, dhcp_port, &["-r", "50", "-R", "100000", "-p", "2"]);
+    let logs = |report: &PerfdhcpReport| {
+        format!("{}\n--- primary\n{}\n--- backup\n{}", report.text, primary.log(), backup.log())
+    };
+    let report = run();
+    assert!(report.lease_acks(V4) > 0, "no ACK to begin with: {}", logs(&report));
+
+    let taken = std::net::TcpListener::bind(("127.0.0.1", taken_port)).unwrap();
+    let mut bad = primary.config();
+    bad[V4.key()]["hooks-libraries"][1]["parameters"]["high-availability"][0]["peers"][0]["url"] =
+        json!(url(taken_port));
+    let answer = primary.command("config-set", Some(bad));
+    assert_ne!(answer["result"], 0, "config-set with a taken port: {answer}\n{}", primary.log());
+    let before = hamux_stats(&primary);
+    let report = run();
+    let after = settled(&primary);
+    let delta = |k: &str| stat(&after, k) - stat(&before, k);
+    let (requests, acked) = report.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    assert!(requests > 20, "perfdhcp sent {requests} REQUESTs: {}", logs(&report));
+    assert_eq!(acked, 0, "ACKs from a refused configuration: {after:?}\n{}", logs(&report));
+    assert_eq!(delta("hamux-updates-sent"), 0, "updates from a refused configuration: {after:?}");
+    assert!(delta("hamux-packets-dropped") >= requests as i64, "{before:?} -> {after:?}\n{}", logs(&report));
+    let status = primary.command("hamux-status", None);
+    assert_eq!(status["result"], 1, "{status}");
+    assert!(status["text"].as_str().is_some_and(|t| t.contains("not started")), "{status}");
+    println!("refused: {answer}; {requests} REQUESTs, none ACKed; hamux-status: {status}");
+
+    drop(taken);
+    let answer = primary.command("config-set", Some(primary.config()));
+    assert_eq!(answer["result"], 0, "config-set back: {answer}\n{}", primary.log());
+    let report = run();
+    let acks = report.lease_acks(V4);
+    assert!(acks > 20, "{acks} ACKs after the good config-set: {}", logs(&report));
+    check_listener(&primary, "primary");
+    let stats = settled(&primary);
+    let since = |k: &str| stat(&stats, k) - stat(&after, k);
+    assert!(since("hamux-packets-parked") >= acks as i64, "{after:?} -> {stats:?}");
+    assert_eq!(
+        since("hamux-packets-parked"),
+        since("hamux-packets-unparked") + since("hamux-packets-dropped"),
+        "queries parked forever: {after:?} -> {stats:?}\n{}",
+        logs(&report)
+    );
+    assert!(since("hamux-updates-acked") >= acks as i64, "{after:?} -> {stats:?}");
+    println!("after the good config-set: {acks} ACKs; {}", brief(&stats));
+}
+
+/// The configuration given to `config-set` in [`failed_config_set_under_load`]: the
+/// server's own with an option Kea does not know, refused while Kea 2.2 parses it, after
+/// its critical section began, after it removed every critical-section callback and
+/// stopped multi-threading (`MultiThreadingMgr::apply(false)`) and closed the DHCP
+/// sockets, and before it parses `multi-threading` again: Kea then goes on
+/// single-threaded with its old configuration, and serves no DHCP until a configuration
+/// succeeds (`DHCP4_CONFIG_UNRECOVERABLE_ERROR`).
+fn with_unknown_option(config: &Value) -> Value {
+    let mut bad = config.clone();
+    bad[V4.key()]["option-data"] = json!([{"name": "no-such-option", "data": "1"}]);
+    bad
+}
+
+/// Kea refuses a `config-set` of both (multi-threaded) servers under load: it then
+/// removes the hook's critical-section callbacks without calling their exit halves and
+/// stays single-threaded, and the hook must not stay paused (it used to: the backup
+/// refused every update from then on, the primary held the acknowledged queries for
+/// good). The backup's refusal comes 1.5 s into 6 s of DORA at 300 clients/s: the
+/// primary goes on ACKing, every address it ACKed is a lease on the backup. The
+/// primary's comes during another run (Kea 2.2 serves no DHCP after it): nothing stays
+/// parked; after a `config-reload` it ACKs and replicates again.
+#[test]
+fn failed_config_set_under_load() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() || !hamux() {
+        return;
+    }
+    let dir = TempDir::new("faults-failed-config-set");
+    let ack_log = AckLog::new(dir.path());
+    let [primary_port, backup_port, dhcp_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
+    let primary = Server::start(
+        V4,
+        config("server1", &peers, true, true, None, Some(&ack_log)),
+        &peers[0].1,
+        Some(dhcp_port),
+    );
+    primary.wait_until_serving();
+    let timeline = std::cell::RefCell::new(Vec::new());
+    let refuse = |server: &Server, what: &str| {
+        let answer = server.command("config-set", Some(with_unknown_option(&server.config())));
+        assert_ne!(answer["result"], 0, "{what}: config-set of a bad configuration: {answer}");
+        let status = server.command("status-get", None);
+        timeline.borrow_mut().push(format!(
+            "{what}: config-set {answer}; multi-threading-enabled {}",
+            status["arguments"]["multi-threading-enabled"]
+        ));
+    };
+
+    let started = Instant::now();
+    let load = dora_load(dhcp_port, 300, 6);
+    sleep(Duration::from_millis(1500));
+    refuse(&backup, "backup");
+    let under_load = load.join().expect("perfdhcp");
+    let after_refusal = ack_log.mark();
+    let second = perfdhcp_with(V4, dhcp_port, &["-r", "100", "-R", "100000", "-p", "2"]);
+    timeline.borrow_mut().push(format!("{:?} two runs done", started.elapsed()));
+    let logs = || {
+        format!(
+            "\n{}\n--- primary\n{}\n--- backup\n{}\n--- perfdhcp\n{}\n{}",
+            timeline.borrow().join("\n"),
+            primary.log(),
+            backup.log(),
+            under_load.text,
+            second.text
+        )
+    };
+    let late = ack_log.acks(after_refusal);
+    let (requests, _) = second.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    assert!(
+        requests > 50 && late.len() as u64 >= requests * 9 / 10,
+        "after the backup's refused config-set {} of {requests} REQUESTs ACKed{}",
+        late.len(),
+        logs()
+    );
+    let acks = ack_log.acks(0);
+    let (leases, missing) = converged(&acks, &backup);
+    assert!(
+        missing.is_empty(),
+        "{} of {} ACKed addresses are not leases of their clients on the backup, first: {:#?}{}",
+        missing.len(),
+        acks.len(),
+        first(&missing, 20),
+        logs()
+    );
+    check_listener(&backup, "backup");
+    assert!(backup.log().contains("HAMUX_RESTARTING"), "{}", logs());
+
+    let load = dora_load(dhcp_port, 300, 3);
+    sleep(Duration::from_millis(1000));
+    refuse(&primary, "primary");
+    let third = load.join().expect("perfdhcp");
+    let stats = settled(&primary);
+    check_nothing_parked(&stats, &|| format!("{}\n{}", logs(), third.text));
+    check_listener(&primary, "primary");
+    assert!(primary.log().contains("HAMUX_RESTARTING"), "{}", logs());
+
+    let answer = primary.command("config-reload", None);
+    assert_eq!(answer["result"], 0, "config-reload: {answer}{}", logs());
+    let mark = ack_log.mark();
+    let fourth = perfdhcp_with(V4, dhcp_port, &["-r", "100", "-R", "100000", "-p", "2"]);
+    let reloaded = ack_log.acks(mark);
+    assert!(reloaded.len() > 50, "{} ACKs after config-reload{}\n{}", reloaded.len(), logs(), fourth.text);
+    let (leases_now, missing) = converged(&reloaded, &backup);
+    assert!(missing.is_empty(), "after config-reload: {:#?}{}", first(&missing, 20), logs());
+    println!(
+        "{}\n{} ACKs up to the primary's refusal ({} after the backup's), all leases on the backup ({} \
+         leases); primary {}; after config-reload {} ACKs, replicated ({} leases); backup {}",
+        timeline.borrow().join("\n"),
+        acks.len(),
+        late.len(),
+        leases.len(),
+        brief(&stats),
+        reloaded.len(),
+        leases_now.len(),
+        brief(&hamux_stats(&backup))
+    );
+}
+
+/// `libreload` reloads the hook without calling `dhcp4_srv_configured`: the hook must
+/// start by itself (it used to stay unstarted: the primary answered without replicating,
+/// the backup had no listener), in Kea's mode, and a backup must still not serve DHCP
+/// (Kea passes no network state then: the hook disables it by Kea's dhcp-disable with
+/// the HA origin).
+#[test]
+fn libreload_starts_the_hook() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() || !hamux() {
+        return;
+    }
+    let dir = TempDir::new("faults-libreload");
+    let ack_log = AckLog::new(dir.path());
+    let [primary_port, backup_port, dhcp_port, backup_dhcp] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let backup =
+        Server::start(V4, config("server2", &peers, true, true, None, None), &peers[1].1, Some(backup_dhcp));
+    let primary = Server::start(
+        V4,
+        config("server1", &peers, true, true, None, Some(&ack_log)),
+        &peers[0].1,
+        Some(dhcp_port),
+    );
+    primary.wait_until_serving();
+    for server in [&backup, &primary] {
+        let answer = server.command("libreload", None);
+        assert_eq!(answer["result"], 0, "libreload: {answer}\n{}", server.log());
+    }
+    for server in [&backup, &primary] {
+        assert!(wait_for(|| server.command("hamux-status", None)["result"] == 0), "{}", server.log());
+        check_listener(server, "reloaded");
+    }
+    let mark = ack_log.mark();
+    let report = perfdhcp_with(V4, dhcp_port, &["-r", "100", "-R", "100000", "-p", "2"]);
+    let logs = || {
+        format!(
+            "\n--- primary\n{}\n--- backup\n{}\n--- perfdhcp\n{}",
+            primary.log(),
+            backup.log(),
+            report.text
+        )
+    };
+    let acks = ack_log.acks(mark);
+    assert!(acks.len() > 50, "{} ACKs after libreload{}", acks.len(), logs());
+    let (leases, missing) = converged(&acks, &backup);
+    assert!(
+        missing.is_empty(),
+        "{} of {} addresses ACKed after libreload are not leases on the backup, first: {:#?}{}",
+        missing.len(),
+        acks.len(),
+        first(&missing, 20),
+        logs()
+    );
+    let stats = settled(&primary);
+    check_nothing_parked(&stats, &logs);
+    let backup_report = perfdhcp_with(V4, backup_dhcp, &["-r", "50", "-p", "2"]);
+    let (discovers, offers) = backup_report.blocks.get("DISCOVER-OFFER").copied().unwrap_or_default();
+    assert!(
+        discovers > 20 && offers == 0,
+        "the backup answered {offers} of {discovers} DISCOVERs after libreload{}",
+        logs()
+    );
+    println!(
+        "after libreload: {} ACKs, all on the backup ({} leases); backup: no OFFER; primary {}",
+        acks.len(),
+        leases.len(),
+        brief(&stats)
+    );
 }

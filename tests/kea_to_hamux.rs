@@ -191,6 +191,10 @@ fn run_primary_against_hamux(mode: &str, setup: Setup, normal_state: &str) {
             "150",
             "-p",
             "3",
+            // Wait up to 2 s after the last request for its ACK: without it perfdhcp exits
+            // at once and a reply still on its way counts as a drop.
+            "-W",
+            "2000000",
             "-l",
             &RELAY4.to_string(),
             "-L",

@@ -62,7 +62,7 @@ public:
 
     /// @brief Answers with an error the commands still waiting for the main thread,
     /// which will not run them any more (unload; call after MainThreadQueue::stop).
-    void refuseSerial();
+    void refuseSerial() noexcept;
 
     int fd() const;
     void dispatch();
@@ -98,7 +98,7 @@ private:
 
     /// @brief Runs one command through Kea's command manager in the critical section.
     void runSerial(hamux_request* request, const data::ConstElementPtr& command,
-                   const std::string& name);
+                   const std::string& name) noexcept;
 
     /// @brief Sends Kea's answer as the list Kea's HTTP listener sends.
     static void respond(hamux_request* request, const data::ConstElementPtr& answer);

@@ -15,7 +15,6 @@
 
 using namespace isc::config;
 using namespace isc::data;
-using isc::util::MultiThreadingCriticalSection;
 
 namespace isc {
 namespace hamux {
@@ -370,7 +369,11 @@ CommandListener::runSerial(hamux_request* request, const ConstElementPtr& comman
         LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_SERIAL_COMMAND).arg(name);
         ConstElementPtr answer;
         try {
-            MultiThreadingCriticalSection cs;
+            // As on Kea's own control channel, which runs every command on the main
+            // thread with no critical section: the handlers that need one (config-set,
+            // lease4-wipe, ...) take it themselves. One per command would stop Kea's
+            // packet threads for each partner's status-get and wait for the lease
+            // commands being applied.
             answer = CommandMgr::instance().processCommand(command);
         } catch (const std::exception& ex) {
             answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());

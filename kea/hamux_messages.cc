@@ -61,7 +61,7 @@ extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID"
 // after dhcpX_srv_configured and can leave it off after a failed config-set): it starts
 // again in Kea's mode.
 extern const isc::log::MessageID HAMUX_RESTARTING = "HAMUX_RESTARTING";
-// A command from a partner ran in Kea's multi-threading critical section.
+// A command from a partner (other than lease updates) runs on Kea's main thread.
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND = "HAMUX_SERIAL_COMMAND";
 // Starting the hook again (see HAMUX_RESTARTING, HAMUX_STARTING) failed; it stays not
 // started.
@@ -100,7 +100,7 @@ const char* values[] = {
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESTARTING", "starting again: the hook is %1, Kea is %2",
-    "HAMUX_SERIAL_COMMAND", "running %1 from a partner in the critical section",
+    "HAMUX_SERIAL_COMMAND", "running %1 from a partner on Kea's main thread",
     "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",
     "HAMUX_START_FAILED", "cannot start: %1",
     "HAMUX_UNLOADED", "unloaded: every lease update was answered or its packet dropped",

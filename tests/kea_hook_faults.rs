@@ -12,7 +12,8 @@
 //! - Kea refuses a `config-set` under load (removing the hook's critical-section
 //!   callbacks) and `libreload` (no `dhcp4_srv_configured`): the hook is neither left
 //!   paused nor unstarted;
-//! - Kea refuses to park a query: it is dropped, not answered unreplicated.
+//! - Kea refuses to park a query: it is dropped, not answered unreplicated;
+//! - a partner's `status-get` is answered while a lease update is held inside Kea.
 //!
 //! The key invariant: every address the primary ACKed to a client is a lease of that
 //! client on the backup. Which addresses were ACKed comes from the primary's own log:
@@ -1040,4 +1041,52 @@ fn query_kea_refuses_to_park_is_dropped() {
     assert!(primary.log().contains("HAMUX_PACKET_NOT_PARKED"), "{}", logs());
     assert_eq!(stat(&hamux_stats(&backup), "hamux-updates-received"), 0);
     println!("{requests} REQUESTs, none ACKed nor sent: {}", brief(&stats));
+}
+
+/// A partner's other commands (the serial lane, Kea's main thread) take no critical
+/// section of their own, as on Kea's control channel: a `status-get` is answered while a
+/// partner's lease4-update is held inside Kea for 8 s by a test hook. (Each used to take
+/// one: it waited for that update, and stopped Kea's packet threads meanwhile.)
+#[test]
+fn serial_commands_do_not_wait_for_lease_commands() {
+    if !ready(V4, &[hook_under_test()]) || !hamux() {
+        return;
+    }
+    let dir = TempDir::new("faults-serial");
+    let log = dir.path().join("slow.log");
+    let [primary_port, backup_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let mut backup_config = config("server2", &peers, false, false, None, None);
+    let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": 8000}});
+    backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
+    let backup = Server::start(V4, backup_config, &peers[1].1, None);
+    let target = peers[1].1.clone();
+    let update = std::thread::spawn(move || {
+        let client =
+            hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#)
+                .unwrap();
+        let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+            "ip-address": "10.1.0.6", "hw-address": "1a:1b:1c:1d:1e:06", "subnet-id": 1,
+            "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+        call(&client, &target, &command)
+    });
+    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_for(|| notes().contains("begin")),
+        "the update did not reach the slow hook:\n{}",
+        backup.log()
+    );
+    let client =
+        hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#).unwrap();
+    let status = call(&client, &peers[1].1, &json!({"command": "status-get", "service": ["dhcp4"]}));
+    let when = notes();
+    assert_eq!(status[0]["result"], 0, "{status}");
+    assert!(
+        !when.contains("end"),
+        "status-get was answered only after the lease update left Kea ({when:?}): {status}\n{}",
+        backup.log()
+    );
+    let answer = update.join().expect("the update's thread");
+    assert_eq!(answer[0]["result"], 0, "{answer}");
+    println!("status-get answered while the update was inside Kea ({when:?}); then {answer}");
 }

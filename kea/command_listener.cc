@@ -15,7 +15,6 @@
 
 using namespace isc::config;
 using namespace isc::data;
-using isc::util::MultiThreadingCriticalSection;
 
 namespace isc {
 namespace hamux {
@@ -52,19 +51,28 @@ const auto READY_WAIT = std::chrono::seconds(10);
 /// @brief Set on a handler thread while it is inside the gate (applying a lease command).
 thread_local bool inside_gate = false;
 
+/// @brief Logs a failure; never throws.
+void
+logFailure(const char* what, const char* why) noexcept {
+    try {
+        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg(what).arg(why);
+    } catch (...) {
+    }
+}
+
 extern "C" void
 requestArrived(void* user_data, hamux_request* request, const uint8_t* body, size_t len) {
     CommandListener* listener = static_cast<CommandListener*>(user_data);
+    // onRequest answers or hands the request over, or throws before either: then it is
+    // answered here, first (logging may throw too).
     try {
         listener->onRequest(request, body, len);
     } catch (const std::exception& ex) {
-        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("partner request")
-            .arg(ex.what());
         hamux_request_respond_error(request, HAMUX_E_INTERNAL, ex.what());
+        logFailure("partner request", ex.what());
     } catch (...) {
-        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("partner request")
-            .arg("unknown exception");
         hamux_request_respond_error(request, HAMUX_E_INTERNAL, "unknown exception");
+        logFailure("partner request", "unknown exception");
     }
 }
 
@@ -290,12 +298,20 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
                                       " server is being reconfigured or shut down"));
         return;
     }
-    std::weak_ptr<char> alive = alive_;
-    if (!main_.push([this, alive]() {
+    // Queued: from here the queue answers it (serveSerial or refuseSerial), never the
+    // caller, so nothing may throw out of here.
+    bool pushed = false;
+    try {
+        std::weak_ptr<char> alive = alive_;
+        pushed = main_.push([this, alive]() {
             if (!alive.expired()) {
                 serveSerial();
             }
-        })) {
+        });
+    } catch (const std::exception& ex) {
+        logFailure("queueing a partner's command", ex.what());
+    }
+    if (!pushed) {
         refuseSerial();
     }
 }
@@ -335,7 +351,7 @@ CommandListener::serveSerial() {
             if (serial_.empty()) {
                 return;
             }
-            next = serial_.front();
+            next = std::move(serial_.front());
             serial_.pop_front();
         }
         runSerial(next.request, next.command, next.name);
@@ -344,38 +360,67 @@ CommandListener::serveSerial() {
 
 void
 CommandListener::runSerial(hamux_request* request, const ConstElementPtr& command,
-                           const std::string& name) {
-    LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_SERIAL_COMMAND).arg(name);
-    ConstElementPtr answer;
+                           const std::string& name) noexcept {
+    // Exactly one answer: the text is made first, then sent once; if making it fails,
+    // hamux's error answer is sent instead.
+    std::string text;
+    std::string failure;
     try {
-        MultiThreadingCriticalSection cs;
-        answer = CommandMgr::instance().processCommand(command);
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_SERIAL_COMMAND).arg(name);
+        ConstElementPtr answer;
+        try {
+            // As on Kea's own control channel, which runs every command on the main
+            // thread with no critical section: the handlers that need one (config-set,
+            // lease4-wipe, ...) take it themselves. One per command would stop Kea's
+            // packet threads for each partner's status-get and wait for the lease
+            // commands being applied.
+            answer = CommandMgr::instance().processCommand(command);
+        } catch (const std::exception& ex) {
+            answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
+        }
+        if (!answer) {
+            answer = createAnswer(CONTROL_RESULT_ERROR, "'" + name + "' gave no answer");
+        }
+        if (answer->getType() == Element::list) {
+            text = answer->str();
+        } else {
+            ElementPtr list = Element::createList();
+            list->add(boost::const_pointer_cast<Element>(answer));
+            text = list->str();
+        }
     } catch (const std::exception& ex) {
-        answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
+        text.clear();
+        failure = ex.what();
+    } catch (...) {
+        text.clear();
     }
-    if (!answer) {
-        answer = createAnswer(CONTROL_RESULT_ERROR, "'" + name + "' gave no answer");
-    }
-    if (answer->getType() == Element::list) {
-        std::string text = answer->str();
+    if (!text.empty()) {
         hamux_request_respond(request, reinterpret_cast<const uint8_t*>(text.data()),
                               text.size());
     } else {
-        respond(request, answer);
+        hamux_request_respond_error(request, HAMUX_E_INTERNAL,
+                                    failure.empty() ? "no answer" : failure.c_str());
     }
 }
 
 void
-CommandListener::refuseSerial() {
+CommandListener::refuseSerial() noexcept {
     std::deque<SerialCommand> left;
     {
         std::lock_guard<std::mutex> lock(serial_mutex_);
         left.swap(serial_);
     }
     for (auto const& entry : left) {
-        respond(entry.request,
-                createAnswer(CONTROL_RESULT_ERROR, "'" + entry.name + "' not run: the"
-                             " server is being reconfigured or shut down"));
+        try {
+            respond(entry.request,
+                    createAnswer(CONTROL_RESULT_ERROR, "'" + entry.name + "' not run: the"
+                                 " server is being reconfigured or shut down"));
+        } catch (...) {
+            // respond() throws only before it answers.
+            hamux_request_respond_error(entry.request, HAMUX_E_SHUTDOWN,
+                                        "not run: the server is being reconfigured or"
+                                        " shut down");
+        }
     }
 }
 

@@ -29,8 +29,9 @@ namespace hamux {
 /// kea-dev 2.2 lacks dhcpsrv/cfg_globals.h, without which no lease manager header
 /// compiles, and lease_cmds gives exactly its own answers and race avoidance. ha-heartbeat is answered as libdhcp_ha answers it; any
 /// other command (hamux's serial lane delivers them one at a time) runs on Kea's main
-/// thread inside Kea's multi-threading critical section, through Kea's command manager,
-/// which answers "not supported" for commands nobody registered.
+/// thread as on Kea's own control channel (no critical section: the handlers that need
+/// one take it), through Kea's command manager, which answers "not supported" for
+/// commands nobody registered.
 class CommandListener : public boost::noncopyable {
 public:
     /// @brief Binds and starts serving; lease commands wait until @c resume.
@@ -62,7 +63,7 @@ public:
 
     /// @brief Answers with an error the commands still waiting for the main thread,
     /// which will not run them any more (unload; call after MainThreadQueue::stop).
-    void refuseSerial();
+    void refuseSerial() noexcept;
 
     int fd() const;
     void dispatch();
@@ -96,9 +97,9 @@ private:
     /// @brief Runs the waiting commands (main thread).
     void serveSerial();
 
-    /// @brief Runs one command through Kea's command manager in the critical section.
+    /// @brief Runs one command through Kea's command manager (main thread).
     void runSerial(hamux_request* request, const data::ConstElementPtr& command,
-                   const std::string& name);
+                   const std::string& name) noexcept;
 
     /// @brief Sends Kea's answer as the list Kea's HTTP listener sends.
     static void respond(hamux_request* request, const data::ConstElementPtr& answer);

@@ -8,6 +8,8 @@
 #include <hamux_config.h>
 #include <hamux_log.h>
 
+#include <util/file_utilities.h>
+
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -125,24 +127,15 @@ intOf(const ConstElementPtr& map, const std::string& key, const std::string& pat
     return (n);
 }
 
-/// @brief Reads a file holding only a password (libdhcp_ha's basic-auth-password-file).
+/// @brief Reads a basic-auth-password-file as libdhcp_ha 2.2 reads it (Kea's
+/// util::file::getContent): a regular file, whole, a trailing newline included.
 std::string
 readPasswordFile(const std::string& file, const std::string& key) {
-    FILE* f = fopen(file.c_str(), "r");
-    if (!f) {
-        isc_throw(HamuxConfigError, "'" << key << "': cannot read " << file);
+    try {
+        return (isc::util::file::getContent(file));
+    } catch (const std::exception& ex) {
+        isc_throw(HamuxConfigError, "'" << key << "': bad password file: " << ex.what());
     }
-    std::string content;
-    char buffer[512];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), f)) > 0) {
-        content.append(buffer, n);
-    }
-    fclose(f);
-    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
-        content.pop_back();
-    }
-    return (content);
 }
 
 PeerConfig

@@ -368,11 +368,25 @@ HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
     if (!deleted) {
         deleted.reset(new Collection());
     }
-    ParkingLotHandlePtr lot;
-    if (config_->wait_backup_ack) {
-        lot = handle.getParkingLotHandlePtr();
+    if (!config_->wait_backup_ack) {
+        // A failure (an exception: logged by the callout, nothing sent) leaves the
+        // query to be answered, as libdhcp_ha does.
+        sender_->send(query, leases, deleted, ParkingLotHandlePtr());
+        return;
     }
-    if (sender_->send(query, leases, deleted, lot) > 0) {
+    size_t waiting = 0;
+    try {
+        waiting = sender_->send(query, leases, deleted, handle.getParkingLotHandlePtr());
+    } catch (const std::exception& ex) {
+        // Nothing was sent and the query is not parked: Kea refused to park it (Kea 2.2
+        // does not park DHCPv4-over-DHCPv6 queries) or its updates could not be made.
+        // Not answered without replication: dropped.
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+        stats::bump(stats::PACKETS_DROPPED);
+        LOG_WARN(hamux_logger, HAMUX_PACKET_NOT_PARKED).arg(query->getLabel()).arg(ex.what());
+        return;
+    }
+    if (waiting > 0) {
         handle.setStatus(CalloutHandle::NEXT_STEP_PARK);
     }
 }

@@ -47,6 +47,10 @@ extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE = "HAMUX_LOCAL_DHCP_DI
 extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP = "HAMUX_NOT_STARTED_DROP";
 // A client's response was dropped because a partner did not acknowledge its lease.
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED = "HAMUX_PACKET_DROPPED";
+// With wait-backup-ack a query could not be parked (Kea refused: DHCPv4-over-DHCPv6
+// queries are not parked in Kea 2.2) or its updates not made: nothing was sent, and the
+// response is dropped rather than sent without replication.
+extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED = "HAMUX_PACKET_NOT_PARKED";
 // packet-queue-size is bounded: Kea may discard unparked responses silently.
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEUE_BOUNDED";
 // parked-packet-limit is below what the hook may keep parked.
@@ -57,7 +61,7 @@ extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID"
 // after dhcpX_srv_configured and can leave it off after a failed config-set): it starts
 // again in Kea's mode.
 extern const isc::log::MessageID HAMUX_RESTARTING = "HAMUX_RESTARTING";
-// A command from a partner ran in Kea's multi-threading critical section.
+// A command from a partner (other than lease updates) runs on Kea's main thread.
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND = "HAMUX_SERIAL_COMMAND";
 // Starting the hook again (see HAMUX_RESTARTING, HAMUX_STARTING) failed; it stays not
 // started.
@@ -91,11 +95,12 @@ const char* values[] = {
     "HAMUX_LOCAL_DHCP_DISABLE", "local DHCP service is disabled: %1 is a backup (it only receives lease updates), as libdhcp_ha's backup state",
     "HAMUX_NOT_STARTED_DROP", "not started (%1): with wait-backup-ack queries with leases are dropped, not answered without replication",
     "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
+    "HAMUX_PACKET_NOT_PARKED", "%1: response dropped: with wait-backup-ack it cannot be answered without replication, and it could not be parked (%2)",
     "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESTARTING", "starting again: the hook is %1, Kea is %2",
-    "HAMUX_SERIAL_COMMAND", "running %1 from a partner in the critical section",
+    "HAMUX_SERIAL_COMMAND", "running %1 from a partner on Kea's main thread",
     "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",
     "HAMUX_START_FAILED", "cannot start: %1",
     "HAMUX_UNLOADED", "unloaded: every lease update was answered or its packet dropped",

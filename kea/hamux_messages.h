@@ -29,6 +29,7 @@ extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE;
 extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP;
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
+extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED;
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED;
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID;

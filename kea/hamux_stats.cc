@@ -53,15 +53,22 @@ init() {
 }
 
 void
-bump(const char* name) {
-    StatsMgr::instance().addValue(name, static_cast<int64_t>(1));
+bump(const char* name) noexcept {
+    try {
+        StatsMgr::instance().addValue(name, static_cast<int64_t>(1));
+    } catch (...) {
+        // A count lost rather than an update, a query or a request.
+    }
 }
 
 void
-bumpFailure(const std::string& reason) {
+bumpFailure(const std::string& reason) noexcept {
     bump(UPDATES_FAILED);
-    StatsMgr::instance().addValue(std::string(UPDATES_FAILED) + "-" + reason,
-                                  static_cast<int64_t>(1));
+    try {
+        StatsMgr::instance().addValue(std::string(UPDATES_FAILED) + "-" + reason,
+                                      static_cast<int64_t>(1));
+    } catch (...) {
+    }
 }
 
 } // namespace stats

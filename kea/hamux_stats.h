@@ -27,11 +27,11 @@ extern const char* COMMANDS_RECEIVED; ///< other commands from partners (heartbe
 /// keeps the counts, as Kea keeps its own statistics).
 void init();
 
-/// @brief Adds one to a counter.
-void bump(const char* name);
+/// @brief Adds one to a counter (never throws: callers are completion paths).
+void bump(const char* name) noexcept;
 
 /// @brief Adds one to "hamux-updates-failed" and to "hamux-updates-failed-<reason>".
-void bumpFailure(const std::string& reason);
+void bumpFailure(const std::string& reason) noexcept;
 
 } // namespace stats
 } // namespace hamux

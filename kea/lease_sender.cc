@@ -37,16 +37,21 @@ struct ParkedQuery {
     /// @brief Set by the first failure, which drops the query.
     std::atomic<bool> failed{false};
 
-    void drop() {
+    /// @brief Drops the query (once, whoever calls); never throws.
+    void drop() noexcept {
         bool expected = false;
         if (failed.compare_exchange_strong(expected, true)) {
-            if (query4) {
-                lot->drop(query4);
-            } else {
-                lot->drop(query6);
-            }
             stats::bump(stats::PACKETS_DROPPED);
-            LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_PACKET_DROPPED).arg(label);
+            try {
+                if (query4) {
+                    lot->drop(query4);
+                } else {
+                    lot->drop(query6);
+                }
+                LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_PACKET_DROPPED).arg(label);
+            } catch (const std::exception& ex) {
+                logFailure("dropping a parked query", ex.what());
+            }
         }
     }
 
@@ -56,13 +61,27 @@ struct ParkedQuery {
         return (--pending == 0 && !failed.load());
     }
 
-    void unpark() {
-        if (query4) {
-            lot->unpark(query4);
-        } else {
-            lot->unpark(query6);
+    /// @brief Unparks the query (Kea sends the response); if that fails it is dropped,
+    /// never left parked. Never throws.
+    void unpark() noexcept {
+        try {
+            if (query4) {
+                lot->unpark(query4);
+            } else {
+                lot->unpark(query6);
+            }
+            stats::bump(stats::PACKETS_UNPARKED);
+        } catch (const std::exception& ex) {
+            logFailure("unparking a query", ex.what());
+            drop();
         }
-        stats::bump(stats::PACKETS_UNPARKED);
+    }
+
+    static void logFailure(const char* what, const char* why) noexcept {
+        try {
+            LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg(what).arg(why);
+        } catch (...) {
+        }
     }
 };
 
@@ -79,6 +98,22 @@ struct Update {
     size_t blockers = 0;
     std::shared_ptr<ParkedQuery> parked;  ///< null without wait-backup-ack
     std::string label;                    ///< query label and address, for logs
+    /// @brief The outcome, set before @c LeaseSender::complete.
+    bool ok = false;
+    std::string reason;  ///< a failure's counter suffix (empty: "other")
+    std::string detail;
+    /// @brief Links an update into the lists @c complete keeps without allocating.
+    Update* next = nullptr;
+
+    /// @brief Records a failure; never throws (what cannot be kept stays empty).
+    void fail(const char* why, const std::string& what) noexcept {
+        ok = false;
+        try {
+            reason = why;
+            detail = what;
+        } catch (...) {
+        }
+    }
 };
 
 namespace {
@@ -191,7 +226,7 @@ LeaseSender::stats() const {
 
 template<typename QueryPtr>
 size_t
-LeaseSender::start(const QueryPtr& query, const std::vector<Update*>& updates,
+LeaseSender::start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >& updates,
                    const ParkingLotHandlePtr& lot) {
     std::shared_ptr<ParkedQuery> parked;
     if (lot && wait_backup_ack_ && !updates.empty()) {
@@ -200,10 +235,15 @@ LeaseSender::start(const QueryPtr& query, const std::vector<Update*>& updates,
         parked->label = query->getLabel();
         // Counted before the first send: an answer may come back before this returns.
         parked->pending = static_cast<int>(updates.size());
+        // Kea may refuse (a DHCPv4-over-DHCPv6 query is not parked): nothing was sent
+        // then, and the updates are freed with the vector.
         parked->hold(query);
         stats::bump(stats::PACKETS_PARKED);
     }
-    for (auto update : updates) {
+    // From here nothing throws: every update is handed to hamux or completed as failed,
+    // so a parked query's count always reaches 0.
+    for (auto& owned : updates) {
+        Update* update = owned.release();
         update->parked = parked;
         enqueue(update);
     }
@@ -213,7 +253,7 @@ LeaseSender::start(const QueryPtr& query, const std::vector<Update*>& updates,
 size_t
 LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
                    const Lease4CollectionPtr& deleted, const ParkingLotHandlePtr& lot) {
-    std::vector<Update*> updates;
+    std::vector<std::unique_ptr<Update> > updates;
     for (auto const& peer : targets_) {
         auto add = [&](const std::string& command, const Lease4Ptr& lease) {
             ElementPtr args = leaseArguments(lease->toElement());
@@ -221,14 +261,14 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
                 args->set("force-create", Element::create(true));
             }
             args->set("origin", Element::create("ha-partner"));
-            Update* update = new Update();
+            std::unique_ptr<Update> update(new Update());
             update->sender = this;
             update->peer = &peer;
             update->command = command;
             update->body = commandText(command, args, "dhcp4");
             update->keys.push_back(peer.url.text + " " + lease->addr_.toText());
             update->label = query->getLabel() + " " + lease->addr_.toText();
-            updates.push_back(update);
+            updates.push_back(std::move(update));
         };
         // Deletions first, as libdhcp_ha sends them.
         for (auto const& lease : *deleted) {
@@ -244,11 +284,11 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
 size_t
 LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
                    const Lease6CollectionPtr& deleted, const ParkingLotHandlePtr& lot) {
-    std::vector<Update*> updates;
+    std::vector<std::unique_ptr<Update> > updates;
     for (auto const& peer : targets_) {
         ElementPtr deleted_list = Element::createList();
         ElementPtr lease_list = Element::createList();
-        Update* update = new Update();
+        std::unique_ptr<Update> update(new Update());
         update->sender = this;
         update->peer = &peer;
         update->command = "lease6-bulk-apply";
@@ -266,18 +306,23 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
         args->set("origin", Element::create("ha-partner"));
         update->body = commandText("lease6-bulk-apply", args, "dhcp6");
         update->label = query->getLabel();
-        updates.push_back(update);
+        updates.push_back(std::move(update));
     }
     return (start(query, updates, lot));
 }
 
 void
-LeaseSender::release(const std::shared_ptr<ParkedQuery>& parked) {
+LeaseSender::release(const std::shared_ptr<ParkedQuery>& parked) noexcept {
     std::lock_guard<std::mutex> lock(park_mutex_);
     if (dropping_) {
         parked->drop();
     } else if (holding_) {
-        held_.push_back(parked);
+        try {
+            held_.push_back(parked);
+        } catch (const std::exception& ex) {
+            ParkedQuery::logFailure("holding a query", ex.what());
+            parked->drop();
+        }
     } else {
         // Under the lock, so that pause() returns only once no unpark is under way.
         parked->unpark();
@@ -315,29 +360,53 @@ LeaseSender::dropFromNowOn() {
 }
 
 void
-LeaseSender::enqueue(Update* update) {
-    {
+LeaseSender::enqueue(Update* update) noexcept {
+    try {
         std::lock_guard<std::mutex> lock(order_mutex_);
-        for (auto const& key : update->keys) {
-            std::deque<Update*>& queue = order_[key];
-            // A lease6-bulk-apply may name one address twice (deleted and renewed).
-            if (!queue.empty() && queue.back() == update) {
-                continue;
+        try {
+            for (auto const& key : update->keys) {
+                std::deque<Update*>& queue = order_[key];
+                // A lease6-bulk-apply may name one address twice (deleted and renewed).
+                if (!queue.empty() && queue.back() == update) {
+                    continue;
+                }
+                if (!queue.empty()) {
+                    ++update->blockers;
+                }
+                queue.push_back(update);
             }
-            if (!queue.empty()) {
-                ++update->blockers;
+        } catch (...) {
+            // Taken off again (it is at the back of every queue it joined), so that it
+            // blocks nobody; then completed as failed below.
+            for (auto const& key : update->keys) {
+                auto it = order_.find(key);
+                if (it != order_.end() && !it->second.empty() &&
+                    it->second.back() == update) {
+                    it->second.pop_back();
+                }
+                if (it != order_.end() && it->second.empty()) {
+                    order_.erase(it);
+                }
             }
-            queue.push_back(update);
+            throw;
         }
         if (update->blockers > 0) {
             return;
         }
+    } catch (const std::exception& ex) {
+        update->fail("other", ex.what());
+        complete(update);
+        return;
+    } catch (...) {
+        update->fail("other", "unknown exception");
+        complete(update);
+        return;
     }
     transmit(update);
 }
 
 bool
-LeaseSender::handOver(Update* update, std::string& reason, std::string& detail) {
+LeaseSender::handOver(Update* update) noexcept {
     stats::bump(stats::UPDATES_SENT);
     hamux_status status =
         hamux_client_send(client_, update->peer->url.text.c_str(),
@@ -347,98 +416,120 @@ LeaseSender::handOver(Update* update, std::string& reason, std::string& detail) 
         return (true);
     }
     // Never a wait: a busy or refused send fails the update like a lost one.
-    reason = reasonOf(status);
-    detail = std::string(hamux_status_name(status)) + ": " + hamux_last_error();
+    update->ok = false;
+    try {
+        update->reason = reasonOf(status);
+        update->detail = std::string(hamux_status_name(status)) + ": " + hamux_last_error();
+    } catch (...) {
+    }
     return (false);
 }
 
 void
-LeaseSender::transmit(Update* update) {
-    std::string reason, detail;
-    if (!handOver(update, reason, detail)) {
-        complete(update, false, reason, detail);
+LeaseSender::transmit(Update* update) noexcept {
+    if (!handOver(update)) {
+        complete(update);
     }
 }
 
 void
 LeaseSender::onReply(Update* update, hamux_status status, const uint8_t* body,
-                     size_t len) {
-    std::string text(reinterpret_cast<const char*>(body), len);
-    if (status != HAMUX_OK) {
-        complete(update, false, reasonOf(status),
-                 std::string(hamux_status_name(status)) + ": " + text);
-        return;
+                     size_t len) noexcept {
+    // The outcome first, then complete(), which never throws: the update completes
+    // exactly once, whatever fails here.
+    try {
+        std::string text(reinterpret_cast<const char*>(body), len);
+        if (status != HAMUX_OK) {
+            update->fail(reasonOf(status).c_str(),
+                         std::string(hamux_status_name(status)) + ": " + text);
+        } else {
+            int64_t result = -1;
+            char* result_text = 0;
+            if (hamux_reply_result(body, len, &result, &result_text) != HAMUX_OK) {
+                update->fail("protocol", "not a Kea answer: " + text);
+            } else {
+                std::string answer_text(result_text ? result_text : "");
+                hamux_string_free(result_text);
+                // libdhcp_ha accepts success and "empty" (e.g. deleting a lease the
+                // partner lacks).
+                if (result != isc::config::CONTROL_RESULT_SUCCESS &&
+                    result != isc::config::CONTROL_RESULT_EMPTY) {
+                    std::ostringstream detail;
+                    detail << "result " << result << ": " << answer_text;
+                    update->fail("rejected", detail.str());
+                } else {
+                    update->ok = true;
+                    if (update->command == "lease6-bulk-apply" &&
+                        text.find("failed-leases") != std::string::npos) {
+                        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_PARTIAL).arg(update->label)
+                            .arg(update->command).arg(update->peer->name).arg(text);
+                    }
+                }
+            }
+        }
+    } catch (const std::exception& ex) {
+        // Acknowledged or not, not known for sure: a failure (the query is dropped).
+        update->fail("other", ex.what());
+    } catch (...) {
+        update->fail("other", "unknown exception");
     }
-    int64_t result = -1;
-    char* result_text = 0;
-    if (hamux_reply_result(body, len, &result, &result_text) != HAMUX_OK) {
-        complete(update, false, "protocol", "not a Kea answer: " + text);
-        return;
-    }
-    std::string answer_text(result_text ? result_text : "");
-    hamux_string_free(result_text);
-    // libdhcp_ha accepts success and "empty" (e.g. deleting a lease the partner lacks).
-    if (result != isc::config::CONTROL_RESULT_SUCCESS &&
-        result != isc::config::CONTROL_RESULT_EMPTY) {
-        std::ostringstream detail;
-        detail << "result " << result << ": " << answer_text;
-        complete(update, false, "rejected", detail.str());
-        return;
-    }
-    if (update->command == "lease6-bulk-apply" &&
-        text.find("failed-leases") != std::string::npos) {
-        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_PARTIAL).arg(update->label)
-            .arg(update->command).arg(update->peer->name).arg(text);
-    }
-    complete(update, true, "", "");
+    complete(update);
 }
 
 void
-LeaseSender::complete(Update* first, bool first_ok, const std::string& first_reason,
-                      const std::string& first_detail) {
+LeaseSender::complete(Update* first) noexcept {
     // Iterative: a refused send of a freed successor completes here too, without
-    // recursion however long the chain of one address.
-    struct Outcome {
-        Update* update;
-        bool ok;
-        std::string reason;
-        std::string detail;
-    };
-    std::vector<Outcome> todo{{first, first_ok, first_reason, first_detail}};
-    while (!todo.empty()) {
-        Outcome outcome = todo.back();
-        todo.pop_back();
-        Update* update = outcome.update;
-        if (outcome.ok) {
-            stats::bump(stats::UPDATES_ACKED);
-        } else {
-            stats::bumpFailure(outcome.reason);
-            LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_FAILED).arg(update->label)
-                .arg(update->command).arg(update->peer->name).arg(outcome.reason)
-                .arg(outcome.detail);
-        }
+    // recursion however long the chain of one address. The lists are linked through
+    // Update::next: nothing here allocates, and every step that may fail (counting,
+    // logging, Kea's parking lot) catches its own, so the update is always freed, its
+    // successors always go, and its query is always unparked or dropped.
+    first->next = nullptr;
+    Update* todo = first;
+    while (todo) {
+        std::unique_ptr<Update> update(todo);
+        todo = update->next;
+        report(*update);
         if (update->parked) {
-            if (!outcome.ok) {
+            if (!update->ok) {
                 update->parked->drop();
             }
             if (update->parked->answered()) {
                 release(update->parked);
             }
         }
-        std::vector<Update*> ready;
-        release(update, ready);
-        delete update;
-        for (auto next : ready) {
-            Outcome refused{next, false, "", ""};
-            if (!handOver(next, refused.reason, refused.detail)) {
-                todo.push_back(refused);
+        Update* ready = release(update.get());
+        update.reset();
+        while (ready) {
+            Update* next = ready;
+            ready = next->next;
+            next->next = nullptr;
+            if (!handOver(next)) {
+                next->next = todo;
+                todo = next;
             }
         }
     }
 }
 
 void
-LeaseSender::release(Update* update, std::vector<Update*>& ready) {
+LeaseSender::report(const Update& update) noexcept {
+    if (update.ok) {
+        stats::bump(stats::UPDATES_ACKED);
+        return;
+    }
+    static const std::string other = "other";
+    const std::string& reason = update.reason.empty() ? other : update.reason;
+    stats::bumpFailure(reason);
+    try {
+        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_FAILED).arg(update.label)
+            .arg(update.command).arg(update.peer->name).arg(reason).arg(update.detail);
+    } catch (...) {
+    }
+}
+
+Update*
+LeaseSender::release(Update* update) noexcept {
+    Update* ready = nullptr;
     std::lock_guard<std::mutex> lock(order_mutex_);
     for (auto const& key : update->keys) {
         auto it = order_.find(key);
@@ -452,9 +543,11 @@ LeaseSender::release(Update* update, std::vector<Update*>& ready) {
         }
         Update* next = it->second.front();
         if (--next->blockers == 0) {
-            ready.push_back(next);
+            next->next = ready;
+            ready = next;
         }
     }
+    return (ready);
 }
 
 } // namespace hamux

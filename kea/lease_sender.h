@@ -87,39 +87,44 @@ public:
 
     /// @brief hamux's callback for one update (an IO thread, or Kea's thread in poll
     /// mode, or the thread freeing the client for what is left then).
-    void onReply(Update* update, hamux_status status, const uint8_t* body, size_t len);
+    void onReply(Update* update, hamux_status status, const uint8_t* body,
+                 size_t len) noexcept;
 
 private:
     /// @brief Parks @c query (with wait-backup-ack and a parking lot) for @c updates,
-    /// then queues them.
+    /// then queues them, taking them over. If parking throws (Kea refuses it) nothing
+    /// was sent and the exception goes to the caller, @c updates still owning them.
     /// @return how many acknowledgements the query waits for (0: not parked).
     template<typename QueryPtr>
-    size_t start(const QueryPtr& query, const std::vector<Update*>& updates,
+    size_t start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >& updates,
                  const hooks::ParkingLotHandlePtr& lot);
 
     /// @brief The last update of a parked query was acknowledged: unpark it, or hold
-    /// or drop it (see @c pause, @c dropFromNowOn).
-    void release(const std::shared_ptr<ParkedQuery>& parked);
+    /// or drop it (see @c pause, @c dropFromNowOn); a query that cannot be unparked or
+    /// held is dropped.
+    void release(const std::shared_ptr<ParkedQuery>& parked) noexcept;
 
     /// @brief Queues @c update behind earlier updates of its addresses to its peer and
-    /// sends it if none is in flight.
-    void enqueue(Update* update);
+    /// sends it if none is in flight; if it cannot be queued it completes as failed.
+    void enqueue(Update* update) noexcept;
 
     /// @brief Hands an update to hamux; a refusal completes it at once as a failure.
-    void transmit(Update* update);
+    void transmit(Update* update) noexcept;
 
-    /// @brief hamux_client_send for @c update; on a refusal fills the failure's
-    /// reason and detail and returns false.
-    bool handOver(Update* update, std::string& reason, std::string& detail);
+    /// @brief hamux_client_send for @c update; on a refusal records the failure in it
+    /// and returns false.
+    bool handOver(Update* update) noexcept;
 
-    /// @brief Counts and logs the outcome, unparks or drops the query, and sends the
-    /// updates that waited for this one.
-    void complete(Update* update, bool ok, const std::string& reason,
-                  const std::string& detail);
+    /// @brief With the outcome recorded in @c update: counts and logs it, unparks or
+    /// drops the query, frees the update and sends the updates that waited for it.
+    void complete(Update* update) noexcept;
 
-    /// @brief Takes @c update off its addresses' queues; appends the updates that are
-    /// now free to go.
-    void release(Update* update, std::vector<Update*>& ready);
+    /// @brief Counts and logs an update's outcome.
+    void report(const Update& update) noexcept;
+
+    /// @brief Takes @c update off its addresses' queues.
+    /// @return the updates that are now free to go, linked through Update::next.
+    Update* release(Update* update) noexcept;
 
     hamux_client* client_;
     std::vector<PeerConfig> targets_;

@@ -342,6 +342,138 @@ fn backup_does_not_serve_dhcp_its_primary_does() {
     println!("backup: no OFFER, {} DISCOVERs dropped; primary: {answered} OFFERs", drops(&backup));
 }
 
+/// A stand-in HTTP backup: accepts Kea's HTTP/1.1 lease commands (keep-alive, any
+/// number of connections), answers each `[{"result": 0}]`, and records the
+/// `Authorization` header of each.
+struct HttpBackup {
+    port: u16,
+    authorizations: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HttpBackup {
+    fn start() -> HttpBackup {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let authorizations = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = authorizations.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    loop {
+                        let (mut length, mut authorization) = (0usize, String::new());
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let header = line.trim_end();
+                            if header.is_empty() {
+                                break;
+                            }
+                            if let Some((name, value)) = header.split_once(':') {
+                                match name.to_ascii_lowercase().as_str() {
+                                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                                    "authorization" => authorization = value.trim().to_string(),
+                                    _ => {}
+                                }
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        seen.lock().unwrap().push(authorization);
+                        let answer = r#"[{"result": 0, "text": "IPv4 lease updated."}]"#;
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        if writer.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        HttpBackup { port, authorizations }
+    }
+}
+
+/// Standard base64 (RFC 4648), for the expected `Authorization` header.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `basic-auth-password-file` is read as Kea 2.2's libdhcp_ha reads it: the whole file,
+/// a trailing newline included (`util::file::getContent`). The same file gives the same
+/// `Authorization` header from Kea's HA and from the hook (which used to strip the
+/// newline, so a migrated primary was refused by a partner checking the password).
+#[test]
+fn basic_auth_password_file_is_read_as_kea_reads_it() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !ready(Family::V4, &[Replicator::KeaHa, hook_under_test()]) || !relay_address_ready() {
+        return;
+    }
+    let dir = support::kea_hook::TempDir::new("password-file");
+    let file = dir.path().join("password");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let expected = format!("Basic {}", base64(b"hamux:s3cret\n"));
+    let mut headers = BTreeMap::new();
+    for replicator in [Replicator::KeaHa, hook_under_test()] {
+        let backup = HttpBackup::start();
+        let [primary_port, dhcp_port] = free_ports();
+        let peers = [
+            ("server1", url("http", primary_port), "primary"),
+            ("server2", url("http", backup.port), "backup"),
+        ];
+        let mut entry = ha_entry(replicator, "server1", "passive-backup", &peers, json!({}));
+        let backup_peer = &mut entry["parameters"]["high-availability"][0]["peers"][1];
+        backup_peer["basic-auth-user"] = json!("hamux");
+        backup_peer["basic-auth-password-file"] = json!(file);
+        let config =
+            server_config(Family::V4, vec![kea::lease_cmds_hook(), entry], dhcp_body(Family::V4, true));
+        let primary = Server::start(Family::V4, config, &peers[0].1, Some(dhcp_port));
+        primary.wait_until_serving();
+        let report = perfdhcp_with(Family::V4, dhcp_port, &["-r", "10", "-R", "100000", "-p", "1"]);
+        assert!(
+            report.lease_acks(Family::V4) > 0,
+            "{replicator:?}: no ACK:\n{}\n{}",
+            report.text,
+            primary.log()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while backup.authorizations.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let seen: std::collections::BTreeSet<String> =
+            backup.authorizations.lock().unwrap().iter().cloned().collect();
+        assert_eq!(seen.len(), 1, "{replicator:?}: Authorization headers {seen:?}\n{}", primary.log());
+        headers.insert(format!("{replicator:?}"), seen.into_iter().next().unwrap());
+    }
+    for (replicator, header) in &headers {
+        assert_eq!(header, &expected, "{replicator}'s Authorization header (all: {headers:?})");
+    }
+    println!("Authorization from the same password file: {headers:?}");
+}
+
 // ---------------------------------------------------------------- configuration errors
 
 /// A bad configuration: how it differs from a good primary's, and what the error lines of

@@ -11,7 +11,9 @@
 //!   left half-started;
 //! - Kea refuses a `config-set` under load (removing the hook's critical-section
 //!   callbacks) and `libreload` (no `dhcp4_srv_configured`): the hook is neither left
-//!   paused nor unstarted.
+//!   paused nor unstarted;
+//! - Kea refuses to park a query: it is dropped, not answered unreplicated;
+//! - a partner's `status-get` is answered while a lease update is held inside Kea.
 //!
 //! The key invariant: every address the primary ACKed to a client is a lease of that
 //! client on the backup. Which addresses were ACKed comes from the primary's own log:
@@ -34,8 +36,8 @@ use std::time::{Duration, Instant};
 use support::kea;
 use support::kea_hook::{
     call, dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, perfdhcp_with, ready,
-    relay_address_ready, scheme, server_config, slow_command_hook, Family, PerfdhcpReport, PerfdhcpTurn,
-    Replicator, Server, TempDir,
+    relay_address_ready, scheme, server_config, test_hook, Family, PerfdhcpReport, PerfdhcpTurn, Replicator,
+    Server, TempDir,
 };
 
 const V4: Family = Family::V4;
@@ -715,7 +717,7 @@ fn critical_section_waits_for_a_lease_command_being_applied() {
     let [primary_port, backup_port] = free_ports();
     let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
     let mut backup_config = config("server2", &peers, false, false, None, None);
-    let slow = json!({"library": slow_command_hook(), "parameters": {"log": log, "delay-ms": 12000}});
+    let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": 12000}});
     backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
     let backup = Server::start(V4, backup_config, &peers[1].1, None);
 
@@ -1006,4 +1008,85 @@ fn libreload_starts_the_hook() {
         leases.len(),
         brief(&stats)
     );
+}
+
+/// With `wait-backup-ack`, a query that cannot be parked (Kea refuses: a test hook takes
+/// it out of the parking lot first, as Kea 2.2 never parks DHCPv4-over-DHCPv6 queries) is
+/// dropped, not answered without replication, and nothing is sent for it. (The hook used
+/// to throw there: Kea logged the callout's failure and sent the ACK unreplicated, and
+/// the query's updates leaked.)
+#[test]
+fn query_kea_refuses_to_park_is_dropped() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run() || !hamux() {
+        return;
+    }
+    let [primary_port, backup_port, dhcp_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
+    let mut primary_config = config("server1", &peers, true, true, None, None);
+    let refuse = json!({"library": test_hook(), "parameters": {"unpark-first": true}});
+    primary_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, refuse);
+    let primary = Server::start(V4, primary_config, &peers[0].1, Some(dhcp_port));
+    primary.wait_until_serving();
+    let report = perfdhcp_with(V4, dhcp_port, &["-r", "50", "-R", "100000", "-p", "2"]);
+    let stats = hamux_stats(&primary);
+    let logs = || format!("{stats:?}\n--- primary\n{}\n--- perfdhcp\n{}", primary.log(), report.text);
+    let (requests, acked) = report.blocks.get("REQUEST-ACK").copied().unwrap_or_default();
+    assert!(requests > 20, "perfdhcp sent {requests} REQUESTs: {}", logs());
+    assert_eq!(acked, 0, "ACKs without replication: {}", logs());
+    assert_eq!(stat(&stats, "hamux-updates-sent"), 0, "{}", logs());
+    assert_eq!(stat(&stats, "hamux-packets-parked"), 0, "{}", logs());
+    assert!(stat(&stats, "hamux-packets-dropped") >= requests as i64, "{}", logs());
+    assert!(primary.log().contains("HAMUX_PACKET_NOT_PARKED"), "{}", logs());
+    assert_eq!(stat(&hamux_stats(&backup), "hamux-updates-received"), 0);
+    println!("{requests} REQUESTs, none ACKed nor sent: {}", brief(&stats));
+}
+
+/// A partner's other commands (the serial lane, Kea's main thread) take no critical
+/// section of their own, as on Kea's control channel: a `status-get` is answered while a
+/// partner's lease4-update is held inside Kea for 8 s by a test hook. (Each used to take
+/// one: it waited for that update, and stopped Kea's packet threads meanwhile.)
+#[test]
+fn serial_commands_do_not_wait_for_lease_commands() {
+    if !ready(V4, &[hook_under_test()]) || !hamux() {
+        return;
+    }
+    let dir = TempDir::new("faults-serial");
+    let log = dir.path().join("slow.log");
+    let [primary_port, backup_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let mut backup_config = config("server2", &peers, false, false, None, None);
+    let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": 8000}});
+    backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
+    let backup = Server::start(V4, backup_config, &peers[1].1, None);
+    let target = peers[1].1.clone();
+    let update = std::thread::spawn(move || {
+        let client =
+            hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#)
+                .unwrap();
+        let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+            "ip-address": "10.1.0.6", "hw-address": "1a:1b:1c:1d:1e:06", "subnet-id": 1,
+            "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+        call(&client, &target, &command)
+    });
+    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_for(|| notes().contains("begin")),
+        "the update did not reach the slow hook:\n{}",
+        backup.log()
+    );
+    let client =
+        hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#).unwrap();
+    let status = call(&client, &peers[1].1, &json!({"command": "status-get", "service": ["dhcp4"]}));
+    let when = notes();
+    assert_eq!(status[0]["result"], 0, "{status}");
+    assert!(
+        !when.contains("end"),
+        "status-get was answered only after the lease update left Kea ({when:?}): {status}\n{}",
+        backup.log()
+    );
+    let answer = update.join().expect("the update's thread");
+    assert_eq!(answer[0]["result"], 0, "{answer}");
+    println!("status-get answered while the update was inside Kea ({when:?}); then {answer}");
 }

@@ -666,14 +666,20 @@ pub fn call(client: &Client, url: &str, command: &Value) -> Value {
         .unwrap_or_else(|e| panic!("{url} {command}: not JSON ({e}): {}", String::from_utf8_lossy(&body)))
 }
 
-/// A test hook library of the tests' own: a command callout on `lease4-update` that
-/// appends "begin" to the file of its `log` parameter, sleeps `delay-ms`, then appends
-/// "end" (and returns without an answer, so the next library's handler, lease_cmds',
-/// answers). Listed before lease_cmds it makes a lease update slow *inside* Kea's command
-/// handling. Its `unload` appends "unload".
-const SLOW_COMMAND_HOOK: &str = r#"
+/// A test hook library of the tests' own, listed before the others in a test's
+/// `hooks-libraries`; what it does depends on its parameters:
+///
+/// - `delay-ms` (with `log`): a command callout on `lease4-update` that appends "begin"
+///   to the `log` file, sleeps that long, then appends "end" (and returns without an
+///   answer, so the next library's handler, lease_cmds', answers). It makes a lease
+///   update slow *inside* Kea's command handling. Its `unload` appends "unload".
+/// - `unpark-first: true`: a `leases4_committed` callout that takes the query out of
+///   Kea's parking lot before the next library sees it, as Kea does for the queries it
+///   does not park (DHCPv4-over-DHCPv6): referencing it there then fails.
+const TEST_HOOK: &str = r#"
 #include <hooks/hooks.h>
 #include <cc/data.h>
+#include <dhcp/pkt4.h>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -686,8 +692,10 @@ std::string log_path;
 int64_t delay_ms = 0;
 
 void note(const char* what) {
-    std::ofstream out(log_path, std::ios::app);
-    out << what << std::endl;
+    if (!log_path.empty()) {
+        std::ofstream out(log_path, std::ios::app);
+        out << what << std::endl;
+    }
 }
 
 int slowUpdate(CalloutHandle&) {
@@ -696,15 +704,32 @@ int slowUpdate(CalloutHandle&) {
     note("end");
     return (0);
 }
+
+int unparkFirst(CalloutHandle& handle) {
+    isc::dhcp::Pkt4Ptr query;
+    handle.getArgument("query4", query);
+    handle.getParkingLotHandlePtr()->drop(query);
+    return (0);
+}
 }
 
 extern "C" {
 int version() { return (KEA_HOOKS_VERSION); }
 int multi_threading_compatible() { return (1); }
 int load(LibraryHandle& handle) {
-    log_path = handle.getParameter("log")->stringValue();
-    delay_ms = handle.getParameter("delay-ms")->intValue();
-    handle.registerCommandCallout("lease4-update", slowUpdate);
+    auto log = handle.getParameter("log");
+    if (log) {
+        log_path = log->stringValue();
+    }
+    auto delay = handle.getParameter("delay-ms");
+    if (delay) {
+        delay_ms = delay->intValue();
+        handle.registerCommandCallout("lease4-update", slowUpdate);
+    }
+    auto unpark = handle.getParameter("unpark-first");
+    if (unpark && unpark->boolValue()) {
+        handle.registerCallout("leases4_committed", unparkFirst);
+    }
     return (0);
 }
 int unload() {
@@ -714,29 +739,29 @@ int unload() {
 }
 "#;
 
-static SLOW_HOOK: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+static TEST_HOOK_LIBRARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
-/// [`SLOW_COMMAND_HOOK`], built (once per test process) into `target/<profile>/kea-slow`.
-pub fn slow_command_hook() -> &'static Path {
+/// [`TEST_HOOK`], built (once per test process) into `target/<profile>/kea-test-hook`.
+pub fn test_hook() -> &'static Path {
     let build = || {
-        let out = lib_dir().parent().expect("target/<profile>").join("kea-slow");
+        let out = lib_dir().parent().expect("target/<profile>").join("kea-test-hook");
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let source = out.join("slow_command.cc");
-        std::fs::write(&source, SLOW_COMMAND_HOOK).map_err(|e| format!("{}: {e}", source.display()))?;
-        let library = out.join(format!("libslow_command-{}.so", std::process::id()));
+        let source = out.join(format!("test_hook-{}.cc", std::process::id()));
+        std::fs::write(&source, TEST_HOOK).map_err(|e| format!("{}: {e}", source.display()))?;
+        let library = out.join(format!("libtest_hook-{}.so", std::process::id()));
         let mut cmd = Command::new("c++");
         cmd.args(["-std=c++17", "-O1", "-fPIC", "-shared", "-I/usr/include/kea", "-o"])
             .arg(&library)
             .arg(&source)
-            .args(["-lkea-hooks", "-lkea-cc", "-lkea-log", "-lkea-util", "-lkea-exceptions"]);
+            .args(["-lkea-dhcp++", "-lkea-hooks", "-lkea-cc", "-lkea-log", "-lkea-util", "-lkea-exceptions"]);
         let Finished { status, stdout, stderr, .. } =
-            run_with_limit(&mut cmd, Duration::from_secs(300), "c++ slow_command.cc");
+            run_with_limit(&mut cmd, Duration::from_secs(300), "c++ test_hook.cc");
         match status {
             Some(s) if s.success() => Ok(library),
             _ => Err(format!("{cmd:?} failed ({status:?}):\n{stdout}\n{stderr}")),
         }
     };
-    match SLOW_HOOK.get_or_init(build) {
+    match TEST_HOOK_LIBRARY.get_or_init(build) {
         Ok(path) => path,
         Err(why) => panic!("{why}"),
     }

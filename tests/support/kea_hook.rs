@@ -11,6 +11,7 @@
 use super::kea::{self, Kea};
 use super::library::{lib_dir, manifest_dir};
 use super::process::{run_with_limit, Finished};
+use super::{perfdhcp, skip};
 use hamux::client::{Client, Reply};
 use hamux::Status;
 use serde_json::{json, Value};
@@ -82,20 +83,15 @@ pub fn ready(family: Family, replicators: &[Replicator]) -> bool {
     if !kea::available(family.daemon()) {
         return false;
     }
-    let skip = |why: &str| {
-        assert!(std::env::var_os("HAMUX_REQUIRE_KEA").is_none(), "{why} and HAMUX_REQUIRE_KEA is set");
-        eprintln!("SKIPPED: {why}");
-        false
-    };
-    if !Path::new("/usr/sbin/perfdhcp").exists() {
-        return skip("perfdhcp is not installed (apt-get install kea-admin)");
+    if !skip::needs(perfdhcp::installed()) {
+        return false;
     }
     if !Path::new(kea::HOOKS).join("libdhcp_lease_cmds.so").exists() {
-        return skip("libdhcp_lease_cmds.so is not installed");
+        return skip::skip("libdhcp_lease_cmds.so is not installed (apt-get install kea-dhcp4-server)");
     }
     if replicators.contains(&Replicator::Hamux) {
         if !Path::new("/usr/include/kea/hooks/hooks.h").exists() {
-            return skip("Kea's headers are not installed (apt-get install kea-dev libboost-dev)");
+            return skip::skip("Kea's headers are not installed (apt-get install kea-dev libboost-dev)");
         }
         hook_library();
     }
@@ -516,47 +512,11 @@ pub fn start_expecting_refusal(family: Family, config: &Value) -> Refusal {
     Refusal { status, log: format!("{stdout}{stderr}") }
 }
 
-/// perfdhcp binds port 67 of the v4 relay address and port 547 of ::1: one run at a time
-/// on this machine, also across test processes (the same lock as tests/kea_to_hamux.rs).
-pub struct PerfdhcpTurn(#[allow(dead_code)] std::fs::File);
+pub use testkit::perfdhcp::{relay_address_ready, PerfdhcpTurn};
 
-impl PerfdhcpTurn {
-    pub fn wait() -> PerfdhcpTurn {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::File::create(std::env::temp_dir().join("hamux-perfdhcp.lock")).unwrap();
-        // SAFETY: flock on a descriptor this File owns; released when it is closed.
-        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
-        PerfdhcpTurn(file)
-    }
-}
-
-/// Gives `lo` the v4 relay address (needs root); false (and why) if that is impossible.
-pub fn relay_address_ready() -> bool {
-    let have = || {
-        let out = Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]).output();
-        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{RELAY4}/")))
-    };
-    if have() {
-        return true;
-    }
-    let _ = Command::new("ip").args(["addr", "add", &format!("{RELAY4}/32"), "dev", "lo"]).status();
-    if have() {
-        return true;
-    }
-    assert!(std::env::var_os("HAMUX_REQUIRE_KEA").is_none(), "cannot add {RELAY4} to lo (needs root)");
-    eprintln!("SKIPPED: cannot add {RELAY4} to lo (needs root and iproute2)");
-    false
-}
-
-/// Whether `lo` has ::1 (perfdhcp -6 relays from it); false (and why) if not.
+/// Whether `lo` has ::1 (perfdhcp -6 relays from it); else the skip policy's line.
 pub fn loopback6_ready() -> bool {
-    let out = Command::new("ip").args(["-6", "addr", "show", "dev", "lo"]).output();
-    if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("::1/128")) {
-        return true;
-    }
-    assert!(std::env::var_os("HAMUX_REQUIRE_KEA").is_none(), "lo has no ::1 (IPv6 disabled?)");
-    eprintln!("SKIPPED: lo has no ::1 (IPv6 disabled?)");
-    false
+    skip::needs(perfdhcp::loopback6())
 }
 
 /// perfdhcp's report: per exchange block ("DISCOVER-OFFER", "REQUEST-ACK", ...),
@@ -568,16 +528,7 @@ pub struct PerfdhcpReport {
 
 impl PerfdhcpReport {
     pub fn parse(text: String) -> PerfdhcpReport {
-        let mut blocks = BTreeMap::new();
-        for block in text.split("***Statistics for: ").skip(1) {
-            let Some((name, body)) = block.split_once("***") else { continue };
-            let count = |label: &str| {
-                body.lines().find_map(|l| l.trim().strip_prefix(label)).and_then(|v| v.trim().parse().ok())
-            };
-            if let (Some(sent), Some(received)) = (count("sent packets:"), count("received packets:")) {
-                blocks.insert(name.trim().to_string(), (sent, received));
-            }
-        }
+        let blocks = perfdhcp::blocks(&text);
         PerfdhcpReport { text, blocks }
     }
 

@@ -431,8 +431,10 @@ HookConfig::clientJson(bool poll) const {
     for (auto const& entry : hamux_client->mapValue()) {
         json->set(entry.first, entry.second);
     }
-    if (!json->contains("connections-per-peer") && http_client_threads > 0) {
-        json->set("connections-per-peer", Element::create(http_client_threads));
+    // As libdhcp_ha: one connection per client thread, 0 meaning Kea's thread count.
+    int64_t connections = http_client_threads > 0 ? http_client_threads : dhcp_threads;
+    if (!json->contains("connections-per-peer") && connections > 0) {
+        json->set("connections-per-peer", Element::create(connections));
     }
     json->set("callbacks", Element::create(poll ? "poll" : "threads"));
     ElementPtr list = Element::createList();
@@ -465,8 +467,10 @@ HookConfig::listenerJson(bool poll) const {
     const PeerConfig& self = thisServer();
     json->set("address", Element::create(self.url.host));
     json->set("port", Element::create(static_cast<int64_t>(self.url.port)));
-    if (!json->contains("handler-threads") && http_listener_threads > 0) {
-        json->set("handler-threads", Element::create(http_listener_threads));
+    // As libdhcp_ha's listener threads, 0 meaning Kea's thread count.
+    int64_t handlers = http_listener_threads > 0 ? http_listener_threads : dhcp_threads;
+    if (!json->contains("handler-threads") && handlers > 0) {
+        json->set("handler-threads", Element::create(handlers));
     }
     json->set("callbacks", Element::create(poll ? "poll" : "threads"));
     if (self.url.tls()) {

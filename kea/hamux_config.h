@@ -63,9 +63,13 @@ struct HookConfig {
     std::vector<PeerConfig> peers;
     /// @brief The index of this server in @c peers.
     size_t this_index = 0;
-    /// @brief multi-threading.http-listener-threads / http-client-threads (0: default).
+    /// @brief multi-threading.http-listener-threads / http-client-threads; 0 (Kea's
+    /// default) means as many as Kea's DHCP threads, @c dhcp_threads.
     int64_t http_listener_threads = 0;
     int64_t http_client_threads = 0;
+    /// @brief Kea's DHCP thread count (thread-pool-size, 0 resolved to the cores), set
+    /// once the server is configured; 0 until then (hamux's own defaults apply).
+    int64_t dhcp_threads = 0;
     /// @brief hamux client and listener keys given under "hamux", split by owner.
     isc::data::ElementPtr hamux_client;
     isc::data::ElementPtr hamux_listener;

@@ -109,6 +109,11 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
     settings.v6 = v6;
     settings.multi_threaded = multiThreaded(server);
     settings.packet_queue_size = mtInteger(server, "packet-queue-size", 64);
+    // Kea 2.2's thread-pool-size (0, its default: as many as the cores). Multi-threading
+    // settings are applied after this callout, so they are read from the configuration.
+    int64_t pool = mtInteger(server, "thread-pool-size", 0);
+    config_->dhcp_threads = !settings.multi_threaded ? 0
+                            : pool > 0 ? pool : MultiThreadingMgr::detectThreadCount();
     ConstElementPtr limit = server && server->getType() == Element::map
                             ? server->get("parked-packet-limit") : ConstElementPtr();
     if (limit && limit->getType() == Element::integer) {
@@ -279,6 +284,7 @@ HamuxImpl::reconcile() {
     settings.multi_threaded = mt.getMode();
     settings.packet_queue_size = mt.getPacketQueueSize();
     settings.parked_packet_limit = settings_.parked_packet_limit;
+    config_->dhcp_threads = settings.multi_threaded ? mt.getThreadPoolSize() : 0;
     const char* kea_mode = settings.multi_threaded ? "multi-threaded" : "single-threaded";
     if (started()) {
         LOG_WARN(hamux_logger, HAMUX_RESTARTING)

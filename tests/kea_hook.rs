@@ -219,6 +219,31 @@ fn check_hamux_status(server: &Server, peer: Option<&str>) -> Value {
     status
 }
 
+/// Kea's `http-client-threads` and `http-listener-threads` default to 0, "as many as
+/// Kea's DHCP threads": the hook's connections per peer follow `thread-pool-size` (3
+/// here, not hamux's own default of 2), unless `http-client-threads` says otherwise.
+#[test]
+fn connections_per_peer_follow_keas_thread_settings() {
+    if !ready(Family::V4, &[Replicator::Hamux]) {
+        return;
+    }
+    let connections = |extra: Value| {
+        let [own, other] = free_ports();
+        let peers = [("server1", url("hamux", own), "primary"), ("server2", url("hamux", other), "backup")];
+        let mut entry = ha_entry(Replicator::Hamux, "server1", "passive-backup", &peers, extra);
+        let ha = &mut entry["parameters"]["high-availability"][0];
+        ha["hamux"].as_object_mut().unwrap().remove("connections-per-peer");
+        let mut config =
+            server_config(Family::V4, vec![kea::lease_cmds_hook(), entry], dhcp_body(Family::V4, false));
+        config["Dhcp4"]["multi-threading"]["thread-pool-size"] = json!(3);
+        let server = Server::start(Family::V4, config, &peers[0].1, None);
+        let status = check_hamux_status(&server, Some(&peers[1].1));
+        status["arguments"]["client"]["peers"][0]["connections"].clone()
+    };
+    assert_eq!(connections(json!({})), 3, "thread-pool-size 3, http-client-threads 0");
+    assert_eq!(connections(json!({"multi-threading": {"http-client-threads": 1}})), 1);
+}
+
 #[test]
 fn v4_hook_primary_replicates_to_hook_backup_over_hamux() {
     replicate(Family::V4, hook_under_test(), hook_under_test(), false);

@@ -701,6 +701,59 @@ fn backup_unreachable_drops_instead_of_acking() {
     );
 }
 
+/// A hook backup holding a partner's `lease4-update` of 10.1.0.`octet` inside Kea for
+/// `delay_ms`: a test hook listed before lease_cmds sleeps in it, noting "begin" and
+/// "end" in its log. Started once the update has reached the test hook.
+struct HeldUpdate {
+    _dir: TempDir,
+    log: PathBuf,
+    backup: Server,
+    url: String,
+    update: Option<std::thread::JoinHandle<Value>>,
+}
+
+impl HeldUpdate {
+    fn start(name: &str, delay_ms: u64, octet: u8) -> HeldUpdate {
+        let dir = TempDir::new(name);
+        let log = dir.path().join("slow.log");
+        let [primary_port, backup_port] = free_ports();
+        let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+        let mut backup_config = config("server2", &peers, false, false, None, None);
+        let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": delay_ms}});
+        backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
+        let backup = Server::start(V4, backup_config, &peers[1].1, None);
+        let target = peers[1].1.clone();
+        let update = std::thread::spawn(move || {
+            let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+                "ip-address": format!("10.1.0.{octet}"), "hw-address": format!("1a:1b:1c:1d:1e:{octet:02x}"),
+                "subnet-id": 1, "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+            call(&patient_client(), &target, &command)
+        });
+        let held = HeldUpdate { _dir: dir, log, backup, url: peers[1].1.clone(), update: Some(update) };
+        assert!(
+            wait_for(|| held.notes().contains("begin")),
+            "the update did not reach the slow hook:\n{}",
+            held.backup.log()
+        );
+        held
+    }
+
+    /// What the test hook noted so far.
+    fn notes(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The update's answer, once it has one.
+    fn answer(&mut self) -> Value {
+        self.update.take().expect("answered once").join().expect("the update's thread")
+    }
+}
+
+/// A client of one connection that waits a minute for an answer.
+fn patient_client() -> hamux::client::Client {
+    hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#).unwrap()
+}
+
 /// A critical section waits for a partner's lease command being applied, however long it
 /// takes, as Kea's thread pool waits for its packet threads: a lease4-update is held
 /// inside Kea's command handling for 12 s (a test hook listed before lease_cmds sleeps in
@@ -712,33 +765,10 @@ fn critical_section_waits_for_a_lease_command_being_applied() {
     if !ready(V4, &[hook_under_test()]) {
         return;
     }
-    let dir = TempDir::new("faults-slow-command");
-    let log = dir.path().join("slow.log");
-    let [primary_port, backup_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
-    let mut backup_config = config("server2", &peers, false, false, None, None);
-    let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": 12000}});
-    backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
-    let backup = Server::start(V4, backup_config, &peers[1].1, None);
-
-    let target = peers[1].1.clone();
-    let update = std::thread::spawn(move || {
-        let client =
-            hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#)
-                .unwrap();
-        let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
-            "ip-address": "10.1.0.5", "hw-address": "1a:1b:1c:1d:1e:05", "subnet-id": 1,
-            "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
-        call(&client, &target, &command)
-    });
-    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        wait_for(|| notes().contains("begin")),
-        "the update did not reach the slow hook:\n{}",
-        backup.log()
-    );
-    let wipe = backup.command("lease4-wipe", Some(json!({"subnet-id": 1})));
-    let answer = update.join().expect("the update's thread");
+    let mut held = HeldUpdate::start("faults-slow-command", 12000, 5);
+    let wipe = held.backup.command("lease4-wipe", Some(json!({"subnet-id": 1})));
+    let answer = held.answer();
+    let (backup, notes) = (&held.backup, || held.notes());
     assert_eq!(answer[0]["result"], 0, "lease4-update: {answer}\n{}", backup.log());
     let leases = backup.leases();
     assert!(
@@ -1052,41 +1082,16 @@ fn serial_commands_do_not_wait_for_lease_commands() {
     if !ready(V4, &[hook_under_test()]) || !hamux() {
         return;
     }
-    let dir = TempDir::new("faults-serial");
-    let log = dir.path().join("slow.log");
-    let [primary_port, backup_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
-    let mut backup_config = config("server2", &peers, false, false, None, None);
-    let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": 8000}});
-    backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
-    let backup = Server::start(V4, backup_config, &peers[1].1, None);
-    let target = peers[1].1.clone();
-    let update = std::thread::spawn(move || {
-        let client =
-            hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#)
-                .unwrap();
-        let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
-            "ip-address": "10.1.0.6", "hw-address": "1a:1b:1c:1d:1e:06", "subnet-id": 1,
-            "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
-        call(&client, &target, &command)
-    });
-    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        wait_for(|| notes().contains("begin")),
-        "the update did not reach the slow hook:\n{}",
-        backup.log()
-    );
-    let client =
-        hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 60000}"#).unwrap();
-    let status = call(&client, &peers[1].1, &json!({"command": "status-get", "service": ["dhcp4"]}));
-    let when = notes();
+    let mut held = HeldUpdate::start("faults-serial", 8000, 6);
+    let status = call(&patient_client(), &held.url, &json!({"command": "status-get", "service": ["dhcp4"]}));
+    let when = held.notes();
     assert_eq!(status[0]["result"], 0, "{status}");
     assert!(
         !when.contains("end"),
         "status-get was answered only after the lease update left Kea ({when:?}): {status}\n{}",
-        backup.log()
+        held.backup.log()
     );
-    let answer = update.join().expect("the update's thread");
+    let answer = held.answer();
     assert_eq!(answer[0]["result"], 0, "{answer}");
     println!("status-get answered while the update was inside Kea ({when:?}); then {answer}");
 }

@@ -87,6 +87,21 @@ httpDate() {
     return (buffer);
 }
 
+/// @brief Runs @c command through Kea's CommandMgr. A handler's exception becomes an
+/// error answer, and so does no answer at all ("no answer from @c who"; the text is made
+/// only then, as this runs for every lease a partner sends).
+ConstElementPtr
+processOrError(const ConstElementPtr& command, const char* who) {
+    ConstElementPtr answer;
+    try {
+        answer = CommandMgr::instance().processCommand(command);
+    } catch (const std::exception& ex) {
+        answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
+    }
+    return (answer ? answer
+            : createAnswer(CONTROL_RESULT_ERROR, std::string("no answer from ") + who));
+}
+
 } // namespace
 
 CommandListener::CommandListener(const HookConfig& config, bool poll,
@@ -318,17 +333,9 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
 
 ConstElementPtr
 CommandListener::applyLease(const ConstElementPtr& command) {
-    ConstElementPtr answer;
-    try {
-        // lease_cmds' handler: its parser, its race avoidance (ResourceHandler against
-        // the DHCP workers), its statistics and its answers.
-        answer = CommandMgr::instance().processCommand(command);
-    } catch (const std::exception& ex) {
-        answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
-    }
-    if (!answer) {
-        answer = createAnswer(CONTROL_RESULT_ERROR, "no answer from lease_cmds");
-    }
+    // lease_cmds' handler: its parser, its race avoidance (ResourceHandler against the
+    // DHCP workers), its statistics and its answers.
+    ConstElementPtr answer = processOrError(command, "lease_cmds");
     int result = CONTROL_RESULT_ERROR;
     try {
         parseAnswer(result, answer);
@@ -367,20 +374,11 @@ CommandListener::runSerial(hamux_request* request, const ConstElementPtr& comman
     std::string failure;
     try {
         LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_SERIAL_COMMAND).arg(name);
-        ConstElementPtr answer;
-        try {
-            // As on Kea's own control channel, which runs every command on the main
-            // thread with no critical section: the handlers that need one (config-set,
-            // lease4-wipe, ...) take it themselves. One per command would stop Kea's
-            // packet threads for each partner's status-get and wait for the lease
-            // commands being applied.
-            answer = CommandMgr::instance().processCommand(command);
-        } catch (const std::exception& ex) {
-            answer = createAnswer(CONTROL_RESULT_ERROR, ex.what());
-        }
-        if (!answer) {
-            answer = createAnswer(CONTROL_RESULT_ERROR, "'" + name + "' gave no answer");
-        }
+        // As on Kea's own control channel, which runs every command on the main thread
+        // with no critical section: the handlers that need one (config-set, lease4-wipe,
+        // ...) take it themselves. One per command would stop Kea's packet threads for
+        // each partner's status-get and wait for the lease commands being applied.
+        ConstElementPtr answer = processOrError(command, name.c_str());
         if (answer->getType() == Element::list) {
             text = answer->str();
         } else {

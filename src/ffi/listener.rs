@@ -16,7 +16,9 @@ pub struct hamux_listener {
 }
 
 /// Called once per incoming request on one of the `handler-threads` threads, several at
-/// a time (with `"callbacks": "poll"`: on the thread calling `hamux_listener_dispatch`). The host now owns `request` and must answer it exactly once with
+/// a time (with `"callbacks": "poll"`: on the thread calling `hamux_listener_dispatch`;
+/// with `"handler-threads": 0`: a parallel command on the IO thread that read it, a
+/// serial one on the serial lane's own thread). The host now owns `request` and must answer it exactly once with
 /// `hamux_request_respond` or `hamux_request_respond_error`, from this or any other
 /// thread, now or later. `body` (the command, `body_len` bytes, not NUL-terminated) is
 /// valid only during the call. Must not call `hamux_listener_free`.
@@ -58,7 +60,13 @@ impl CHandler {
 /// - `address`: IPv4 or IPv6 address to bind (default "127.0.0.1").
 /// - `port`: port to bind; 0 (the default) picks a free one, see `hamux_listener_port`.
 /// - `io-threads`: IO threads decoding requests and writing replies.
-/// - `handler-threads`: threads running the request callback.
+/// - `handler-threads`: threads running the request callback. 0: inline: the IO thread
+///   that read a parallel command runs the callback itself (no hand-over to another
+///   thread: the fastest, for a handler that never blocks, e.g. one storing leases in
+///   memory). Such a callback must not block, wait for another request or call
+///   `hamux_listener_free`/`_shutdown`: while it runs, no connection of that IO thread is
+///   read or written. It may answer now or later from any thread. Serial-lane commands
+///   still run on a thread of their own.
 /// - `max-frame-bytes`: largest request body; a larger one closes the connection.
 /// - `max-pending`: requests handed to the host and not yet answered; at the limit
 ///   connections are not read until the host answers.

@@ -27,7 +27,9 @@ pub struct ListenerConfig {
     pub port: u16,
     /// IO threads, each its own runtime (`io-threads`).
     pub io_threads: usize,
-    /// Threads that run the host's request callback (`handler-threads`).
+    /// Threads that run the host's request callback (`handler-threads`); 0: the IO thread
+    /// that read a parallel request runs the callback itself (inline), and the serial lane
+    /// has one thread of its own.
     pub handler_threads: usize,
     /// Largest request body accepted (`max-frame-bytes`).
     pub max_frame_bytes: usize,
@@ -115,7 +117,7 @@ impl ListenerConfig {
             address,
             port: obj.uint("port", base.port as u64, 0, 65535)? as u16,
             io_threads: obj.count("io-threads", base.io_threads, 1, 64)?,
-            handler_threads: obj.count("handler-threads", base.handler_threads, 1, 256)?,
+            handler_threads: obj.count("handler-threads", base.handler_threads, 0, 256)?,
             max_frame_bytes: obj.count("max-frame-bytes", base.max_frame_bytes, 64, u32::MAX as usize)?,
             max_pending: obj.count("max-pending", base.max_pending, 1, 16 * 1024 * 1024)?,
             max_pending_per_connection: obj.count(
@@ -166,7 +168,7 @@ mod tests {
         for (text, key) in [
             (r#"{"address": "localhost"}"#, "'address'"),
             (r#"{"port": 70000}"#, "'port'"),
-            (r#"{"handler-threads": 0}"#, "'handler-threads'"),
+            (r#"{"handler-threads": 257}"#, "'handler-threads'"),
             (r#"{"max-pending": -1}"#, "'max-pending'"),
             (r#"{"drain-timeout-ms": "soon"}"#, "'drain-timeout-ms'"),
             (r#"{"max-pending-per-connection": 0}"#, "'max-pending-per-connection'"),

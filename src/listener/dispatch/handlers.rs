@@ -1,5 +1,6 @@
-//! Where requests go to meet the host's handler: a pool of handler threads, or (poll
-//! mode, for single-threaded hosts) a queue the host drains on its own thread.
+//! Where requests go to meet the host's handler: a pool of handler threads, the IO thread
+//! that read them (inline, `handler-threads: 0`), or (poll mode, for single-threaded
+//! hosts) a queue the host drains on its own thread.
 
 use super::request::Request;
 use super::workers::WorkerPool;
@@ -9,19 +10,46 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// The host's request handler, run on a handler thread for each request.
+/// The host's request handler, run for each request on a handler thread (with
+/// `handler-threads: 0`, for a parallel command, on the IO thread that read it).
 pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
 pub(super) enum Handlers {
     Threads(WorkerPool<Request>),
-    Poll { queue: Box<PollQueue<Request>>, handler: Handler, closed: AtomicBool },
+    /// `handler-threads: 0`: a parallel request runs on the IO thread that decoded it,
+    /// with no hand-over to another thread; the serial lane, whose commands may take long
+    /// (Kea pauses its workers for them), keeps one thread of its own.
+    Inline {
+        handler: Handler,
+        serial: WorkerPool<Request>,
+        closed: AtomicBool,
+    },
+    Poll {
+        queue: Box<PollQueue<Request>>,
+        handler: Handler,
+        closed: AtomicBool,
+    },
+}
+
+fn run(handler: &Handler, request: Request) {
+    if catch_unwind(AssertUnwindSafe(|| handler(request))).is_err() {
+        tracing::error!("a request handler panicked");
+    }
 }
 
 impl Handlers {
-    /// Hands a request over; gives it back if shutting down (or, threads mode, full).
+    /// Hands a request of the parallel lane over (inline: runs it now, on this thread);
+    /// gives it back if shutting down (or, threads mode, full).
     pub(super) fn submit(&self, request: Request) -> Result<(), Request> {
         match self {
             Handlers::Threads(pool) => pool.submit(request),
+            Handlers::Inline { handler, closed, .. } => {
+                if closed.load(Ordering::Acquire) {
+                    return Err(request);
+                }
+                run(handler, request);
+                Ok(())
+            }
             Handlers::Poll { queue, closed, .. } => {
                 if closed.load(Ordering::Acquire) {
                     return Err(request);
@@ -32,11 +60,21 @@ impl Handlers {
         }
     }
 
+    /// Hands over a request of the serial lane: like [`submit`](Self::submit), but never
+    /// inline — the answer to the previous serial request, given on any host thread,
+    /// starts the next one, which must not run inside that host's call.
+    pub(super) fn submit_serial(&self, request: Request) -> Result<(), Request> {
+        match self {
+            Handlers::Inline { serial, .. } => serial.submit(request),
+            _ => self.submit(request),
+        }
+    }
+
     /// Poll mode: the descriptor readable while requests wait.
     pub(super) fn poll_fd(&self) -> Option<RawFd> {
         match self {
-            Handlers::Threads(_) => None,
             Handlers::Poll { queue, .. } => Some(queue.fd()),
+            _ => None,
         }
     }
 
@@ -46,9 +84,7 @@ impl Handlers {
         let ready = queue.take(max);
         let n = ready.len();
         for request in ready {
-            if catch_unwind(AssertUnwindSafe(|| handler(request))).is_err() {
-                tracing::error!("a request handler panicked");
-            }
+            run(handler, request);
         }
         n
     }
@@ -57,6 +93,10 @@ impl Handlers {
     pub(super) fn close_and_join(&self) {
         match self {
             Handlers::Threads(pool) => pool.close_and_join(),
+            Handlers::Inline { serial, closed, .. } => {
+                closed.store(true, Ordering::Release);
+                serial.close_and_join();
+            }
             Handlers::Poll { queue, closed, .. } => {
                 closed.store(true, Ordering::Release);
                 drop(queue.take(usize::MAX));

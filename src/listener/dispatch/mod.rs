@@ -28,6 +28,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use workers::WorkerPool;
 
+fn start_pool(
+    threads: usize,
+    config: &ListenerConfig,
+    handler: Handler,
+) -> Result<WorkerPool<Request>, Error> {
+    WorkerPool::start(threads, config.max_pending, "hamux-handler", handler)
+        .map_err(|e| Error::new(Status::Internal, format!("cannot start handler threads: {e}")))
+}
+
 /// A listener's way from its sessions to the host.
 pub(crate) struct Dispatcher {
     handlers: Arc<Handlers>,
@@ -47,12 +56,12 @@ impl Dispatcher {
         counters: Arc<ListenerCounters>,
     ) -> Result<Dispatcher, Error> {
         let handlers = match config.callbacks {
-            Callbacks::Threads => Handlers::Threads(
-                WorkerPool::start(config.handler_threads, config.max_pending, "hamux-handler", handler)
-                    .map_err(|e| {
-                        Error::new(Status::Internal, format!("cannot start handler threads: {e}"))
-                    })?,
-            ),
+            Callbacks::Threads if config.handler_threads == 0 => Handlers::Inline {
+                serial: start_pool(1, config, handler.clone())?,
+                handler,
+                closed: Default::default(),
+            },
+            Callbacks::Threads => Handlers::Threads(start_pool(config.handler_threads, config, handler)?),
             Callbacks::Poll => Handlers::Poll {
                 queue: Box::new(
                     PollQueue::new()
@@ -83,8 +92,9 @@ impl Dispatcher {
         self.pending.slot(share).await
     }
 
-    /// Hands a request to the host: to the handler threads (or the poll queue), or, for a
-    /// command not in `parallel-commands`, to the serial lane. The queue holds
+    /// Hands a request to the host: to the handler threads (inline: runs the handler now,
+    /// on this IO thread; poll mode: to the poll queue), or, for a command not in
+    /// `parallel-commands`, to the serial lane. The queue holds
     /// `max-pending` items and each queued request holds a slot, so it is full only while
     /// shutting down; the request is then dropped and answers CANCELLED itself.
     pub(crate) fn submit(&self, route: Route, body: CheckedBody, replies: &Arc<Replies>, slot: PendingSlot) {

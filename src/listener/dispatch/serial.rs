@@ -44,7 +44,7 @@ impl SerialLane {
         request.on_answer(self.clone());
         // Refused only while shutting down; the request then answers CANCELLED itself
         // and its answer releases the lane for the next one.
-        let _ = self.workers.submit(request);
+        let _ = self.workers.submit_serial(request);
     }
 
     /// The request the host had was answered: start the next one, if any.

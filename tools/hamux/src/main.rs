@@ -254,7 +254,7 @@ fn soak(flags: &Flags) -> Result<(), Fail> {
         faults: flags.switch("--faults"),
         seed: flags.last("--seed").map(|_| usage(flags.number("--seed", 1u64, 1, u64::MAX))).transpose()?,
         load: load(flags)?,
-        handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
+        handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 0, 256))?,
     };
     soak::run(&options).map_err(Fail::Run)
 }
@@ -295,7 +295,7 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
     };
     let options = BenchOptions {
         load,
-        handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
+        handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 0, 256))?,
         scenarios: usage(bench::select(scenarios, target.as_deref()))?,
         target,
         json: flags.switch("--json"),
@@ -333,7 +333,7 @@ fn listen(flags: &Flags) -> Result<(), Fail> {
             address,
             port,
             io_threads: usage(flags.number("--io-threads", DEFAULT_IO_THREADS, 1, 64))?,
-            handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 1, 256))?,
+            handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 0, 256))?,
             max_pending: 4096,
             tls: None,
         },

@@ -21,17 +21,38 @@ use crate::io::{IoThreads, PollQueue};
 use crate::{Callbacks, Error, PeerUrl, Status};
 use peer::Peer;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use transaction::{Deferred, Txn};
+
+/// Peers by URL, looked up on every send: FNV-1a, as a URL is short and chosen by the
+/// host itself (no flooding attacker picks the keys), so SipHash's cost buys nothing.
+type PeerMap = HashMap<String, Arc<Peer>, BuildHasherDefault<UrlHasher>>;
+
+#[derive(Default)]
+struct UrlHasher(u64);
+
+impl Hasher for UrlHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// A hamux client. Cheap to share between threads (`&Client` is all `send` needs).
 pub struct Client {
     config: ClientConfig,
     /// Poll mode: completions wait here for [`dispatch`](Client::dispatch).
     deferred: Option<Arc<PollQueue<Deferred>>>,
-    peers: RwLock<HashMap<String, Arc<Peer>>>,
+    peers: RwLock<PeerMap>,
     io: Mutex<IoThreads>,
     closed: AtomicBool,
     next_txid: AtomicU64,
@@ -55,7 +76,7 @@ impl Client {
         };
         let client = Client {
             deferred,
-            peers: RwLock::new(HashMap::new()),
+            peers: RwLock::new(PeerMap::default()),
             io: Mutex::new(io),
             closed: AtomicBool::new(false),
             next_txid: AtomicU64::new(1),

@@ -1,40 +1,77 @@
 //! The connections to one `hamux://` peer: every connection carries many transactions, so
 //! a submit only picks one. A connection is popped from a queue for a submit and pushed
 //! straight back, so concurrent host threads spread over the connections without a lock.
+//!
+//! A submit made on one of the client's IO threads (a response callback sending the next
+//! request) goes to a connection of that same thread when there is one: the request is
+//! then queued and written without waking another thread, run to completion.
 
 use super::multiplexed::MultiplexedSession;
 use super::supervisor::Supervisor;
 use super::target::PeerTarget;
 use super::transaction::Txn;
+use crate::io::{current_slot, ThreadSlot};
 use crossbeam_queue::ArrayQueue;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
 pub(crate) struct MultiplexedPool {
     connections: Vec<Arc<Supervisor<MultiplexedSession>>>,
+    /// Which IO thread each connection lives on.
+    slots: Vec<ThreadSlot>,
     pool: ArrayQueue<usize>,
     fallback: AtomicUsize,
 }
 
+thread_local! {
+    /// Round robin over the connections of this IO thread (only this thread reads it).
+    static NEXT_LOCAL: Cell<usize> = const { Cell::new(0) };
+}
+
 impl MultiplexedPool {
     /// `connections-per-peer` connections, connection `i` on the IO thread `io(i)` gives.
-    pub(crate) fn new(target: Arc<PeerTarget>, io: impl Fn(usize) -> Handle) -> MultiplexedPool {
+    pub(crate) fn new(
+        target: Arc<PeerTarget>,
+        io: impl Fn(usize) -> (Handle, ThreadSlot),
+    ) -> MultiplexedPool {
         let n = target.settings.connections;
-        let connections = (0..n)
-            .map(|i| {
-                Arc::new(Supervisor::new(target.clone(), io(i), MultiplexedSession::new(target.clone())))
-            })
-            .collect();
+        let (mut connections, mut slots) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let (handle, slot) = io(i);
+            connections.push(Arc::new(Supervisor::new(
+                target.clone(),
+                handle,
+                MultiplexedSession::new(target.clone()),
+            )));
+            slots.push(slot);
+        }
         let pool = ArrayQueue::new(n);
         for i in 0..n {
             let _ = pool.push(i);
         }
-        MultiplexedPool { connections, pool, fallback: AtomicUsize::new(0) }
+        MultiplexedPool { connections, slots, pool, fallback: AtomicUsize::new(0) }
+    }
+
+    /// A connection on the IO thread this runs on, if any and not avoided (round robin
+    /// over that thread's connections).
+    fn local(&self) -> Option<usize> {
+        let here = current_slot()?;
+        let n = self.connections.len();
+        let start = NEXT_LOCAL.with(|c| {
+            let v = c.get();
+            c.set(v.wrapping_add(1));
+            v
+        });
+        (0..n).map(|k| (start + k) % n).find(|&i| self.slots[i] == here && !self.is_avoided(i))
     }
 
     /// Hands the transaction to a connection; the connection starts on first use.
     pub(crate) fn submit(&self, txn: Txn, body: &[u8]) {
+        if let Some(i) = self.local() {
+            return self.submit_to(i, txn, body);
+        }
         match self.pool.pop() {
             Some(i) => {
                 self.submit_to(self.live(i), txn, body);
@@ -78,5 +115,51 @@ impl MultiplexedPool {
         for c in &self.connections {
             drop(c.session().close());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::PeerSettings;
+    use crate::io::IoThreads;
+    use crate::PeerUrl;
+
+    fn pool(io: &IoThreads, connections: usize, first: usize) -> MultiplexedPool {
+        let settings = PeerSettings { connections, ..PeerSettings::default() };
+        let target =
+            Arc::new(PeerTarget::new(PeerUrl::parse("hamux://127.0.0.1:9").unwrap(), settings).unwrap());
+        MultiplexedPool::new(target, |i| (io.handle(first + i), io.slot(first + i)))
+    }
+
+    /// Runs `f` on IO thread `index` of `io` and returns what it returned.
+    fn on_thread<T: Send + 'static>(
+        io: &IoThreads,
+        index: usize,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        io.handle(index).spawn(async move { tx.send(f()).unwrap() });
+        rx.recv().unwrap()
+    }
+
+    #[test]
+    fn a_submit_on_an_io_thread_picks_that_threads_connections() {
+        let io = IoThreads::start(2, "t-io").unwrap();
+        // Connections 0 and 2 on thread 1, connection 1 on thread 0 (first thread 1).
+        let pool = Arc::new(pool(&io, 3, 1));
+        assert_eq!(pool.local(), None, "not on an IO thread");
+        for (thread, expected) in [(0, vec![1]), (1, vec![0, 2])] {
+            let p = pool.clone();
+            let mut picked: Vec<usize> =
+                on_thread(&io, thread, move || (0..6).map(|_| p.local().unwrap()).collect());
+            picked.sort();
+            picked.dedup();
+            assert_eq!(picked, expected, "thread {thread}");
+        }
+        // Another client's IO threads are not this pool's.
+        let other = IoThreads::start(1, "t-other").unwrap();
+        let p = pool.clone();
+        assert_eq!(on_thread(&other, 0, move || p.local()), None);
     }
 }

@@ -37,10 +37,10 @@ impl Peer {
     ) -> Result<Peer, Error> {
         let scheme = url.scheme;
         let target = Arc::new(PeerTarget::new(url, settings)?);
-        let io = |i: usize| io.handle(first_thread + i);
+        let thread = |i: usize| (io.handle(first_thread + i), io.slot(first_thread + i));
         let connections = match scheme {
-            Scheme::Hamux => Connections::Multiplexed(Box::new(MultiplexedPool::new(target.clone(), io))),
-            Scheme::Http => Connections::Http(HttpPool::new(target.clone(), io)),
+            Scheme::Hamux => Connections::Multiplexed(Box::new(MultiplexedPool::new(target.clone(), thread))),
+            Scheme::Http => Connections::Http(HttpPool::new(target.clone(), |i| io.handle(first_thread + i))),
         };
         Ok(Peer { target, connections })
     }

@@ -11,4 +11,4 @@ mod threads;
 pub use outbox::{write_loop, write_until, Outbox, WriteEnd};
 pub use poll_queue::PollQueue;
 pub use stream::{Idle, NoSigpipeTcp, Stream, WriteHalf};
-pub use threads::IoThreads;
+pub use threads::{current_slot, IoThreads, ThreadSlot};

@@ -5,6 +5,8 @@
 //! stealing moves a hot connection between cores.
 
 use crate::{Error, Status};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -18,16 +20,40 @@ struct IoThread {
 /// The IO threads of one client or listener.
 pub struct IoThreads {
     threads: Vec<IoThread>,
+    /// Tells these threads from those of other clients and listeners.
+    id: u64,
+}
+
+/// Where an IO thread is: which set (an [`IoThreads`]'s id) and its index in that set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadSlot {
+    pub set: u64,
+    pub index: usize,
+}
+
+static NEXT_SET: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Set on an IO thread for its whole life; `None` on every other thread.
+    static CURRENT: Cell<Option<ThreadSlot>> = const { Cell::new(None) };
+}
+
+/// The IO thread this code runs on, if it runs on one: a send made from a response
+/// callback can then stay on the thread that ran the callback.
+pub fn current_slot() -> Option<ThreadSlot> {
+    CURRENT.with(Cell::get)
 }
 
 impl IoThreads {
     /// Starts `count` threads named `{name}-{i}`, each with its own runtime.
     pub fn start(count: usize, name: &str) -> Result<IoThreads, Error> {
         let mut threads = Vec::with_capacity(count);
+        let id = NEXT_SET.fetch_add(1, Ordering::Relaxed);
         for i in 0..count {
             let (handle_tx, handle_rx) = std::sync::mpsc::channel();
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let spawned = std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+                CURRENT.with(|c| c.set(Some(ThreadSlot { set: id, index: i })));
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(rt) => rt,
                     Err(e) => {
@@ -52,11 +78,16 @@ impl IoThreads {
             };
             threads.push(IoThread { handle, stop: Some(stop_tx), join: Some(join) });
         }
-        Ok(IoThreads { threads })
+        Ok(IoThreads { threads, id })
     }
 
     pub fn len(&self) -> usize {
         self.threads.len()
+    }
+
+    /// Where thread `index % len` of this set is (compare with [`current_slot`]).
+    pub fn slot(&self, index: usize) -> ThreadSlot {
+        ThreadSlot { set: self.id, index: index % self.threads.len() }
     }
 
     /// The runtime of IO thread `index % len`.

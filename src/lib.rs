@@ -21,6 +21,7 @@
 pub mod client;
 pub mod codec;
 mod config;
+mod counter;
 mod error;
 pub mod ffi;
 mod io;

@@ -1,17 +1,19 @@
 //! Counters one peer keeps, read by `hamux_client_stats`.
 
 use super::latency::LatencyHistogram;
+use crate::counter::Striped;
 use crate::Status;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
-/// Counters of one peer, updated lock-free from host and IO threads.
+/// Counters of one peer, updated lock-free from host and IO threads; those bumped per
+/// request or per read/write are striped by thread (see [`Striped`]).
 #[derive(Default)]
 pub struct PeerCounters {
     /// Accepted and not yet completed (the in-flight limit is checked against this).
     pub(crate) in_flight: AtomicUsize,
-    pub(crate) sent: AtomicU64,
-    completed: [AtomicU64; Status::ALL.len()],
+    pub(crate) sent: Striped,
+    completed: [Striped; Status::ALL.len()],
     connects: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
     disconnects: AtomicU64,
@@ -20,8 +22,8 @@ pub struct PeerCounters {
     /// Goaway frames received: connections the peer drained and closed gracefully.
     pub(crate) goaways: AtomicU64,
     pub(crate) late_replies: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: Striped,
+    pub(crate) bytes_in: Striped,
     latency: LatencyHistogram,
 }
 

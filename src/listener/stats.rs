@@ -1,7 +1,10 @@
 //! Counters of one listener, read by `hamux_listener_stats`.
 
+use crate::counter::Striped;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+/// Counters of one listener. Those bumped per request or per read/write are striped by
+/// thread, so the IO threads do not share their cache lines.
 #[derive(Default)]
 pub struct ListenerCounters {
     pub(crate) accepted: AtomicU64,
@@ -12,12 +15,12 @@ pub struct ListenerCounters {
     pub(crate) idle_closed: AtomicU64,
     pub(crate) open: AtomicU64,
     pub(crate) protocol_errors: AtomicU64,
-    pub(crate) requests: AtomicU64,
-    pub(crate) serial_requests: AtomicU64,
-    pub(crate) responses: AtomicU64,
-    pub(crate) error_responses: AtomicU64,
-    pub(crate) bytes_in: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
+    pub(crate) requests: Striped,
+    pub(crate) serial_requests: Striped,
+    pub(crate) responses: Striped,
+    pub(crate) error_responses: Striped,
+    pub(crate) bytes_in: Striped,
+    pub(crate) bytes_out: Striped,
 }
 
 impl ListenerCounters {

@@ -7,6 +7,7 @@ mod handlers;
 mod pending;
 mod request;
 mod serial;
+mod slots;
 mod workers;
 
 pub(crate) use body::CheckedBody;

@@ -1,42 +1,32 @@
 //! Backpressure: how many requests may wait for the host's answer, over the whole
 //! listener (`max-pending`) and per connection (`max-pending-per-connection`).
 
+use super::slots::{Slot, Slots};
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The listener's `max-pending` slots, and the size of each connection's share.
 pub(super) struct PendingLimits {
-    listener: Arc<Semaphore>,
+    listener: Arc<Slots>,
     per_connection: usize,
 }
 
 /// A connection's own share of pending requests (`max-pending-per-connection`).
-pub(crate) struct ConnectionShare(Arc<Semaphore>);
+pub(crate) struct ConnectionShare(Arc<Slots>);
 
 /// What a request handed to the host holds until it is answered: a slot of its
 /// connection's share and one of the listener's `max-pending`.
 pub(crate) struct PendingSlot {
-    _connection: OwnedSemaphorePermit,
-    _listener: OwnedSemaphorePermit,
-}
-
-async fn acquire(slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
-    match slots.clone().try_acquire_owned() {
-        Ok(permit) => permit,
-        Err(_) => slots.clone().acquire_owned().await.expect("pending semaphores are never closed"),
-    }
+    _connection: Slot,
+    _listener: Slot,
 }
 
 impl PendingLimits {
     pub(super) fn new(max_pending: usize, max_pending_per_connection: usize) -> PendingLimits {
-        PendingLimits {
-            listener: Arc::new(Semaphore::new(max_pending)),
-            per_connection: max_pending_per_connection,
-        }
+        PendingLimits { listener: Slots::new(max_pending), per_connection: max_pending_per_connection }
     }
 
     pub(super) fn connection_share(&self) -> ConnectionShare {
-        ConnectionShare(Arc::new(Semaphore::new(self.per_connection)))
+        ConnectionShare(Slots::new(self.per_connection))
     }
 
     /// Takes a slot of the connection's share, then one of the listener's `max-pending`.
@@ -45,7 +35,7 @@ impl PendingLimits {
     /// share is taken first: a connection that floods requests stops at its share,
     /// holding no more of the listener's slots than that, and the others keep being served.
     pub(super) async fn slot(&self, share: &ConnectionShare) -> PendingSlot {
-        let own = acquire(&share.0).await;
-        PendingSlot { _connection: own, _listener: acquire(&self.listener).await }
+        let own = share.0.take().await;
+        PendingSlot { _connection: own, _listener: self.listener.take().await }
     }
 }

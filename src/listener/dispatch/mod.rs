@@ -104,7 +104,7 @@ impl Dispatcher {
             None => true,
             Some(names) => body.command().is_some_and(|c| names.contains(c)),
         };
-        let request = Request::new(route, body.into_bytes(), replies.clone(), self.counters.clone(), slot);
+        let request = Request::new(route, body.into_bytes(), replies.clone(), slot);
         if parallel {
             let _ = self.handlers.submit(request);
         } else {

@@ -2,7 +2,6 @@
 
 use super::pending::PendingSlot;
 use crate::listener::reply::{Replies, Route};
-use crate::listener::stats::ListenerCounters;
 use crate::{Error, Status};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -14,7 +13,6 @@ pub struct Request {
     route: Route,
     body: Vec<u8>,
     replies: Arc<Replies>,
-    counters: Arc<ListenerCounters>,
     answered: bool,
     /// Set while the request holds the serial lane: answering it lets the next one go.
     lane: Option<Arc<dyn OnAnswered>>,
@@ -32,15 +30,9 @@ fn gone() -> Error {
 }
 
 impl Request {
-    pub(super) fn new(
-        route: Route,
-        body: Vec<u8>,
-        replies: Arc<Replies>,
-        counters: Arc<ListenerCounters>,
-        pending: PendingSlot,
-    ) -> Request {
+    pub(super) fn new(route: Route, body: Vec<u8>, replies: Arc<Replies>, pending: PendingSlot) -> Request {
         replies.handed_over();
-        Request { route, body, replies, counters, answered: false, lane: None, _pending: pending }
+        Request { route, body, replies, answered: false, lane: None, _pending: pending }
     }
 
     /// The transaction id the peer gave the request (for HTTP, the request's position on
@@ -81,7 +73,7 @@ impl Request {
             let _ = self.respond_status(Status::Internal, "reply too large to send");
             return Err(Error::invalid("reply body exceeds 4 GiB"));
         }
-        self.counters.responses.fetch_add(1, Relaxed);
+        self.replies.counters().responses.fetch_add(1, Relaxed);
         let sent = self.replies.reply(self.route, body).map_err(|_| gone());
         self.answered();
         sent
@@ -94,7 +86,7 @@ impl Request {
     }
 
     fn respond_status(&mut self, status: Status, message: &str) -> Result<(), Error> {
-        self.counters.error_responses.fetch_add(1, Relaxed);
+        self.replies.counters().error_responses.fetch_add(1, Relaxed);
         let sent = self.replies.fail(self.route, status, message).map_err(|_| gone());
         self.answered();
         sent

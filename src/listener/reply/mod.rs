@@ -7,6 +7,7 @@ mod http_order;
 
 use crate::io::{write_loop, Outbox};
 use crate::listener::drain::Drain;
+use crate::listener::stats::ListenerCounters;
 use crate::Status;
 use http_order::{HttpAnswer, HttpOrder};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,20 +37,28 @@ pub(crate) struct Replies {
     /// decided when the answer leaves, so that an answer given just after the shutdown
     /// began is already the closing one.
     drain: Arc<Drain>,
+    /// The listener's counters, reached through the connection rather than cloned into
+    /// every request (one contended reference count less per request).
+    counters: Arc<ListenerCounters>,
 }
 
 /// The requesting connection is gone.
 pub(crate) struct Gone;
 
 impl Replies {
-    pub(crate) fn new(drain: Arc<Drain>) -> Replies {
+    pub(crate) fn new(drain: Arc<Drain>, counters: Arc<ListenerCounters>) -> Replies {
         Replies {
+            counters,
             outbox: Outbox::default(),
             http_order: Mutex::default(),
             outstanding: AtomicUsize::new(0),
             all_answered: Notify::new(),
             drain,
         }
+    }
+
+    pub(crate) fn counters(&self) -> &ListenerCounters {
+        &self.counters
     }
 
     /// Counts one more request handed to the host on this connection.

@@ -19,7 +19,7 @@ impl OpenConnection {
     pub(crate) fn new(ctx: &SessionContext) -> OpenConnection {
         let counters = ctx.counters.clone();
         counters.open.fetch_add(1, Relaxed);
-        OpenConnection { replies: Arc::new(Replies::new(ctx.drain.clone())), counters }
+        OpenConnection { replies: Arc::new(Replies::new(ctx.drain.clone(), counters.clone())), counters }
     }
 
     /// Where the connection's replies go.

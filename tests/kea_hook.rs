@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use support::certs::Pki;
 use support::kea;
 use support::kea_hook::{
-    call, converged_leases, dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, lease_difference,
-    loopback6_ready, perfdhcp, perfdhcp_with, ready, relay_address_ready, scheme, server_config,
-    start_expecting_refusal, Family, PerfdhcpTurn, Replicator, Server,
+    call, converged_leases, dhcp_body, free_ports, ha_entry, hamux_settings, hamux_stats, hook_under_test,
+    lease_difference, loopback6_ready, perfdhcp, perfdhcp_with, ready, relay_address_ready, scheme,
+    server_config, start_expecting_refusal, Family, PerfdhcpTurn, Replicator, Server,
 };
 
 fn url(scheme: &str, port: u16) -> String {
@@ -43,8 +43,9 @@ fn start_server(
     peers: &[(&str, String, &str)],
     dhcp_port: Option<u16>,
     tls: Option<&Pki>,
+    hamux: &Value,
 ) -> Server {
-    let mut extra = json!({"wait-backup-ack": true});
+    let mut extra = json!({"wait-backup-ack": true, "hamux": hamux});
     if let Some(pki) = tls {
         // Kea's TLS keys at the top of the HA entry: one certificate as server and client.
         let id = pki.identity("", "peer");
@@ -98,6 +99,18 @@ fn replicate_tls(
     tls_files: bool,
     tls_urls: bool,
 ) {
+    replicate_with(family, primary_kind, backup_kind, tls_files, tls_urls, &hamux_settings())
+}
+
+/// As [`replicate_tls`], with `hamux` as the hooks' `hamux` settings.
+fn replicate_with(
+    family: Family,
+    primary_kind: Replicator,
+    backup_kind: Replicator,
+    tls_files: bool,
+    tls_urls: bool,
+    hamux: &Value,
+) {
     let _one_at_a_time = PerfdhcpTurn::wait();
     if !ready(family, &[primary_kind, backup_kind])
         || (family == Family::V4 && !relay_address_ready())
@@ -111,8 +124,8 @@ fn replicate_tls(
     let [primary_port, backup_port, dhcp_port] = free_ports();
     let peers =
         [("server1", url(scheme, primary_port), "primary"), ("server2", url(scheme, backup_port), "backup")];
-    let backup = start_server(family, backup_kind, "server2", &peers, None, pki.as_ref());
-    let primary = start_server(family, primary_kind, "server1", &peers, Some(dhcp_port), pki.as_ref());
+    let backup = start_server(family, backup_kind, "server2", &peers, None, pki.as_ref(), hamux);
+    let primary = start_server(family, primary_kind, "server1", &peers, Some(dhcp_port), pki.as_ref(), hamux);
     primary.wait_until_serving();
 
     // Kea's HA keeps no order per address across its connections: a renewal's update and
@@ -256,6 +269,16 @@ fn connections_per_peer_follow_keas_thread_settings() {
 #[test]
 fn v4_hook_primary_replicates_to_hook_backup_over_hamux() {
     replicate(Family::V4, hook_under_test(), hook_under_test(), false);
+}
+
+/// `handler-threads: 0`: the backup applies each update on the hamux IO thread that read
+/// it (lease_cmds with the memfile backend never blocks), its other commands on the
+/// serial lane's thread.
+#[test]
+fn v4_hook_primary_replicates_to_hook_backup_with_inline_handlers() {
+    let mut hamux = hamux_settings();
+    hamux["handler-threads"] = json!(0);
+    replicate_with(Family::V4, hook_under_test(), hook_under_test(), false, false, &hamux);
 }
 
 #[test]

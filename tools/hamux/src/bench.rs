@@ -235,7 +235,7 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
     let own = listener.as_ref().map(|l| {
         let h = l.handler();
         let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        (h.leases(), n(&h.bad_commands), n(&h.respond_failures))
+        (h.leases(), h.bad_commands(), n(&h.respond_failures))
     });
     if o.json {
         println!("{}", bench_json(o, &rows, own, kea.as_ref()));

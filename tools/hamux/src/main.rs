@@ -19,6 +19,7 @@ mod histogram;
 mod kea;
 mod kea_e2e;
 mod lease;
+mod lease_store;
 mod listen;
 mod progress;
 mod recorder;

@@ -1,7 +1,8 @@
 //! The work every benchmark server does per request, whatever carries it: parse the
 //! `lease4-update` ([`crate::lease::parse`]), store the lease in a sharded in-memory map
-//! and answer like Kea. The hamux listener's handler ([`crate::handler`]) uses it, so that
-//! another server doing the same work differs from it in the transport alone.
+//! and answer like Kea. The hamux listener's handler ([`crate::handler`]) and the
+//! run-to-completion loop ([`crate::baseline`]) both use it, so the two differ in the
+//! transport alone.
 
 use crate::lease::{self, LeaseUpdate};
 use std::collections::HashMap;

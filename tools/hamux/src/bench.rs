@@ -1,13 +1,16 @@
 //! `hamux bench`: scenario by scenario, a closed-loop client against a listener on
 //! loopback in the same process, or with `--target` against a peer running elsewhere.
 
+use crate::baseline::Baseline;
 use crate::capi::Client;
 use crate::compare::{self, KeaOutcome};
 use crate::driver::{self, LoadSpec};
 use crate::handler::{LeaseListener, ListenerSettings};
+use crate::paired::Pair;
 use crate::report::{self, Row};
 use crate::subnet::Subnet;
 use serde_json::{json, Value};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// The load settings shared by `bench` and `send`.
@@ -33,6 +36,11 @@ pub struct BenchOptions {
     /// Drive this peer instead of a listener in this process.
     pub target: Option<String>,
     pub json: bool,
+    /// Run the run-to-completion loop after each `hamux://` scenario (not `--no-baseline`;
+    /// never with `--target` or `--tls`, where it would not carry the same load).
+    pub baseline: bool,
+    /// Competing busy processes of `pipelined-loaded`.
+    pub busy_processes: usize,
 }
 
 /// How a scenario reaches its listener.
@@ -66,6 +74,8 @@ pub enum Scenario {
     HeadOfLine,
     /// HTTP/1.1 over `--http-connections` connections, one request on each at a time.
     Http,
+    /// Pipelined while busy processes (one per core by default) compete for the CPUs.
+    PipelinedLoaded,
     /// The HTTP load against a real kea-dhcp4 and against the hamux listener.
     Kea,
     /// Real kea-dhcp4 servers under DHCP load: no HA, Kea's HA, the hook (runs alone).
@@ -73,15 +83,18 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    /// Every scenario; those before `kea` run by default.
+    pub const ALL: [Scenario; 8] = [
         Scenario::Pipelined,
         Scenario::PipelinedOneConn,
         Scenario::OneAtATime,
         Scenario::HeadOfLine,
         Scenario::Http,
+        Scenario::PipelinedLoaded,
         Scenario::Kea,
         Scenario::KeaE2e,
     ];
+    const DEFAULT: usize = 6;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -90,6 +103,7 @@ impl Scenario {
             Scenario::OneAtATime => "one-at-a-time",
             Scenario::HeadOfLine => "head-of-line",
             Scenario::Http => "http",
+            Scenario::PipelinedLoaded => "pipelined-loaded",
             Scenario::Kea => "kea",
             Scenario::KeaE2e => "kea-e2e",
         }
@@ -109,15 +123,28 @@ impl Scenario {
         }
     }
 
-    /// Needs the listener in this process (its late answers, or the side-by-side run).
+    /// Needs the listener in this process (its late answers, the side-by-side run, or the
+    /// load on this machine).
     fn needs_own_listener(self) -> bool {
-        matches!(self, Scenario::HeadOfLine | Scenario::Kea | Scenario::KeaE2e)
+        matches!(self, Scenario::HeadOfLine | Scenario::PipelinedLoaded | Scenario::Kea | Scenario::KeaE2e)
+    }
+
+    /// Has a run-to-completion loop counterpart: the plain `hamux://` loads (head-of-line's
+    /// late answers are the listener's, so it has none).
+    fn has_baseline(self) -> bool {
+        matches!(
+            self,
+            Scenario::Pipelined
+                | Scenario::PipelinedOneConn
+                | Scenario::OneAtATime
+                | Scenario::PipelinedLoaded
+        )
     }
 
     /// Connections and window for this scenario under `load`.
     fn shape(self, load: &Load) -> (usize, usize) {
         match self {
-            Scenario::Pipelined => (load.connections, load.window),
+            Scenario::Pipelined | Scenario::PipelinedLoaded => (load.connections, load.window),
             Scenario::PipelinedOneConn | Scenario::HeadOfLine => (1, load.window),
             Scenario::OneAtATime | Scenario::KeaE2e => (1, 1),
             Scenario::Http | Scenario::Kea => (load.http_connections, load.http_connections),
@@ -126,10 +153,11 @@ impl Scenario {
 }
 
 /// The scenarios to run: those named (checked against the target), or by default every
-/// scenario but `kea` (without a target) or those the target's transport can run.
+/// scenario but `kea` and `kea-e2e` (without a target) or those the target's transport
+/// can run.
 pub fn select(named: Vec<Scenario>, target: Option<&str>) -> Result<Vec<Scenario>, String> {
     let Some(url) = target else {
-        return Ok(if named.is_empty() { Scenario::ALL[..5].to_vec() } else { named });
+        return Ok(if named.is_empty() { Scenario::ALL[..Scenario::DEFAULT].to_vec() } else { named });
     };
     let transport = Transport::of(url).ok_or_else(|| {
         format!("--target must be a hamux://HOST:PORT or http://HOST:PORT/ URL, got '{url}'")
@@ -184,7 +212,7 @@ pub fn run_load(
     };
     driver::warm_up(&client, &spec, connections)?;
     let result = driver::run(&client, &spec)?;
-    Ok(Row { name: name.to_string(), connections, window, result })
+    Ok(Row::new(name, connections, window, result))
 }
 
 pub fn run(o: &BenchOptions) -> Result<(), String> {
@@ -200,6 +228,11 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
             tls: load.tls.clone(),
         })?),
     };
+    let wants_loop = o.baseline && o.target.is_none() && load.tls.is_none();
+    let mut baseline = match wants_loop && o.scenarios.iter().any(|s| s.has_baseline()) {
+        true => Some(Baseline::start(load.io_threads, load.body_size)?),
+        false => None,
+    };
     let s = if load.tls.is_some() { "s" } else { "" };
     let url = |t: Transport| match (&o.target, &listener) {
         (Some(target), _) => target.clone(),
@@ -208,7 +241,7 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
         (None, None) => unreachable!("a listener runs when there is no target"),
     };
     if !o.json {
-        println!("{}", header(o));
+        println!("{}", header(o, baseline.is_some()));
     }
     let mut rows = Vec::new();
     let mut kea = None;
@@ -220,6 +253,23 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
                 eprintln!("kea: skipped: {why}");
             }
             kea = Some(outcome);
+            continue;
+        }
+        if rows.iter().any(|r| r.name == scenario.name()) {
+            continue; // pipelined, already measured as pipelined-loaded's reference
+        }
+        let hamux_url = url(Transport::Hamux);
+        let mut pair =
+            Pair { url: &hamux_url, load, baseline: baseline.as_mut().filter(|_| scenario.has_baseline()) };
+        if scenario == Scenario::PipelinedLoaded {
+            let unloaded = Scenario::Pipelined.name();
+            let row =
+                pair.loaded(scenario.name(), (connections, window), o.busy_processes, &mut rows, unloaded)?;
+            rows.push(row);
+            continue;
+        }
+        if scenario.has_baseline() {
+            rows.push(pair.scenario(scenario.name(), (connections, window))?);
             continue;
         }
         let hol = scenario == Scenario::HeadOfLine;
@@ -234,11 +284,11 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
     }
     let own = listener.as_ref().map(|l| {
         let h = l.handler();
-        let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        (h.leases(), n(&h.bad_commands), n(&h.respond_failures))
+        (h.leases(), h.bad_commands(), h.respond_failures.load(Relaxed))
     });
+    let looped = baseline.as_ref().map(|b| (b.store().len(), b.store().bad_commands.load(Relaxed)));
     if o.json {
-        println!("{}", bench_json(o, &rows, own, kea.as_ref()));
+        println!("{}", bench_json(o, &rows, own, looped, kea.as_ref()));
     } else {
         print!("{}", report::table(&rows));
         match own {
@@ -250,6 +300,18 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
                 "CPU µs/rt: this (client) process's CPU per round trip; the target's is not counted."
             ),
         }
+        if let Some((leases, bad)) = looped {
+            println!(
+                "loop: the same load over a run-to-completion epoll loop with hamux's frames and the \
+                 same handler work, no library; vs loop = hamux's round trips/s as a share of the \
+                 loop's. Loop: {leases} leases stored, {bad} bad commands."
+            );
+        }
+        for row in &rows {
+            if let Some(line) = report::under_load_summary(row) {
+                println!("{line}");
+            }
+        }
         if let Some(KeaOutcome::Ran(ran)) = &kea {
             println!("{}", compare::summary(ran));
         }
@@ -257,15 +319,19 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
     report::check_errors(&rows)
 }
 
-fn header(o: &BenchOptions) -> String {
+fn header(o: &BenchOptions, with_loop: bool) -> String {
     let load = &o.load;
     let against = match &o.target {
         Some(t) => format!("target {t}"),
         None => format!("listener in this process, handler-threads {}", o.handler_threads),
     };
     let tls = if load.tls.is_some() { ", over mutual TLS (hamuxs://, https://)" } else { "" };
+    let with_loop = match with_loop {
+        true => "; each hamux:// run is followed by the run-to-completion loop's (loop)",
+        false => "",
+    };
     format!(
-        "hamux {} bench: {:.1} s per scenario, body {} bytes, leases in {} (subnet-id {}), io-threads {}, {against}{tls}",
+        "hamux {} bench: {:.1} s per scenario, body {} bytes, leases in {} (subnet-id {}), io-threads {}, {against}{tls}{with_loop}",
         hamux::VERSION,
         load.duration.as_secs_f64(),
         load.body_size,
@@ -279,6 +345,7 @@ fn bench_json(
     o: &BenchOptions,
     rows: &[Row],
     own: Option<(usize, u64, u64)>,
+    looped: Option<(usize, u64)>,
     kea: Option<&KeaOutcome>,
 ) -> Value {
     let load = &o.load;
@@ -295,6 +362,8 @@ fn bench_json(
             "subnet": load.subnet.to_string(),
             "subnet-id": load.subnet.id,
             "tls": load.tls.is_some(),
+            "baseline": looped.is_some(),
+            "busy-processes": o.busy_processes,
         },
         "scenarios": rows.iter().map(report::row_json).collect::<Vec<_>>(),
     });
@@ -303,6 +372,9 @@ fn bench_json(
     }
     if let Some((leases, bad, lost)) = own {
         v["listener"] = json!({ "leases": leases, "bad-commands": bad, "respond-failures": lost });
+    }
+    if let Some((leases, bad)) = looped {
+        v["baseline"] = json!({ "leases": leases, "bad-commands": bad });
     }
     if let Some(kea) = kea {
         v["kea"] = compare::outcome_json(kea);

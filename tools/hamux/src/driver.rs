@@ -97,7 +97,8 @@ pub fn chain_seed(i: usize) -> u64 {
     (0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d)) | 1
 }
 
-const REPLY_OK_PREFIX: &[u8] = b"[ { \"result\": 0,";
+/// How every successful Kea answer starts: what the client checks in a reply.
+pub const REPLY_OK_PREFIX: &[u8] = b"[ { \"result\": 0,";
 
 impl Chain {
     /// Sends the chain's next request. On `false` nothing is in flight any more.
@@ -141,7 +142,7 @@ impl Chain {
 /// share (leases `n` with `n % 100 == 0`) at 1% in every chain. A pool smaller than the
 /// window is shared by all chains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Leases {
+pub struct Leases {
     first: u64,
     stride: u64,
     /// Blocks owned.
@@ -150,7 +151,7 @@ struct Leases {
 }
 
 impl Leases {
-    fn of_chain(chain: u64, chains: u64, pool: u64) -> Leases {
+    pub fn of_chain(chain: u64, chains: u64, pool: u64) -> Leases {
         let unit = if pool / 100 >= chains { 100 } else { 1 };
         let blocks = pool / unit;
         if chains <= blocks {
@@ -160,7 +161,7 @@ impl Leases {
         }
     }
 
-    fn pick(&self, random: u64) -> u64 {
+    pub fn pick(&self, random: u64) -> u64 {
         let x = random % (self.count * self.unit);
         (self.first + x / self.unit * self.stride) * self.unit + x % self.unit
     }

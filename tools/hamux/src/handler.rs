@@ -1,25 +1,20 @@
-//! The listener side: a C request callback that parses each `lease4-update`, stores the
-//! lease in a sharded in-memory map and answers like Kea. In head-of-line mode 1% of the
-//! requests are answered 50 ms later from a delay thread.
+//! The listener side: a C request callback that hands each `lease4-update` to the shared
+//! [`LeaseStore`] (parse, store, Kea's answer) and answers it through hamux. In head-of-line
+//! mode 1% of the requests are answered 50 ms later from a delay thread.
 
 use crate::capi;
-use crate::lease::{self, LeaseUpdate};
+use crate::lease_store::{Answer, LeaseStore};
 use crate::subnet::is_slow_address;
 use hamux::ffi::{hamux_request, hamux_request_respond, hamux_status};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::c_void;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How late the head-of-line handler answers its slow requests.
 pub const SLOW_DELAY: Duration = Duration::from_millis(50);
-
-const UPDATED: &[u8] = b"[ { \"result\": 0, \"text\": \"IPv4 lease updated.\" } ]";
-const ADDED: &[u8] = b"[ { \"result\": 0, \"text\": \"IPv4 lease added.\" } ]";
 
 /// Listener settings the binary exposes.
 pub struct ListenerSettings {
@@ -81,8 +76,6 @@ pub struct Handler {
     delay: DelayLine,
     /// Answers `hamux_request_respond` refused (the peer's connection was gone).
     pub respond_failures: AtomicU64,
-    /// Commands that were not valid `lease4-update`s (answered with result 1).
-    pub bad_commands: AtomicU64,
 }
 
 impl Handler {
@@ -92,7 +85,6 @@ impl Handler {
             slow_mode: AtomicBool::new(false),
             delay: DelayLine::start()?,
             respond_failures: AtomicU64::new(0),
-            bad_commands: AtomicU64::new(0),
         })
     }
 
@@ -103,6 +95,11 @@ impl Handler {
 
     pub fn leases(&self) -> usize {
         self.store.len()
+    }
+
+    /// Commands that were not valid `lease4-update`s (answered with result 1).
+    pub fn bad_commands(&self) -> u64 {
+        self.store.bad_commands.load(Relaxed)
     }
 
     fn respond(&self, request: *mut hamux_request, answer: &[u8]) {
@@ -124,114 +121,15 @@ unsafe extern "C" fn on_request(
     // SAFETY: user_data is the Handler that outlives the listener; body is valid for the call.
     let handler = &*(user_data as *const Handler);
     let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
-    match lease::parse(body) {
-        Ok(lease) => {
-            let slow = handler.slow_mode.load(Relaxed) && is_slow_address(lease.ip);
-            let answer = if handler.store.upsert(&lease) { ADDED } else { UPDATED };
-            if slow {
+    match handler.store.apply(body) {
+        Answer::Stored { ip, answer } => {
+            if handler.slow_mode.load(Relaxed) && is_slow_address(ip) {
                 handler.delay.hold(request, answer);
             } else {
                 handler.respond(request, answer);
             }
         }
-        Err(text) => {
-            handler.bad_commands.fetch_add(1, Relaxed);
-            let answer = serde_json::json!([{ "result": 1, "text": text }]).to_string();
-            handler.respond(request, answer.as_bytes());
-        }
-    }
-}
-
-/// A stored lease (what Kea's memfile keeps, roughly).
-#[allow(dead_code)] // stored for realism; only counted
-struct Lease {
-    hw: [u8; 6],
-    client_id: String,
-    subnet_id: u32,
-    valid_lft: u32,
-    expire: i64,
-    hostname: String,
-    fqdn_fwd: bool,
-    fqdn_rev: bool,
-    state: u32,
-}
-
-/// Multiplicative hashing of IPv4 addresses (a u32 key needs no SipHash).
-#[derive(Default)]
-struct IpHasher(u64);
-
-impl Hasher for IpHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u32(b as u32 ^ (self.0 as u32).rotate_left(8));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        let h = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
-const SHARDS: usize = 64;
-
-#[repr(align(64))]
-struct Shard(Mutex<HashMap<u32, Lease, BuildHasherDefault<IpHasher>>>);
-
-/// Leases by address, in 64 independently locked shards.
-struct LeaseStore {
-    shards: Box<[Shard]>,
-}
-
-impl LeaseStore {
-    fn new() -> LeaseStore {
-        let per_shard = (crate::subnet::POOL as usize).div_ceil(SHARDS);
-        let shards = (0..SHARDS)
-            .map(|_| Shard(Mutex::new(HashMap::with_capacity_and_hasher(per_shard, Default::default()))))
-            .collect();
-        LeaseStore { shards }
-    }
-
-    fn shard(&self, ip: u32) -> &Shard {
-        &self.shards[(ip.wrapping_mul(0x9e37_79b9) >> 26) as usize % SHARDS]
-    }
-
-    /// Inserts or updates; true when the lease is new. An update reuses the strings.
-    fn upsert(&self, u: &LeaseUpdate<'_>) -> bool {
-        let mut map = self.shard(u.ip).0.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(&u.ip) {
-            Some(l) => {
-                l.hw = u.hw;
-                l.client_id.clear();
-                l.client_id.push_str(&u.client_id);
-                l.hostname.clear();
-                l.hostname.push_str(&u.hostname);
-                (l.subnet_id, l.valid_lft, l.expire) = (u.subnet_id, u.valid_lft, u.expire);
-                (l.fqdn_fwd, l.fqdn_rev, l.state) = (u.fqdn_fwd, u.fqdn_rev, u.state);
-                false
-            }
-            None => {
-                let lease = Lease {
-                    hw: u.hw,
-                    client_id: u.client_id.to_string(),
-                    subnet_id: u.subnet_id,
-                    valid_lft: u.valid_lft,
-                    expire: u.expire,
-                    hostname: u.hostname.to_string(),
-                    fqdn_fwd: u.fqdn_fwd,
-                    fqdn_rev: u.fqdn_rev,
-                    state: u.state,
-                };
-                map.insert(u.ip, lease);
-                true
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().unwrap_or_else(|p| p.into_inner()).len()).sum()
+        Answer::Refused(answer) => handler.respond(request, answer.as_bytes()),
     }
 }
 

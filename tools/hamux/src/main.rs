@@ -6,8 +6,10 @@
 //! - `hamux send`: the closed-loop client alone, against a peer elsewhere.
 
 mod args;
+mod baseline;
 mod bench;
 mod body;
+mod busy_load;
 mod capi;
 mod compare;
 mod cpu;
@@ -19,7 +21,9 @@ mod histogram;
 mod kea;
 mod kea_e2e;
 mod lease;
+mod lease_store;
 mod listen;
+mod paired;
 mod progress;
 mod recorder;
 mod report;
@@ -68,6 +72,15 @@ from inside the callback; no two requests in flight update the same lease (as lo
 there are more leases than requests in flight). The listener's handler parses each
 command with serde_json and stores the lease in a sharded map.
 
+Each hamux:// scenario but head-of-line (whose late answers are the listener's) is
+followed at once by the same load over a minimal run-to-completion loop (row 'loop'):
+plain epoll, the same connections, window, frames (hamux's codec), bodies, lease choice
+and handler work (parse, store, answer; one write per batch), and no library machinery
+(timeouts, limits, reconnects, hand-off to handler threads). Its server has --io-threads
+threads, its client one per connection up to --io-threads. Column 'vs loop' is hamux's
+round trips/s as a share of the loop's: how far hamux is from the limit on this machine
+right now. Not run with --target, --tls or --no-baseline.
+
 Scenarios:
   pipelined        hamux://, --connections connections, --window requests in flight
   pipelined-1conn  the same over one connection
@@ -76,6 +89,12 @@ Scenarios:
                    late from another thread; the fast 99% are reported separately
   http             http:// (HTTP/1.1, Kea-style) to the same listener port:
                    --http-connections connections, one request in flight on each
+  pipelined-loaded pipelined (and its loop) while --busy-processes processes spin on
+                   the CPUs (children of the bench, killed when the scenario ends);
+                   prints what share of the unloaded pipelined round trips/s hamux and
+                   the loop each kept, p99 and CPU µs/rt before and after, and how many
+                   CPUs the busy processes took. Measures its own unloaded pipelined
+                   run first when 'pipelined' is not among the scenarios
   kea              not run by default: the http load (same client, connections, bodies
                    and seconds) against a real kea-dhcp4 2.2 HA listener that the bench
                    starts on a free loopback port and stops (row kea-http), then against
@@ -114,6 +133,9 @@ Options:
                         1 is 5-15% faster for http and kea, slower for pipelined)
   --scenario NAME       run only these (repeatable or comma-separated; default all but
                         kea and kea-e2e)
+  --no-baseline         skip the run-to-completion loop after each hamux:// scenario
+  --busy-processes N    competing busy processes of pipelined-loaded (default: one per
+                        core)
   --target URL          drive this peer (hamux://HOST:PORT or http://HOST:PORT/, e.g. a
                         'hamux listen' or a Kea HA listener) instead of a listener in this
                         process; runs the scenarios of the URL's transport that need no
@@ -143,7 +165,10 @@ twice. The exit status is 1 if either is not 0 (or the peer crashed by itself).
 Columns: round trips/s = completed / time to the last reply; p50/p99/p99.9 latency from
 send to callback; CPU µs/rt = the process's user+sys CPU (getrusage) per round trip;
 errors = callbacks with a status other than HAMUX_OK, or a reply that does not start
-with Kea's '[ { \"result\": 0,'; any error makes the exit status 1.
+with Kea's '[ { \"result\": 0,'; any error (the loop's too) makes the exit status 1;
+vs loop = round trips/s / the loop's. With --json each such row has 'baseline' (the
+loop's row) and 'ratio-to-baseline'; pipelined-loaded's rows add 'busy-processes',
+'busy-cpus', 'ratio-to-unloaded' and 'unloaded'.
 ";
 
 const LISTEN_HELP: &str = "\
@@ -181,6 +206,12 @@ Options:
   --json                print one JSON object on stdout instead of the table
 ";
 
+const BUSY_LOOP_HELP: &str = "\
+hamux busy-loop --parent PID [--seconds S]: spins on one core for S seconds (default 60),
+or until process PID exits; started by 'hamux bench' as the competing load of the
+pipelined-loaded scenario (not meant to be run by hand).
+";
+
 const BENCH_FLAGS: &[&str] = &[
     "--seconds",
     "--connections",
@@ -195,6 +226,7 @@ const BENCH_FLAGS: &[&str] = &[
     "--target",
     "--soak",
     "--seed",
+    "--busy-processes",
 ];
 const LISTEN_FLAGS: &[&str] = &["--port", "--address", "--io-threads", "--handler-threads", "--seconds"];
 const SEND_FLAGS: &[&str] = &[
@@ -293,12 +325,15 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
     } else {
         None
     };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = BenchOptions {
         load,
         handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 0, 256))?,
         scenarios: usage(bench::select(scenarios, target.as_deref()))?,
         target,
         json: flags.switch("--json"),
+        baseline: !flags.switch("--no-baseline"),
+        busy_processes: usage(flags.number("--busy-processes", cores, 1, 1024))?,
     };
     let outcome = bench::run(&options).map_err(Fail::Run);
     drop(tls);
@@ -364,17 +399,28 @@ fn send(flags: &Flags) -> Result<(), Fail> {
     send::run(&options).map_err(Fail::Run)
 }
 
+/// `hamux busy-loop`: one competing process of `bench --scenario pipelined-loaded`.
+fn busy_loop(flags: &Flags) -> Result<(), Fail> {
+    let parent = usage(flags.number("--parent", 0u32, 1, u32::MAX))?;
+    let seconds = usage(flags.seconds("--seconds", Some(Duration::from_secs(60))))?.unwrap_or_default();
+    busy_load::spin(parent, seconds).map_err(Fail::Run)
+}
+
 type Command = fn(&Flags) -> Result<(), Fail>;
 
 fn command(name: &str) -> Option<(Spec, &'static str, Command)> {
     Some(match name {
         "bench" => (
-            Spec { valued: BENCH_FLAGS, switches: &["--json", "--faults", "--tls"] },
+            Spec { valued: BENCH_FLAGS, switches: &["--json", "--faults", "--tls", "--no-baseline"] },
             BENCH_HELP,
             bench as Command,
         ),
         "listen" => (Spec { valued: LISTEN_FLAGS, switches: &[] }, LISTEN_HELP, listen as Command),
         "send" => (Spec { valued: SEND_FLAGS, switches: &["--json"] }, SEND_HELP, send as Command),
+        // Not in the usage text: the competing load `pipelined-loaded` starts.
+        "busy-loop" => {
+            (Spec { valued: &["--parent", "--seconds"], switches: &[] }, BUSY_LOOP_HELP, busy_loop)
+        }
         _ => return None,
     })
 }

@@ -10,7 +10,7 @@ pub use frame::{
     decode_frame, decode_hello, encode_error, encode_frame, encode_hello, parse_error_body, DecodeError,
     Frame, FrameType, HEADER_LEN, HELLO_LEN, VERSION,
 };
-pub(crate) use json_object::{check_is_object, check_object};
+pub(crate) use json_object::{check_is_object, check_object, Command};
 
 /// For the `json_object` fuzz target only (`json_object` is crate-private): the body
 /// check with its answer owned, the command as text, an error as its offset and message.

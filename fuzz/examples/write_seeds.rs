@@ -129,4 +129,22 @@ fn main() {
     hamux::listener::ListenerConfig::parse(listener).expect("the listener seed is valid");
     write(&d, "listener_every_key", None, listener.as_bytes());
     write(&d, "listener_all_parallel", None, br#"{"parallel-commands": ["*"], "allowed-peers": []}"#);
+
+    // json_object: request bodies, compact (hamux's own) and as Kea writes them, and the
+    // corners the check must answer as serde_json does.
+    let d = dir("json_object");
+    write(&d, "lease4_update", None, LEASE4.as_bytes());
+    write(&d, "heartbeat", None, HEARTBEAT.as_bytes());
+    let kea = r#"{ "arguments": { "expire": 1764000000, "fqdn-fwd": false, "hostname": "", "ip-address": "192.0.2.7", "state": 0 }, "command": "lease4-update", "service": [ "dhcp4" ] }"#;
+    write(&d, "kea_style", None, kea.as_bytes());
+    write(
+        &d,
+        "nested_command",
+        None,
+        br#"{"arguments": {"command": "nested", "n": [1, -0.5e3, true, null, {}]}, "command": "x"}"#,
+    );
+    write(&d, "escapes", None, br#"{"comm\u0061nd": "a\"\\\/\b\f\n\r\t\ud83d\ude00", "lone": "\ud800"}"#);
+    write(&d, "duplicate_command", None, br#"{"command": 1, "command": "second"}"#);
+    write(&d, "not_text", None, b"{\"k\xff\": 1, \"command\": \"x\"}");
+    write(&d, "deep", None, format!("{{\"a\":{}0{}}}", "[{\"k\":".repeat(100), "}]".repeat(100)).as_bytes());
 }

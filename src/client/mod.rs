@@ -223,15 +223,14 @@ impl Drop for Client {
     }
 }
 
-/// Accepts exactly one JSON object (Kea commands are objects), without building a tree.
+/// Accepts exactly one JSON object (Kea commands are objects), in one pass without
+/// building a tree (`codec::check_is_object`, the listener's check but for the command).
 fn check_json_object(body: &[u8]) -> Result<(), Error> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return Err(Error::invalid("body must be a JSON object (a Kea command)"));
+    match crate::codec::check_is_object(body) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_an_object() => Err(Error::invalid("body must be a JSON object (a Kea command)")),
+        Err(e) => Err(Error::invalid(format!("body is not valid JSON: {e}"))),
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map(|_| ())
-        .map_err(|e| Error::invalid(format!("body is not valid JSON: {e}")))
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 //! buffer that may hold a partial message, asks for more with `Ok(None)`, and refuses an
 //! oversized body from its headers alone.
 
+mod encode;
+
+pub use encode::{basic_authorization, encode_error_response, encode_request, encode_response, RequestHead};
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -322,59 +326,6 @@ fn decode_chunked(
 
 fn find_crlf(buf: &[u8]) -> Option<usize> {
     buf.windows(2).position(|w| w == b"\r\n")
-}
-
-/// Appends a JSON POST as Kea's HA client sends it.
-pub fn encode_request(out: &mut Vec<u8>, host: &str, path: &str, body: &[u8], authorization: Option<&str>) {
-    use std::io::Write;
-    let _ = write!(
-        out,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(auth) = authorization {
-        let _ = write!(out, "Authorization: {auth}\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-}
-
-/// Appends a JSON response (`close` adds `Connection: close`).
-pub fn encode_response(out: &mut Vec<u8>, status: u16, body: &[u8], close: bool) {
-    use std::io::Write;
-    let _ = write!(
-        out,
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
-        reason(status),
-        body.len(),
-        if close { "Connection: close\r\n" } else { "" }
-    );
-    out.extend_from_slice(body);
-}
-
-/// Kea's generic answer for an HTTP-level error: `{ "result": 400, "text": "Bad Request" }`.
-pub fn encode_error_response(out: &mut Vec<u8>, status: u16, close: bool) {
-    let body = format!("{{ \"result\": {status}, \"text\": \"{}\" }}", reason(status));
-    encode_response(out, status, body.as_bytes(), close);
-}
-
-/// `Basic <base64(user:password)>`, the value of an Authorization header.
-pub fn basic_authorization(user: &str, password: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let input = format!("{user}:{password}");
-    let mut out = String::from("Basic ");
-    for chunk in input.as_bytes().chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ struct Mailbox {
 /// What the pool and its slots' sessions share.
 struct Queues {
     target: Arc<PeerTarget>,
+    /// The head of every request to the peer, made once.
+    head: http::RequestHead,
     mailboxes: Vec<Mailbox>,
     idle: ArrayQueue<usize>,
     backlog: SegQueue<Job>,
@@ -64,8 +66,11 @@ impl HttpPool {
         for i in 0..n {
             let _ = idle.push(i);
         }
+        let url = &target.url;
+        let head = http::RequestHead::new(&url.authority(), &url.path, target.settings.basic_auth.as_deref());
         let queues = Arc::new(Queues {
             target: target.clone(),
+            head,
             mailboxes,
             idle,
             backlog: SegQueue::new(),
@@ -86,15 +91,8 @@ impl HttpPool {
             txn.complete(Status::Shutdown, b"client is shutting down");
             return;
         }
-        let mut request = Vec::with_capacity(body.len() + 160);
-        let url = &queues.target.url;
-        http::encode_request(
-            &mut request,
-            &url.authority(),
-            &url.path,
-            body,
-            queues.target.settings.basic_auth.as_deref(),
-        );
+        let mut request = Vec::with_capacity(queues.head.max_len(body.len()));
+        queues.head.encode(&mut request, body);
         // The slots' tasks start with the first request: any slot may be handed it.
         if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
             for slot in &self.slots {

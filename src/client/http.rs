@@ -21,11 +21,13 @@ use crate::io::Stream;
 use crate::Status;
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::time::Sleep;
 
 /// A request ready to go: its transaction and its encoded HTTP bytes.
 struct Job {
@@ -192,6 +194,9 @@ impl HttpSlot {
         // Whether the connection has been open before the request at hand: only such a
         // request may find it closed by the peer, and may be sent again for that.
         let mut reused = false;
+        // The request timeout of every request on this connection (see `within`).
+        let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(timer);
         loop {
             let job = loop {
                 if let Some(job) = self.take_job() {
@@ -208,10 +213,10 @@ impl HttpSlot {
             }
             let may_resend = reused && settings.resend_after_idle_close;
             reused = true;
-            let deadline = tokio::time::Instant::from_std(job.txn.deadline);
-            let outcome = tokio::time::timeout_at(deadline, conn.round_trip(&job.request, counters)).await;
+            let outcome =
+                within(timer.as_mut(), job.txn.deadline, conn.round_trip(&job.request, counters)).await;
             match outcome {
-                Ok(Ok(Reply { status, body, close })) => {
+                Some(Ok(Reply { status, body, close })) => {
                     let status = if (200..300).contains(&status) { Status::Ok } else { Status::Http };
                     if !close {
                         self.finish(job, status, &body);
@@ -221,14 +226,14 @@ impl HttpSlot {
                     self.finish(job, status, &body);
                     return lost("the peer closed the connection after its reply");
                 }
-                Err(_) => {
+                None => {
                     // The reply may still come; this connection can no longer be trusted.
                     drop((conn, up));
                     let text = format!("no reply within {} ms", settings.request_timeout.as_millis());
                     self.finish(job, Status::Timeout, text.as_bytes());
                     return lost(text);
                 }
-                Ok(Err(failure)) => {
+                Some(Err(failure)) => {
                     drop((conn, up));
                     if failure.closed_before_reply && may_resend {
                         // A keep-alive connection the peer closed as the request went out:
@@ -239,6 +244,33 @@ impl HttpSlot {
                     }
                     return lost(failure.reason);
                 }
+            }
+        }
+    }
+}
+
+/// Awaits `work` until `deadline`; `None` if the deadline passed first.
+///
+/// A connection's requests share one `timer` rather than each registering its own with the
+/// runtime (and deregistering it when the reply comes in microseconds). It is moved only
+/// when it would fire after this deadline, or when it fires for an earlier request's: one
+/// peer has one request timeout, so deadlines grow from request to request and the timer is
+/// moved about once per timeout, not once per request.
+async fn within<F: Future>(mut timer: Pin<&mut Sleep>, deadline: Instant, work: F) -> Option<F::Output> {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    if timer.deadline() > deadline {
+        timer.as_mut().reset(deadline);
+    }
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut work => return Some(out),
+            () = &mut timer => {
+                if tokio::time::Instant::now() >= deadline {
+                    return None;
+                }
+                timer.as_mut().reset(deadline);
             }
         }
     }

@@ -12,7 +12,7 @@
 //! live connection. A slot is out of the idle pool exactly while its mailbox or its
 //! session holds a request, or while it steps aside during a backoff.
 
-use super::http_connection::{HttpConnection, Reply};
+use super::http_connection::HttpConnection;
 use super::supervisor::{Ended, Session, Supervisor, Up};
 use super::target::PeerTarget;
 use super::transaction::{lock, Txn};
@@ -180,14 +180,17 @@ impl HttpSlot {
         drop(displaced);
     }
 
-    /// Completes `job` and makes the slot idle.
-    fn finish(&self, job: Job, status: Status, body: &[u8]) {
-        job.txn.complete(status, body);
+    /// Completes `job` (if there is one) and makes the slot idle.
+    fn finish(&self, job: Option<Job>, status: Status, body: &[u8]) {
+        if let Some(job) = job {
+            job.txn.complete(status, body);
+        }
         self.queues.give_back(self.index);
     }
 
     /// The requests of one live connection, until it ends.
     async fn serve(&self, stream: Stream, up: Up<'_>) -> Ended {
+        let mut up = Some(up);
         let settings = &self.queues.target.settings;
         let counters = &self.queues.target.counters;
         let mut conn = HttpConnection::new(stream, settings.max_frame_bytes);
@@ -213,17 +216,33 @@ impl HttpSlot {
             }
             let may_resend = reused && settings.resend_after_idle_close;
             reused = true;
-            let outcome =
-                within(timer.as_mut(), job.txn.deadline, conn.round_trip(&job.request, counters)).await;
+            let Job { txn, request } = job;
+            let deadline = txn.deadline;
+            let mut txn = Some(txn);
+            // The reply completes its transaction while it lies in the read buffer. One
+            // that closes the connection first takes the connection off the `connected`
+            // count, so that a completion reading the statistics sees it closed.
+            let trip = conn.round_trip(&request, counters, |reply| {
+                let status = if (200..300).contains(&reply.status) { Status::Ok } else { Status::Http };
+                if reply.close {
+                    up.take();
+                }
+                if let Some(txn) = txn.take() {
+                    txn.complete(status, reply.body);
+                }
+                reply.close
+            });
+            let outcome = within(timer.as_mut(), deadline, trip).await;
+            // Still here unless a reply completed it.
+            let job = txn.map(|txn| Job { txn, request });
             match outcome {
-                Some(Ok(Reply { status, body, close })) => {
-                    let status = if (200..300).contains(&status) { Status::Ok } else { Status::Http };
-                    if !close {
-                        self.finish(job, status, &body);
-                        continue;
-                    }
-                    drop((conn, up));
-                    self.finish(job, status, &body);
+                Some(Ok(false)) => {
+                    self.queues.give_back(self.index);
+                    continue;
+                }
+                Some(Ok(true)) => {
+                    drop(conn);
+                    self.queues.give_back(self.index);
                     return lost("the peer closed the connection after its reply");
                 }
                 None => {
@@ -235,12 +254,11 @@ impl HttpSlot {
                 }
                 Some(Err(failure)) => {
                     drop((conn, up));
-                    if failure.closed_before_reply && may_resend {
+                    match job {
                         // A keep-alive connection the peer closed as the request went out:
                         // send it again, once, on a new connection (never reused for it).
-                        self.keep(job);
-                    } else {
-                        self.finish(job, failure.status, failure.reason.as_bytes());
+                        Some(job) if failure.closed_before_reply && may_resend => self.keep(job),
+                        job => self.finish(job, failure.status, failure.reason.as_bytes()),
                     }
                     return lost(failure.reason);
                 }
@@ -300,7 +318,7 @@ impl Session for HttpSlot {
 
     fn fail_work(&self, status: Status, reason: &str) {
         if let Some(job) = self.take_job() {
-            self.finish(job, status, reason.as_bytes());
+            self.finish(Some(job), status, reason.as_bytes());
         }
     }
 

@@ -26,10 +26,10 @@ pub(crate) struct HttpConnection {
     quiet_since: Instant,
 }
 
-/// A whole reply.
-pub(crate) struct Reply {
+/// A whole reply, borrowed from the connection's buffer for as long as it is looked at.
+pub(crate) struct HttpReply<'a> {
     pub(crate) status: u16,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: &'a [u8],
     /// The peer closes the connection after it.
     pub(crate) close: bool,
 }
@@ -96,12 +96,14 @@ impl HttpConnection {
         self.quiet_since.elapsed() < ASK_THE_KERNEL_AFTER || self.stream.check_idle() == Idle::Open
     }
 
-    /// Writes `request` and reads its reply.
-    pub(crate) async fn round_trip(
+    /// Writes `request`, reads its reply and hands it to `on_reply` while it lies in the
+    /// read buffer (nothing is copied), returning what `on_reply` returns.
+    pub(crate) async fn round_trip<R>(
         &mut self,
         request: &[u8],
         counters: &PeerCounters,
-    ) -> Result<Reply, Failure> {
+        on_reply: impl FnOnce(HttpReply<'_>) -> R,
+    ) -> Result<R, Failure> {
         let stream = &mut self.stream;
         let written = async {
             stream.write_all(request).await?;
@@ -125,7 +127,11 @@ impl HttpConnection {
             match replies.decode() {
                 Ok(Some(resp)) => {
                     self.quiet_since = Instant::now();
-                    return Ok(Reply { status: resp.status, body: resp.body.into_owned(), close: resp.close });
+                    return Ok(on_reply(HttpReply {
+                        status: resp.status,
+                        body: &resp.body,
+                        close: resp.close,
+                    }));
                 }
                 Ok(None) => {}
                 Err(e) => return Err(Failure::protocol(format!("bad HTTP reply: {e}"))),

@@ -84,16 +84,24 @@ impl HttpConnection {
     /// closes an idle connection after seconds of quiet (Kea's idle timeout), never within
     /// a millisecond of its last reply.
     pub(crate) fn still_open(&mut self) -> bool {
-        if self.replies.buffered() != 0 {
-            return false;
-        }
-        // Cancel-safe: dropped unfinished, the read has taken nothing.
-        let mut cx = Context::from_waker(Waker::noop());
-        if pin!(self.replies.read_more(&mut self.stream)).poll(&mut cx).is_ready() {
-            // Bytes nobody asked for, the end of the stream, or an error.
+        if self.replies.buffered() != 0 || self.runtime_saw_something() {
             return false;
         }
         self.quiet_since.elapsed() < ASK_THE_KERNEL_AFTER || self.stream.check_idle() == Idle::Open
+    }
+
+    /// Whether a read attempt on what the runtime knows of the socket finds anything:
+    /// bytes nobody asked for, the end of the stream, or an error.
+    fn runtime_saw_something(&mut self) -> bool {
+        if let Stream::Plain(tcp) = &self.stream {
+            // Reads only if the runtime saw the socket readable; registers no waker. A
+            // byte read here is unsolicited: the connection is dropped with it.
+            return !matches!(tcp.try_read(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        }
+        // TLS: through the session, which settles housekeeping records (session tickets)
+        // itself. Cancel-safe: dropped unfinished, the read has taken nothing.
+        let mut cx = Context::from_waker(Waker::noop());
+        pin!(self.replies.read_more(&mut self.stream)).poll(&mut cx).is_ready()
     }
 
     /// Writes `request`, reads its reply and hands it to `on_reply` while it lies in the

@@ -12,7 +12,7 @@
 //! live connection. A slot is out of the idle pool exactly while its mailbox or its
 //! session holds a request, or while it steps aside during a backoff.
 
-use super::http_connection::{HttpConnection, Reply};
+use super::http_connection::HttpConnection;
 use super::supervisor::{Ended, Session, Supervisor, Up};
 use super::target::PeerTarget;
 use super::transaction::{lock, Txn};
@@ -21,11 +21,13 @@ use crate::io::Stream;
 use crate::Status;
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::time::Sleep;
 
 /// A request ready to go: its transaction and its encoded HTTP bytes.
 struct Job {
@@ -42,6 +44,8 @@ struct Mailbox {
 /// What the pool and its slots' sessions share.
 struct Queues {
     target: Arc<PeerTarget>,
+    /// The head of every request to the peer, made once.
+    head: http::RequestHead,
     mailboxes: Vec<Mailbox>,
     idle: ArrayQueue<usize>,
     backlog: SegQueue<Job>,
@@ -64,8 +68,11 @@ impl HttpPool {
         for i in 0..n {
             let _ = idle.push(i);
         }
+        let url = &target.url;
+        let head = http::RequestHead::new(&url.authority(), &url.path, target.settings.basic_auth.as_deref());
         let queues = Arc::new(Queues {
             target: target.clone(),
+            head,
             mailboxes,
             idle,
             backlog: SegQueue::new(),
@@ -86,15 +93,8 @@ impl HttpPool {
             txn.complete(Status::Shutdown, b"client is shutting down");
             return;
         }
-        let mut request = Vec::with_capacity(body.len() + 160);
-        let url = &queues.target.url;
-        http::encode_request(
-            &mut request,
-            &url.authority(),
-            &url.path,
-            body,
-            queues.target.settings.basic_auth.as_deref(),
-        );
+        let mut request = Vec::with_capacity(queues.head.max_len(body.len()));
+        queues.head.encode(&mut request, body);
         // The slots' tasks start with the first request: any slot may be handed it.
         if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
             for slot in &self.slots {
@@ -180,20 +180,26 @@ impl HttpSlot {
         drop(displaced);
     }
 
-    /// Completes `job` and makes the slot idle.
-    fn finish(&self, job: Job, status: Status, body: &[u8]) {
-        job.txn.complete(status, body);
+    /// Completes `job` (if there is one) and makes the slot idle.
+    fn finish(&self, job: Option<Job>, status: Status, body: &[u8]) {
+        if let Some(job) = job {
+            job.txn.complete(status, body);
+        }
         self.queues.give_back(self.index);
     }
 
     /// The requests of one live connection, until it ends.
     async fn serve(&self, stream: Stream, up: Up<'_>) -> Ended {
+        let mut up = Some(up);
         let settings = &self.queues.target.settings;
         let counters = &self.queues.target.counters;
         let mut conn = HttpConnection::new(stream, settings.max_frame_bytes);
         // Whether the connection has been open before the request at hand: only such a
         // request may find it closed by the peer, and may be sent again for that.
         let mut reused = false;
+        // The request timeout of every request on this connection (see `within`).
+        let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(timer);
         loop {
             let job = loop {
                 if let Some(job) = self.take_job() {
@@ -210,37 +216,79 @@ impl HttpSlot {
             }
             let may_resend = reused && settings.resend_after_idle_close;
             reused = true;
-            let deadline = tokio::time::Instant::from_std(job.txn.deadline);
-            let outcome = tokio::time::timeout_at(deadline, conn.round_trip(&job.request, counters)).await;
+            let Job { txn, request } = job;
+            let deadline = txn.deadline;
+            let mut txn = Some(txn);
+            // The reply completes its transaction while it lies in the read buffer. One
+            // that closes the connection first takes the connection off the `connected`
+            // count, so that a completion reading the statistics sees it closed.
+            let trip = conn.round_trip(&request, counters, |reply| {
+                let status = if (200..300).contains(&reply.status) { Status::Ok } else { Status::Http };
+                if reply.close {
+                    up.take();
+                }
+                if let Some(txn) = txn.take() {
+                    txn.complete(status, reply.body);
+                }
+                reply.close
+            });
+            let outcome = within(timer.as_mut(), deadline, trip).await;
+            // Still here unless a reply completed it.
+            let job = txn.map(|txn| Job { txn, request });
             match outcome {
-                Ok(Ok(Reply { status, body, close })) => {
-                    let status = if (200..300).contains(&status) { Status::Ok } else { Status::Http };
-                    if !close {
-                        self.finish(job, status, &body);
-                        continue;
-                    }
-                    drop((conn, up));
-                    self.finish(job, status, &body);
+                Some(Ok(false)) => {
+                    self.queues.give_back(self.index);
+                    continue;
+                }
+                Some(Ok(true)) => {
+                    drop(conn);
+                    self.queues.give_back(self.index);
                     return lost("the peer closed the connection after its reply");
                 }
-                Err(_) => {
+                None => {
                     // The reply may still come; this connection can no longer be trusted.
                     drop((conn, up));
                     let text = format!("no reply within {} ms", settings.request_timeout.as_millis());
                     self.finish(job, Status::Timeout, text.as_bytes());
                     return lost(text);
                 }
-                Ok(Err(failure)) => {
+                Some(Err(failure)) => {
                     drop((conn, up));
-                    if failure.closed_before_reply && may_resend {
+                    match job {
                         // A keep-alive connection the peer closed as the request went out:
                         // send it again, once, on a new connection (never reused for it).
-                        self.keep(job);
-                    } else {
-                        self.finish(job, failure.status, failure.reason.as_bytes());
+                        Some(job) if failure.closed_before_reply && may_resend => self.keep(job),
+                        job => self.finish(job, failure.status, failure.reason.as_bytes()),
                     }
                     return lost(failure.reason);
                 }
+            }
+        }
+    }
+}
+
+/// Awaits `work` until `deadline`; `None` if the deadline passed first.
+///
+/// A connection's requests share one `timer` rather than each registering its own with the
+/// runtime (and deregistering it when the reply comes in microseconds). It is moved only
+/// when it would fire after this deadline, or when it fires for an earlier request's: one
+/// peer has one request timeout, so deadlines grow from request to request and the timer is
+/// moved about once per timeout, not once per request.
+async fn within<F: Future>(mut timer: Pin<&mut Sleep>, deadline: Instant, work: F) -> Option<F::Output> {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    if timer.deadline() > deadline {
+        timer.as_mut().reset(deadline);
+    }
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut work => return Some(out),
+            () = &mut timer => {
+                if tokio::time::Instant::now() >= deadline {
+                    return None;
+                }
+                timer.as_mut().reset(deadline);
             }
         }
     }
@@ -270,7 +318,7 @@ impl Session for HttpSlot {
 
     fn fail_work(&self, status: Status, reason: &str) {
         if let Some(job) = self.take_job() {
-            self.finish(job, status, reason.as_bytes());
+            self.finish(Some(job), status, reason.as_bytes());
         }
     }
 

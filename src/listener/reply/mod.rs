@@ -109,7 +109,7 @@ impl Replies {
             Route::Frame { txid } => {
                 self.outbox.push(None, |out| encode::response(out, txid, body)).map_err(|_| Gone)
             }
-            Route::Http { seq, close } => self.http_in_order(seq, HttpAnswer::Json(body.to_vec()), close),
+            Route::Http { seq, close } => self.http_in_order(seq, HttpAnswer::Json(body), close),
         }
     }
 
@@ -121,7 +121,8 @@ impl Replies {
                 self.outbox.push(None, |out| encode::error(out, txid, status, message)).map_err(|_| Gone)
             }
             Route::Http { seq, close } => {
-                self.http_in_order(seq, HttpAnswer::Json(encode::http_command_error(message)), close)
+                let body = encode::http_command_error(message);
+                self.http_in_order(seq, HttpAnswer::Json(&body[..]), close)
             }
         }
     }
@@ -187,22 +188,46 @@ impl Replies {
         }
     }
 
-    fn http_in_order(&self, seq: u64, answer: HttpAnswer, close: bool) -> Result<(), Gone> {
-        if self.outbox.is_closed() {
-            return Err(Gone);
-        }
+    /// Sends the answer to request `seq` if its turn has come, with the answers that were
+    /// ready behind it; otherwise it waits (copied) for the answers before it. With one
+    /// request in flight, as Kea sends them, an answer always leaves at once, encoded
+    /// straight from the host's body.
+    fn http_in_order(&self, seq: u64, answer: HttpAnswer<&[u8]>, close: bool) -> Result<(), Gone> {
         let mut order = self.http_lock();
-        order.insert(seq, answer, close);
+        if !order.is_next(seq) {
+            if self.outbox.is_closed() {
+                return Err(Gone);
+            }
+            order.insert(seq, answer.to_owned(), close);
+            return Ok(());
+        }
+        if self.leave(&mut order, &answer, close)? {
+            return Ok(());
+        }
         while let Some((answer, close)) = order.take_next() {
-            let close = close || (order.all_sent() && self.drain.is_draining());
-            self.outbox.push(None, |out| answer.encode(out, close)).map_err(|_| Gone)?;
-            if close {
-                // Written, then the writer flushes and ends the connection.
-                self.outbox.close();
-                order.clear();
+            if self.leave(&mut order, &answer, close)? {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// Sends `answer`, whose turn it is; true if it ends the connection (`close`, or the
+    /// last answer owed while the listener drains).
+    fn leave<B: AsRef<[u8]>>(
+        &self,
+        order: &mut HttpOrder,
+        answer: &HttpAnswer<B>,
+        close: bool,
+    ) -> Result<bool, Gone> {
+        order.left();
+        let close = close || (order.all_sent() && self.drain.is_draining());
+        self.outbox.push(None, |out| answer.encode(out, close)).map_err(|_| Gone)?;
+        if close {
+            // Written, then the writer flushes and ends the connection.
+            self.outbox.close();
+            order.clear();
+        }
+        Ok(close)
     }
 }

@@ -84,9 +84,25 @@ impl Acceptor {
                             drop(stream);
                             continue;
                         }
+                        // Taken off this thread's reactor and registered with the reactor
+                        // of the thread that serves it: else every readiness event of a
+                        // connection served elsewhere would wake that thread from here.
+                        let stream = match stream.into_std() {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::warn!(peer = %from, error = %e, "cannot hand over an accepted connection");
+                                continue;
+                            }
+                        };
                         accepting.counters.accepted.fetch_add(1, Relaxed);
                         let open = OpenConnection::new(&accepting.sessions);
-                        handles[next % handles.len()].spawn(accepting.clone().serve(stream, open));
+                        let serving = accepting.clone();
+                        handles[next % handles.len()].spawn(async move {
+                            match TcpStream::from_std(stream) {
+                                Ok(stream) => serving.serve(stream, open).await,
+                                Err(e) => tracing::warn!(error = %e, "cannot register an accepted connection"),
+                            }
+                        });
                         next += 1;
                     }
                     Err(e) => {

@@ -68,7 +68,7 @@ int main(void) {
     } bad_listener[] = {
         {"{\"prot\": 1}", "'prot'"},
         {"{\"port\": 70000}", "'port'"},
-        {"{\"handler-threads\": 0}", "'handler-threads'"},
+        {"{\"handler-threads\": 257}", "'handler-threads'"},
         {"{\"address\": \"localhost\"}", "'address'"},
         {"{\"max-pending\": -1}", "'max-pending'"},
         {"not json", "JSON"},

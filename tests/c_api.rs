@@ -187,6 +187,11 @@ fn serial_lane() {
 }
 
 #[test]
+fn inline_handler() {
+    run_c_test("inline_handler");
+}
+
+#[test]
 fn logger() {
     run_c_test("logger");
 }

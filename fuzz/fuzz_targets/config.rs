@@ -37,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
     match ListenerConfig::parse(text) {
         Ok(config) => {
             assert!((1..=64).contains(&config.io_threads));
-            assert!(config.handler_threads >= 1 && config.max_pending >= 1 && config.max_connections >= 1);
+            // handler-threads 0 is the inline mode.
+            assert!(config.handler_threads <= 256 && config.max_pending >= 1 && config.max_connections >= 1);
             // The allow-list answers for any peer address, v4, v6 and v4-mapped.
             for peer in ["192.0.2.1:5000", "[2001:db8::1]:547", "[::ffff:10.0.0.1]:1", "0.0.0.0:0"] {
                 let peer: SocketAddr = peer.parse().unwrap();

@@ -41,8 +41,8 @@ pub(crate) fn stripe() -> usize {
 
 impl Striped {
     /// Adds `n` to this thread's stripe (the ordering is that of a statistics counter:
-    /// `Relaxed`, whatever is passed). Returns nothing meaningful: the stripes' sum is
-    /// only known to [`load`](Self::load).
+    /// `Relaxed`, whatever is passed). Unlike `AtomicU64::fetch_add` it returns nothing:
+    /// the stripes' sum is only known to [`load`](Self::load).
     pub(crate) fn fetch_add(&self, n: u64, _: Ordering) {
         self.cells[stripe()].0.fetch_add(n, Ordering::Relaxed);
     }

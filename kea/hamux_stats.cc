@@ -12,21 +12,21 @@ namespace isc {
 namespace hamux {
 namespace stats {
 
-const char* UPDATES_SENT = "hamux-updates-sent";
-const char* UPDATES_ACKED = "hamux-updates-acked";
-const char* UPDATES_FAILED = "hamux-updates-failed";
-const char* PACKETS_PARKED = "hamux-packets-parked";
-const char* PACKETS_UNPARKED = "hamux-packets-unparked";
-const char* PACKETS_DROPPED = "hamux-packets-dropped";
-const char* UPDATES_RECEIVED = "hamux-updates-received";
-const char* UPDATES_APPLIED = "hamux-updates-applied";
-const char* UPDATES_REFUSED = "hamux-updates-refused";
-const char* COMMANDS_RECEIVED = "hamux-commands-received";
+const std::string UPDATES_SENT = "hamux-updates-sent";
+const std::string UPDATES_ACKED = "hamux-updates-acked";
+const std::string UPDATES_FAILED = "hamux-updates-failed";
+const std::string PACKETS_PARKED = "hamux-packets-parked";
+const std::string PACKETS_UNPARKED = "hamux-packets-unparked";
+const std::string PACKETS_DROPPED = "hamux-packets-dropped";
+const std::string UPDATES_RECEIVED = "hamux-updates-received";
+const std::string UPDATES_APPLIED = "hamux-updates-applied";
+const std::string UPDATES_REFUSED = "hamux-updates-refused";
+const std::string COMMANDS_RECEIVED = "hamux-commands-received";
 
 namespace {
 
 /// @brief The reasons an update fails, each its own counter.
-const char* FAILURE_REASONS[] = {
+const std::string FAILURE_REASONS[] = {
     "timeout", "connect", "tls", "busy", "rejected", "protocol", "http", "cancelled",
     "other",
 };
@@ -42,18 +42,18 @@ create(const std::string& name) {
 
 void
 init() {
-    for (auto name : {UPDATES_SENT, UPDATES_ACKED, UPDATES_FAILED, PACKETS_PARKED,
-                      PACKETS_UNPARKED, PACKETS_DROPPED, UPDATES_RECEIVED, UPDATES_APPLIED,
-                      UPDATES_REFUSED, COMMANDS_RECEIVED}) {
-        create(name);
+    for (auto const* name : {&UPDATES_SENT, &UPDATES_ACKED, &UPDATES_FAILED, &PACKETS_PARKED,
+                             &PACKETS_UNPARKED, &PACKETS_DROPPED, &UPDATES_RECEIVED,
+                             &UPDATES_APPLIED, &UPDATES_REFUSED, &COMMANDS_RECEIVED}) {
+        create(*name);
     }
     for (auto reason : FAILURE_REASONS) {
-        create(std::string(UPDATES_FAILED) + "-" + reason);
+        create(UPDATES_FAILED + "-" + reason);
     }
 }
 
 void
-bump(const char* name) noexcept {
+bump(const std::string& name) noexcept {
     try {
         StatsMgr::instance().addValue(name, static_cast<int64_t>(1));
     } catch (...) {
@@ -65,7 +65,7 @@ void
 bumpFailure(const std::string& reason) noexcept {
     bump(UPDATES_FAILED);
     try {
-        StatsMgr::instance().addValue(std::string(UPDATES_FAILED) + "-" + reason,
+        StatsMgr::instance().addValue(UPDATES_FAILED + "-" + reason,
                                       static_cast<int64_t>(1));
     } catch (...) {
     }

@@ -27,7 +27,6 @@ struct ParkedQuery {
     ParkingLotHandlePtr lot;
     Pkt4Ptr query4;
     Pkt6Ptr query6;
-    std::string label;
 
     void hold(const Pkt4Ptr& query) { query4 = query; lot->reference(query); }
     void hold(const Pkt6Ptr& query) { query6 = query; lot->reference(query); }
@@ -48,7 +47,8 @@ struct ParkedQuery {
                 } else {
                     lot->drop(query6);
                 }
-                LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_PACKET_DROPPED).arg(label);
+                LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_PACKET_DROPPED)
+                    .arg(query4 ? query4->getLabel() : query6->getLabel());
             } catch (const std::exception& ex) {
                 logFailure("dropping a parked query", ex.what());
             }
@@ -97,13 +97,28 @@ struct Update {
     /// @brief Earlier updates of the same addresses still in flight.
     size_t blockers = 0;
     std::shared_ptr<ParkedQuery> parked;  ///< null without wait-backup-ack
-    std::string label;                    ///< query label and address, for logs
+    /// @brief The query, for the logs' label. Pkt::getLabel formats the client's
+    /// identifiers through a stream: made only when a log line needs it, not for
+    /// every lease.
+    isc::dhcp::PktPtr query;
+    /// @brief The lease, whose address is in the label of a DHCPv4 update (not set for
+    /// a lease6-bulk-apply, which carries all the packet's leases).
+    isc::dhcp::LeasePtr lease;
     /// @brief The outcome, set before @c LeaseSender::complete.
     bool ok = false;
     std::string reason;  ///< a failure's counter suffix (empty: "other")
     std::string detail;
     /// @brief Links an update into the lists @c complete keeps without allocating.
     Update* next = nullptr;
+
+    /// @brief The query's label, and the lease's address if one; for log lines.
+    std::string label() const {
+        std::string text = query->getLabel();
+        if (lease) {
+            text += " " + lease->addr_.toText();
+        }
+        return (text);
+    }
 
     /// @brief Records a failure; never throws (what cannot be kept stays empty).
     void fail(const char* why, const std::string& what) noexcept {
@@ -232,7 +247,6 @@ LeaseSender::start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >&
     if (lot && wait_backup_ack_ && !updates.empty()) {
         parked = std::make_shared<ParkedQuery>();
         parked->lot = lot;
-        parked->label = query->getLabel();
         // Counted before the first send: an answer may come back before this returns.
         parked->pending = static_cast<int>(updates.size());
         // Kea may refuse (a DHCPv4-over-DHCPv6 query is not parked): nothing was sent
@@ -267,7 +281,8 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
             update->command = command;
             update->body = commandText(command, args, "dhcp4");
             update->keys.push_back(peer.url.text + " " + lease->addr_.toText());
-            update->label = query->getLabel() + " " + lease->addr_.toText();
+            update->query = query;
+            update->lease = lease;
             updates.push_back(std::move(update));
         };
         // Deletions first, as libdhcp_ha sends them.
@@ -305,7 +320,7 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
         args->set("leases", lease_list);
         args->set("origin", Element::create("ha-partner"));
         update->body = commandText("lease6-bulk-apply", args, "dhcp6");
-        update->label = query->getLabel();
+        update->query = query;
         updates.push_back(std::move(update));
     }
     return (start(query, updates, lot));
@@ -461,7 +476,7 @@ LeaseSender::onReply(Update* update, hamux_status status, const uint8_t* body,
                     update->ok = true;
                     if (update->command == "lease6-bulk-apply" &&
                         text.find("failed-leases") != std::string::npos) {
-                        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_PARTIAL).arg(update->label)
+                        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_PARTIAL).arg(update->label())
                             .arg(update->command).arg(update->peer->name).arg(text);
                     }
                 }
@@ -521,7 +536,7 @@ LeaseSender::report(const Update& update) noexcept {
     const std::string& reason = update.reason.empty() ? other : update.reason;
     stats::bumpFailure(reason);
     try {
-        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_FAILED).arg(update.label)
+        LOG_WARN(hamux_logger, HAMUX_LEASE_UPDATE_FAILED).arg(update.label())
             .arg(update.command).arg(update.peer->name).arg(reason).arg(update.detail);
     } catch (...) {
     }

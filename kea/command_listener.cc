@@ -111,11 +111,33 @@ CommandListener::CommandListener(const HookConfig& config, bool poll,
     // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
     state_ = self.role == "primary" ? "passive-backup" : "backup";
     scope_ = self.role == "primary" ? self.name : "";
+    ConstElementPtr handlers = config.listenerThreads(poll)->get("handler-threads");
+    inline_ = !poll && handlers && handlers->getType() == Element::integer &&
+              handlers->intValue() == 0;
+    if (inline_) {
+        waiter_ = std::thread([this]() { serveDeferred(); });
+    }
     std::string json = config.listenerJson(poll);
     if (hamux_listener_new(json.c_str(), requestArrived, this, &listener_) != HAMUX_OK) {
+        stopWaiter();
         isc_throw(HamuxConfigError, "listener on '" << self.url.text << "': "
                   << hamux_last_error());
     }
+}
+
+void
+CommandListener::stopWaiter() noexcept {
+    if (!waiter_.joinable()) {
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(gate_mutex_);
+        closed_ = true;
+        waiter_stop_ = true;
+        gate_cv_.notify_all();
+    }
+    // It refuses what is left at once (the gate is given up) and returns.
+    waiter_.join();
 }
 
 CommandListener::~CommandListener() {
@@ -123,6 +145,9 @@ CommandListener::~CommandListener() {
     // thread), and every command waiting there is answered before the drain.
     close();
     refuseSerial();
+    // Every deferred lease command is answered before the listener is freed; one
+    // arriving from now on is refused where it is read (the gate is given up).
+    stopWaiter();
     alive_.reset();
     hamux_listener_free(listener_);
 }
@@ -167,15 +192,87 @@ CommandListener::close() {
 }
 
 bool
-CommandListener::enterGate() {
+CommandListener::enterGate(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(gate_mutex_);
-    if (!gate_cv_.wait_for(lock, READY_WAIT, [this] { return (open_ || closed_); }) ||
+    if (!gate_cv_.wait_until(lock, deadline, [this] { return (open_ || closed_); }) ||
         closed_) {
         return (false);
     }
     ++applying_;
     inside_gate = true;
     return (true);
+}
+
+bool
+CommandListener::tryEnterGate() {
+    std::lock_guard<std::mutex> lock(gate_mutex_);
+    if (!open_ || closed_) {
+        return (false);
+    }
+    ++applying_;
+    inside_gate = true;
+    return (true);
+}
+
+bool
+CommandListener::applyInGate(hamux_request* request, const ConstElementPtr& command,
+                             bool wait, std::chrono::steady_clock::time_point deadline) {
+    if (!(wait ? enterGate(deadline) : tryEnterGate())) {
+        return (false);
+    }
+    ConstElementPtr answer;
+    try {
+        answer = applyLease(command);
+    } catch (...) {
+        leaveGate();
+        throw;
+    }
+    leaveGate();
+    respond(request, answer);
+    return (true);
+}
+
+bool
+CommandListener::defer(hamux_request* request, const ConstElementPtr& command) {
+    std::lock_guard<std::mutex> lock(gate_mutex_);
+    if (closed_ || waiter_stop_) {
+        return (false);
+    }
+    deferred_.push_back(Deferred{request, command,
+                                 std::chrono::steady_clock::now() + READY_WAIT});
+    gate_cv_.notify_all();
+    return (true);
+}
+
+void
+CommandListener::serveDeferred() noexcept {
+    for (;;) {
+        Deferred next;
+        {
+            std::unique_lock<std::mutex> lock(gate_mutex_);
+            gate_cv_.wait(lock, [this] { return (waiter_stop_ || !deferred_.empty()); });
+            if (deferred_.empty()) {
+                return;
+            }
+            next = std::move(deferred_.front());
+            deferred_.pop_front();
+        }
+        // Exactly one answer each, as requestArrived gives one.
+        try {
+            if (!applyInGate(next.request, next.command, true, next.deadline)) {
+                stats::bump(stats::UPDATES_REFUSED);
+                respond(next.request, createAnswer(CONTROL_RESULT_ERROR, "the server is"
+                                                   " being configured or shut down"));
+            }
+        } catch (const std::exception& ex) {
+            hamux_request_respond_error(next.request, HAMUX_E_INTERNAL, ex.what());
+            logFailure("partner request", ex.what());
+        } catch (...) {
+            hamux_request_respond_error(next.request, HAMUX_E_INTERNAL,
+                                        "unknown exception");
+            logFailure("partner request", "unknown exception");
+        }
+    }
 }
 
 void
@@ -260,21 +357,16 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
             respond(request, applyLease(command));  // Kea's main thread
             return;
         }
-        if (!enterGate()) {
-            stats::bump(stats::UPDATES_REFUSED);
-            respond(request, createAnswer(CONTROL_RESULT_ERROR, "the server is being"
-                                          " configured or shut down"));
+        // Inline (on an IO thread), a closed gate is waited for on the waiter's
+        // thread instead.
+        auto deadline = std::chrono::steady_clock::now() + READY_WAIT;
+        if (applyInGate(request, command, !inline_, deadline) ||
+            (inline_ && defer(request, command))) {
             return;
         }
-        ConstElementPtr answer;
-        try {
-            answer = applyLease(command);
-        } catch (...) {
-            leaveGate();
-            throw;
-        }
-        leaveGate();
-        respond(request, answer);
+        stats::bump(stats::UPDATES_REFUSED);
+        respond(request, createAnswer(CONTROL_RESULT_ERROR, "the server is being"
+                                      " configured or shut down"));
         return;
     }
 

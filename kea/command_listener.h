@@ -11,11 +11,13 @@
 
 #include <boost/noncopyable.hpp>
 #include <boost/shared_ptr.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace isc {
 namespace hamux {
@@ -24,7 +26,8 @@ namespace hamux {
 /// hamux:// and Kea's HTTP on the one port, so both hamux and libdhcp_ha partners can
 /// replicate into it.
 ///
-/// Lease commands are applied on hamux's handler threads, in parallel, by lease_cmds'
+/// Lease commands are applied on hamux's handler threads (or, with memfile, on the IO
+/// thread that read them: see HookConfig::listenerThreads), in parallel, by lease_cmds'
 /// own handlers (Kea's command manager, as Kea's HA listener threads do): Debian's
 /// kea-dev 2.2 lacks dhcpsrv/cfg_globals.h, without which no lease manager header
 /// compiles, and lease_cmds gives exactly its own answers and race avoidance. ha-heartbeat is answered as libdhcp_ha answers it; any
@@ -74,9 +77,40 @@ public:
     void onRequest(hamux_request* request, const uint8_t* body, size_t len);
 
 private:
-    /// @brief Waits (bounded) for the gate, then counts this thread in.
+    /// @brief Waits until @c deadline for the gate, then counts this thread in.
     /// @return false if the gate stayed closed or was given up.
-    bool enterGate();
+    bool enterGate(std::chrono::steady_clock::time_point deadline);
+
+    /// @brief Counts this thread in if the gate is open, without waiting.
+    bool tryEnterGate();
+
+    /// @brief Applies a lease command inside the gate and answers it; false (nothing
+    /// answered) if the gate could not be entered, waiting for it until @c deadline
+    /// if @c wait, else not at all.
+    bool applyInGate(hamux_request* request, const data::ConstElementPtr& command,
+                     bool wait, std::chrono::steady_clock::time_point deadline);
+
+    /// @brief A lease command read inline while the gate was closed.
+    struct Deferred {
+        hamux_request* request;
+        data::ConstElementPtr command;
+        std::chrono::steady_clock::time_point deadline;
+    };
+
+    /// @brief Hands a lease command that found the gate closed to @c waiter_, so that
+    /// the IO thread which read it goes on serving its connections (their pings
+    /// among them: a partner whose pings go unanswered for seconds drops the
+    /// connection and fails every update on it).
+    /// @return false (nothing taken) once the gate is given up.
+    bool defer(hamux_request* request, const data::ConstElementPtr& command);
+
+    /// @brief Gives up the gate and joins @c waiter_ (if started), which answers what
+    /// it holds first.
+    void stopWaiter() noexcept;
+
+    /// @brief @c waiter_'s loop: each deferred command waits for the gate until its
+    /// own deadline (counted from its arrival), then is applied or refused.
+    void serveDeferred() noexcept;
 
     /// @brief Counts this thread out.
     void leaveGate();
@@ -115,6 +149,14 @@ private:
     bool open_ = false;
     bool closed_ = false;
     size_t applying_ = 0;
+    /// @brief Lease commands are applied on the IO thread that read them
+    /// (handler-threads 0).
+    bool inline_ = false;
+    /// @brief Inline only: where lease commands that found the gate closed wait
+    /// (guarded by gate_mutex_), and the thread that waits for it on their behalf.
+    std::deque<Deferred> deferred_;
+    bool waiter_stop_ = false;
+    std::thread waiter_;
     std::mutex serial_mutex_;
     std::deque<SerialCommand> serial_;
     /// @brief Set by @c close: commands for the main thread are refused at once.

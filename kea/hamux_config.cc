@@ -458,6 +458,30 @@ HookConfig::clientJson(bool poll) const {
     return (json->str());
 }
 
+ElementPtr
+HookConfig::listenerThreads(bool poll) const {
+    ElementPtr threads = Element::createMap();
+    for (auto key : {"io-threads", "handler-threads"}) {
+        ConstElementPtr given = hamux_listener->get(key);
+        if (given) {
+            threads->set(key, boost::const_pointer_cast<Element>(given));
+        }
+    }
+    // As libdhcp_ha's listener threads, 0 meaning Kea's thread count.
+    int64_t listeners = http_listener_threads > 0 ? http_listener_threads : dhcp_threads;
+    if (!threads->contains("handler-threads") && !poll && listeners > 0) {
+        if (lease_backend_in_memory) {
+            threads->set("handler-threads", Element::create(static_cast<int64_t>(0)));
+            if (!threads->contains("io-threads")) {
+                threads->set("io-threads", Element::create(listeners));
+            }
+        } else {
+            threads->set("handler-threads", Element::create(listeners));
+        }
+    }
+    return (threads);
+}
+
 std::string
 HookConfig::listenerJson(bool poll) const {
     ElementPtr json = Element::createMap();
@@ -467,10 +491,9 @@ HookConfig::listenerJson(bool poll) const {
     const PeerConfig& self = thisServer();
     json->set("address", Element::create(self.url.host));
     json->set("port", Element::create(static_cast<int64_t>(self.url.port)));
-    // As libdhcp_ha's listener threads, 0 meaning Kea's thread count.
-    int64_t handlers = http_listener_threads > 0 ? http_listener_threads : dhcp_threads;
-    if (!json->contains("handler-threads") && handlers > 0) {
-        json->set("handler-threads", Element::create(handlers));
+    ElementPtr threads = listenerThreads(poll);
+    for (auto const& entry : threads->mapValue()) {
+        json->set(entry.first, entry.second);
     }
     json->set("callbacks", Element::create(poll ? "poll" : "threads"));
     if (self.url.tls()) {

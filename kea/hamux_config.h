@@ -70,6 +70,10 @@ struct HookConfig {
     /// @brief Kea's DHCP thread count (thread-pool-size, 0 resolved to the cores), set
     /// once the server is configured; 0 until then (hamux's own defaults apply).
     int64_t dhcp_threads = 0;
+    /// @brief Kea's lease backend never blocks (memfile), set once the server is
+    /// configured: partners' updates are then applied on hamux's listener IO threads as
+    /// they are read (handler-threads 0), unless "hamux" sets handler-threads.
+    bool lease_backend_in_memory = false;
     /// @brief hamux client and listener keys given under "hamux", split by owner.
     isc::data::ElementPtr hamux_client;
     isc::data::ElementPtr hamux_listener;
@@ -84,6 +88,18 @@ struct HookConfig {
     /// @brief The hamux client configuration (JSON text for hamux_client_new).
     /// @param poll whether completions run on Kea's thread ("callbacks": "poll").
     std::string clientJson(bool poll) const;
+
+    /// @brief The listener's thread settings: "io-threads" and "handler-threads" as
+    /// the hook passes them to hamux (hamux-status reports them).
+    /// - "handler-threads" given under "hamux": as given.
+    /// - Memfile (@c lease_backend_in_memory): 0, updates applied inline on the IO
+    ///   threads, of which there are as many as libdhcp_ha's listener threads
+    ///   (http-listener-threads, 0 meaning Kea's DHCP threads) unless "io-threads" is
+    ///   given. Half the CPU per update goes in handing it to another thread and back
+    ///   (measured in the README), and lease_cmds on memfile never waits for I/O.
+    /// - A database backend: as many handler threads as libdhcp_ha's listener threads,
+    ///   so a slow query holds a handler thread, not the connections of an IO thread.
+    isc::data::ElementPtr listenerThreads(bool poll) const;
 
     /// @brief The hamux listener configuration (JSON text for hamux_listener_new).
     std::string listenerJson(bool poll) const;

@@ -52,6 +52,16 @@ multiThreaded(const ConstElementPtr& json_config) {
     return (value && value->getType() == Element::boolean && value->boolValue());
 }
 
+/// @brief The lease-database type ("memfile", Kea's default, "mysql", ...).
+std::string
+leaseBackend(const ConstElementPtr& server) {
+    ConstElementPtr database = server && server->getType() == Element::map
+                               ? server->get("lease-database") : ConstElementPtr();
+    ConstElementPtr type = database && database->getType() == Element::map
+                           ? database->get("type") : ConstElementPtr();
+    return (type && type->getType() == Element::string ? type->stringValue() : "memfile");
+}
+
 /// @brief The server's own map whether Kea passes {"Dhcp4": {...}} or its content.
 ConstElementPtr
 serverMap(const ConstElementPtr& json_config) {
@@ -114,6 +124,7 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
     int64_t pool = mtInteger(server, "thread-pool-size", 0);
     config_->dhcp_threads = !settings.multi_threaded ? 0
                             : pool > 0 ? pool : MultiThreadingMgr::detectThreadCount();
+    config_->lease_backend_in_memory = leaseBackend(server) == "memfile";
     ConstElementPtr limit = server && server->getType() == Element::map
                             ? server->get("parked-packet-limit") : ConstElementPtr();
     if (limit && limit->getType() == Element::integer) {
@@ -190,9 +201,14 @@ HamuxImpl::start(const Settings& settings) {
     LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
         .arg(config_->mode).arg(config_->updateTargets().size())
         .arg(config_->wait_backup_ack ? "true" : "false").arg(self.url.text);
+    ElementPtr threads = config_->listenerThreads(poll);
+    ConstElementPtr handlers = threads->get("handler-threads");
+    bool inline_apply = handlers && handlers->intValue() == 0;
     LOG_INFO(hamux_logger, HAMUX_LISTENER_STARTED).arg(self.url.text)
-        .arg(listener_->port()).arg(multi_threaded_ ? "on hamux's handler threads"
-                                                    : "on Kea's thread");
+        .arg(listener_->port())
+        .arg(!multi_threaded_ ? "updates applied on Kea's thread"
+             : inline_apply ? "updates applied on hamux's IO threads as they are read"
+             : "updates applied on hamux's handler threads");
     checkParkingSettings(settings);
 }
 
@@ -433,6 +449,7 @@ HamuxImpl::status() const {
     arguments->set("listener", boost::const_pointer_cast<Element>(listener_->stats()));
     arguments->set("this-server-name", Element::create(config_->this_server_name));
     arguments->set("mode", Element::create(config_->mode));
+    arguments->set("listener-threads", config_->listenerThreads(!multi_threaded_));
     return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
                                       "hamux status returned.", arguments));
 }

@@ -197,7 +197,16 @@ fn replicate_with(
         if primary_kind == Replicator::Hamux {
             assert_eq!(received, stat(&hamux_stats(&primary), "hamux-updates-sent"), "{}", logs());
         }
-        check_hamux_status(&backup, None);
+        let status = check_hamux_status(&backup, None);
+        // Memfile never blocks: unless told otherwise the backup applies updates on
+        // the IO threads that read them (handler-threads 0), with as many IO threads as
+        // libdhcp_ha would have listener threads.
+        let threads = &status["arguments"]["listener-threads"];
+        let expected = hamux.get("handler-threads").cloned().unwrap_or(json!(0));
+        assert_eq!(threads["handler-threads"], expected, "hamux-status: {status}");
+        if hamux.get("handler-threads").is_none() {
+            assert!(threads["io-threads"].as_i64().is_some_and(|n| n > 0), "hamux-status: {status}");
+        }
         if tls_files {
             // The listener speaks TLS only: a plain request fails.
             let client = Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 5000}"#).unwrap();
@@ -271,13 +280,13 @@ fn v4_hook_primary_replicates_to_hook_backup_over_hamux() {
     replicate(Family::V4, hook_under_test(), hook_under_test(), false);
 }
 
-/// `handler-threads: 0`: the backup applies each update on the hamux IO thread that read
-/// it (lease_cmds with the memfile backend never blocks), its other commands on the
-/// serial lane's thread.
+/// `handler-threads: 2` under `hamux`: the backup hands each update to one of two
+/// handler threads (what a database lease backend gets by default) instead of applying
+/// it on the IO thread that read it (memfile's default, the other tests).
 #[test]
-fn v4_hook_primary_replicates_to_hook_backup_with_inline_handlers() {
+fn v4_hook_primary_replicates_to_hook_backup_with_handler_threads() {
     let mut hamux = hamux_settings();
-    hamux["handler-threads"] = json!(0);
+    hamux["handler-threads"] = json!(2);
     replicate_with(Family::V4, hook_under_test(), hook_under_test(), false, false, &hamux);
 }
 

@@ -703,7 +703,10 @@ fn backup_unreachable_drops_instead_of_acking() {
 
 /// A hook backup holding a partner's `lease4-update` of 10.1.0.`octet` inside Kea for
 /// `delay_ms`: a test hook listed before lease_cmds sleeps in it, noting "begin" and
-/// "end" in its log. Started once the update has reached the test hook.
+/// "end" in its log. Started once the update has reached the test hook. The backup has
+/// handler threads (`handler-threads: 2`, what a database lease backend gets): on
+/// memfile's default, inline, a lease command held for seconds inside Kea (which only
+/// another hook can make it) holds the IO thread that read it and its connections.
 struct HeldUpdate {
     _dir: TempDir,
     log: PathBuf,
@@ -719,6 +722,10 @@ impl HeldUpdate {
         let [primary_port, backup_port] = free_ports();
         let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
         let mut backup_config = config("server2", &peers, false, false, None, None);
+        if hamux() {
+            backup_config[V4.key()]["hooks-libraries"][1]["parameters"]["high-availability"][0]["hamux"]
+                ["handler-threads"] = json!(2);
+        }
         let slow = json!({"library": test_hook(), "parameters": {"log": log, "delay-ms": delay_ms}});
         backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, slow);
         let backup = Server::start(V4, backup_config, &peers[1].1, None);
@@ -1094,4 +1101,62 @@ fn serial_commands_do_not_wait_for_lease_commands() {
     let answer = held.answer();
     assert_eq!(answer[0]["result"], 0, "{answer}");
     println!("status-get answered while the update was inside Kea ({when:?}); then {answer}");
+}
+
+/// Inline (memfile's default: updates applied on the IO thread that read them), a lease
+/// command that arrives while Kea is in a critical section waits for it on the hook's own
+/// thread, not on the IO thread: a critical section of 6 s (the test hook's
+/// `test-critical-section`, longer than the partner's 3 s ping timeout) neither stops the
+/// heartbeats sent on the same connection meanwhile nor costs the connection (whose
+/// pings that IO thread answers), and the update is applied once the section ends.
+#[test]
+fn inline_lease_command_waits_out_a_critical_section_off_the_io_thread() {
+    if !ready(V4, &[hook_under_test()]) || !hamux() {
+        return;
+    }
+    let dir = TempDir::new("faults-inline-cs");
+    let log = dir.path().join("cs.log");
+    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
+    let [primary_port, backup_port] = free_ports();
+    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let mut backup_config = config("server2", &peers, false, false, None, None);
+    let holder = json!({"library": test_hook(), "parameters": {"log": log, "critical-section-ms": 6000}});
+    backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, holder);
+    let backup = Server::start(V4, backup_config, &peers[1].1, None);
+    let status = backup.command("hamux-status", None);
+    assert_eq!(status["arguments"]["listener-threads"]["handler-threads"], 0, "inline by default: {status}");
+
+    // One connection (default pings: every 2 s, 3 s to answer) for both.
+    let client =
+        hamux::client::Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 30000}"#).unwrap();
+    let target = peers[1].1.clone();
+    std::thread::scope(|scope| {
+        let section = scope.spawn(|| backup.command("test-critical-section", None));
+        assert!(wait_for(|| notes().contains("cs-begin")), "no critical section:\n{}", backup.log());
+        let update = scope.spawn(|| {
+            let command = json!({"command": "lease4-update", "service": ["dhcp4"], "arguments": {
+                "ip-address": "10.1.0.9", "hw-address": "1a:1b:1c:1d:1e:09",
+                "subnet-id": 1, "valid-lft": 3600, "force-create": true, "origin": "ha-partner"}});
+            let answer = call(&client, &target, &command);
+            (answer, notes())
+        });
+        sleep(Duration::from_millis(3500));
+        let heartbeat = call(&client, &target, &json!({"command": "ha-heartbeat", "service": ["dhcp4"]}));
+        let during = notes();
+        assert_eq!(heartbeat[0]["result"], 0, "{heartbeat}");
+        assert!(
+            !during.contains("cs-end"),
+            "the heartbeat was answered only after the critical section ({during:?}): {heartbeat}\n{}",
+            backup.log()
+        );
+        let (answer, when) = update.join().expect("the update's thread");
+        assert_eq!(answer[0]["result"], 0, "lease4-update: {answer}\n{}", backup.log());
+        assert!(when.contains("cs-end"), "the update was applied inside the critical section ({when:?})");
+        assert_eq!(section.join().expect("the section's thread")["result"], 0);
+    });
+    let leases = backup.leases();
+    assert!(leases.contains_key("10.1.0.9"), "the update's lease is missing: {leases:?}\n{}", backup.log());
+    let stats = hamux_stats(&backup);
+    assert_eq!(stat(&stats, "hamux-updates-applied"), 1, "{stats:?}");
+    println!("heartbeat answered during the critical section; the update after it: {stats:?}");
 }

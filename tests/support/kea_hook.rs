@@ -624,13 +624,19 @@ pub fn call(client: &Client, url: &str, command: &Value) -> Value {
 ///   to the `log` file, sleeps that long, then appends "end" (and returns without an
 ///   answer, so the next library's handler, lease_cmds', answers). It makes a lease
 ///   update slow *inside* Kea's command handling. Its `unload` appends "unload".
+/// - `critical-section-ms` (with `log`): a command of its own, `test-critical-section`,
+///   that enters Kea's multi-threading critical section (as `lease4-wipe` or a
+///   reconfiguration does), appends "cs-begin", holds it that long, appends "cs-end" and
+///   answers result 0.
 /// - `unpark-first: true`: a `leases4_committed` callout that takes the query out of
 ///   Kea's parking lot before the next library sees it, as Kea does for the queries it
 ///   does not park (DHCPv4-over-DHCPv6): referencing it there then fails.
 const TEST_HOOK: &str = r#"
 #include <hooks/hooks.h>
+#include <cc/command_interpreter.h>
 #include <cc/data.h>
 #include <dhcp/pkt4.h>
+#include <util/multi_threading_mgr.h>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -641,6 +647,7 @@ using namespace isc::hooks;
 namespace {
 std::string log_path;
 int64_t delay_ms = 0;
+int64_t critical_section_ms = 0;
 
 void note(const char* what) {
     if (!log_path.empty()) {
@@ -653,6 +660,17 @@ int slowUpdate(CalloutHandle&) {
     note("begin");
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     note("end");
+    return (0);
+}
+
+int holdCriticalSection(CalloutHandle& handle) {
+    {
+        isc::util::MultiThreadingCriticalSection cs;
+        note("cs-begin");
+        std::this_thread::sleep_for(std::chrono::milliseconds(critical_section_ms));
+        note("cs-end");
+    }
+    handle.setArgument("response", isc::config::createAnswer(0, "critical section held"));
     return (0);
 }
 
@@ -676,6 +694,11 @@ int load(LibraryHandle& handle) {
     if (delay) {
         delay_ms = delay->intValue();
         handle.registerCommandCallout("lease4-update", slowUpdate);
+    }
+    auto critical = handle.getParameter("critical-section-ms");
+    if (critical) {
+        critical_section_ms = critical->intValue();
+        handle.registerCommandCallout("test-critical-section", holdCriticalSection);
     }
     auto unpark = handle.getParameter("unpark-first");
     if (unpark && unpark->boolValue()) {

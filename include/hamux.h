@@ -228,7 +228,8 @@ enum hamux_status hamux_client_send(struct hamux_client *client,
                                     uint64_t *txid_out);
 
 // Statistics as a JSON object (see the README): totals and, per peer, connections,
-// in flight, sent, completed by status, connects, failures, bytes. Returns NULL if
+// in flight, sent, completed by status, connects, failures (`out-of-descriptors`: connects
+// that failed for want of a file descriptor), bytes. Returns NULL if
 // `client` is NULL. Free the string with `hamux_string_free`.
 char *hamux_client_stats(const struct hamux_client *client);
 
@@ -349,8 +350,9 @@ enum hamux_status hamux_listener_new(const char *config_json,
 // The port the listener is bound to (useful with `"port": 0`); 0 if `listener` is NULL.
 uint16_t hamux_listener_port(const struct hamux_listener *listener);
 
-// Statistics as a JSON object (see the README): connections, requests, responses,
-// protocol errors, bytes. NULL if `listener` is NULL. Free with `hamux_string_free`.
+// Statistics as a JSON object (see the README): connections (accepted, refused, over
+// `max-connections`, accepts that failed for want of a file descriptor:
+// `out-of-descriptors`), requests, responses, protocol errors, bytes. NULL if `listener` is NULL. Free with `hamux_string_free`.
 char *hamux_listener_stats(const struct hamux_listener *listener);
 
 // With `"callbacks": "poll"`: a descriptor (an eventfd) that is readable while requests

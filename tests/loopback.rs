@@ -250,3 +250,34 @@ fn a_callback_may_send_the_next_request_at_the_in_flight_limit() {
     assert_eq!((status, String::from_utf8(sent).unwrap().as_str()), (Status::Ok, "Ok(())"));
     assert_eq!(rx.recv_timeout(WAIT).unwrap().1, Status::Ok);
 }
+
+/// The deadline sweeper sleeps while a connection has nothing on the wire; the first
+/// request written after an idle spell wakes it, so that request still times out.
+#[test]
+fn a_request_after_an_idle_spell_still_times_out() {
+    let held: Arc<Mutex<Vec<Request>>> = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let a = answered.clone();
+    let listener = Listener::new(
+        "{}",
+        Arc::new(move |req: Request| {
+            // The first request is answered at once, the next one is held.
+            if !a.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                req.respond(b"[{\"result\":0}]").unwrap();
+            } else {
+                h.lock().unwrap().push(req);
+            }
+        }),
+    )
+    .unwrap();
+    let client = Client::new(r#"{"request-timeout-ms": 100, "connections-per-peer": 1}"#).unwrap();
+    let (tx, rx) = mpsc::channel();
+    client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
+    assert_eq!(rx.recv_timeout(WAIT).unwrap().1, Status::Ok);
+    std::thread::sleep(Duration::from_millis(300)); // idle: nothing on the wire
+    let txid = client.send(&url(&listener), LEASE, completion(&tx), None).unwrap();
+    let (got, status, _) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!((got, status), (txid, Status::Timeout));
+    held.lock().unwrap().pop().unwrap().respond(b"[]").unwrap();
+}

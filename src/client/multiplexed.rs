@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncRead;
+use tokio::sync::Notify;
 
 pub(crate) struct MultiplexedSession {
     target: Arc<PeerTarget>,
@@ -35,6 +36,11 @@ pub(crate) struct MultiplexedSession {
     /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
     heard: AtomicU64,
     started_at: Instant,
+    /// Wakes the deadline sweeper of an idle connection: a transaction went on the wire
+    /// with none there before, or the peer sent Goaway. Idle connections then cost no
+    /// timer at all (10,000 idle connections ticking every 50 ms were 200,000 wake-ups a
+    /// second, half the active connections' throughput on two cores).
+    sweep: Notify,
 }
 
 fn protocol_broken(e: DecodeError) -> Ended {
@@ -49,6 +55,7 @@ impl MultiplexedSession {
             draining: AtomicBool::new(false),
             heard: AtomicU64::new(0),
             started_at: Instant::now(),
+            sweep: Notify::new(),
         }
     }
 
@@ -123,11 +130,15 @@ impl MultiplexedSession {
             || self.is_draining(),
             |txns| {
                 let mut t = lock(table);
+                let was_empty = t.len() == 0;
                 let displaced: Vec<Txn> = txns.drain(..).filter_map(|txn| t.insert(txn)).collect();
                 // Txids are unique, so nothing is displaced; were it, it would complete
                 // (CANCELLED) here, after the table's lock.
                 drop(t);
                 drop(displaced);
+                if was_empty {
+                    self.sweep.notify_one();
+                }
             },
             |n| {
                 counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
@@ -213,8 +224,10 @@ impl MultiplexedSession {
                 if !self.draining.swap(true, Ordering::Relaxed) {
                     self.target.counters.goaways.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(peer = %self.target.url, "peer sent goaway; draining the connection");
-                    // The writer may be idle: wake it so it sees the flag and acknowledges.
+                    // The writer may be idle: wake it so it sees the flag and acknowledges;
+                    // the sweeper too, which ends the connection once it is drained.
                     self.outbox.wake();
+                    self.sweep.notify_one();
                 }
             }
             FrameType::Pong => {}
@@ -257,6 +270,16 @@ impl MultiplexedSession {
         }
     }
 
+    /// Nothing for the sweeper to watch: no transaction on the wire or queued, no drain.
+    fn nothing_to_sweep(&self, table: &Mutex<TxnTable>) -> bool {
+        lock(table).len() == 0 && !self.outbox.has_items() && !self.is_draining()
+    }
+
+    /// Times out the transactions of this connection, every tenth of the request timeout
+    /// (at most 50 ms) while any is on the wire or queued, and not at all while none is:
+    /// the writer wakes it (`sweep`) when the first one is written. A transaction queued
+    /// while nothing is on the wire reaches the table within one writer turn, since the
+    /// writer is then idle and the push wakes it.
     async fn sweep_deadlines(&self, table: &Mutex<TxnTable>) -> Ended {
         let timeout = self.target.settings.request_timeout;
         let tick = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_millis(50));
@@ -264,6 +287,12 @@ impl MultiplexedSession {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut expired = Vec::new();
         loop {
+            if self.nothing_to_sweep(table) {
+                // A wake-up from before this wait is kept as a permit: none is missed.
+                self.sweep.notified().await;
+                interval.reset();
+                continue;
+            }
             interval.tick().await;
             let now = Instant::now();
             lock(table).expire(now, &mut expired);

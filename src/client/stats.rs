@@ -16,6 +16,8 @@ pub struct PeerCounters {
     completed: [Striped; Status::ALL.len()],
     connects: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
+    /// Of those, connects that failed for want of a file descriptor (EMFILE, ENFILE).
+    pub(crate) out_of_descriptors: AtomicU64,
     disconnects: AtomicU64,
     /// Connections up now: connected and not yet lost (see [`connected`](Self::connected)).
     open: AtomicUsize,
@@ -75,6 +77,7 @@ impl PeerCounters {
             "connected": self.connected(),
             "connects": self.connects.load(Relaxed),
             "connect-failures": self.connect_failures.load(Relaxed),
+            "out-of-descriptors": self.out_of_descriptors.load(Relaxed),
             "disconnects": self.disconnects.load(Relaxed),
             "goaways": self.goaways.load(Relaxed),
             "late-replies": self.late_replies.load(Relaxed),

@@ -51,6 +51,18 @@ impl PeerTarget {
         };
         let stream = match tokio::time::timeout_at(deadline, self.open()).await {
             Ok(Ok(stream)) => stream,
+            Ok(Err(e)) if crate::io::is_out_of_descriptors(&e) => {
+                // Not the peer's fault: say which limit, so the host can size it.
+                self.counters.out_of_descriptors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Err((
+                    Status::Connect,
+                    format!(
+                        "cannot connect to {}: {}; raise the limit or lower connections-per-peer",
+                        self.url,
+                        crate::io::which_limit(&e)
+                    ),
+                ));
+            }
             Ok(Err(e)) => {
                 return Err((Status::Connect, format!("cannot connect to {}{}: {e}", self.url, self.from())))
             }

@@ -152,7 +152,8 @@ pub(crate) unsafe fn send(
 }
 
 /// Statistics as a JSON object (see the README): totals and, per peer, connections,
-/// in flight, sent, completed by status, connects, failures, bytes. Returns NULL if
+/// in flight, sent, completed by status, connects, failures (`out-of-descriptors`: connects
+/// that failed for want of a file descriptor), bytes. Returns NULL if
 /// `client` is NULL. Free the string with `hamux_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_client_stats(client: *const hamux_client) -> *mut c_char {

@@ -2,12 +2,14 @@
 //! "IO service", as Kea calls it), the outgoing-frame buffer connections write through, and
 //! the byte stream (plain TCP or TLS) they write to.
 
+mod descriptors;
 pub mod framed;
 mod outbox;
 mod poll_queue;
 mod stream;
 mod threads;
 
+pub use descriptors::{is_out_of_descriptors, which_limit};
 pub use outbox::{write_loop, write_until, Outbox, WriteEnd};
 pub use poll_queue::PollQueue;
 pub use stream::{Idle, NoSigpipeTcp, Stream, WriteHalf};

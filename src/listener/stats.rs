@@ -10,6 +10,10 @@ pub struct ListenerCounters {
     pub(crate) accepted: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) over_limit: AtomicU64,
+    /// Accepts that failed for want of a file descriptor (EMFILE, ENFILE); the listener
+    /// retries every 50 ms meanwhile (the accept loop's backoff), so this
+    /// counts attempts, not connections.
+    pub(crate) out_of_descriptors: AtomicU64,
     pub(crate) handshake_timeouts: AtomicU64,
     pub(crate) tls_failures: AtomicU64,
     pub(crate) idle_closed: AtomicU64,
@@ -24,6 +28,11 @@ pub struct ListenerCounters {
 }
 
 impl ListenerCounters {
+    /// Accepts that failed for want of a file descriptor so far.
+    pub fn out_of_descriptors(&self) -> u64 {
+        self.out_of_descriptors.load(Relaxed)
+    }
+
     /// Requests received so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(Relaxed)
@@ -34,6 +43,7 @@ impl ListenerCounters {
             "connections-accepted": self.accepted.load(Relaxed),
             "connections-refused": self.refused.load(Relaxed),
             "connections-over-limit": self.over_limit.load(Relaxed),
+            "out-of-descriptors": self.out_of_descriptors.load(Relaxed),
             "handshake-timeouts": self.handshake_timeouts.load(Relaxed),
             "tls-failures": self.tls_failures.load(Relaxed),
             "idle-closed": self.idle_closed.load(Relaxed),

@@ -12,8 +12,17 @@ use crate::listener::stats::ListenerCounters;
 use crate::tls::TlsAcceptor;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+
+/// How long the accept loop waits after an accept failed for want of a descriptor. The
+/// connection stays in the kernel's backlog, so retrying at once would fail again (a
+/// spin); a descriptor freed is used within this long.
+const OUT_OF_DESCRIPTORS_BACKOFF: Duration = Duration::from_millis(50);
+/// After any other accept error.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(10);
+/// At most one "out of descriptors" log line this often; the counter counts every one.
+const OUT_OF_DESCRIPTORS_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// What the accept loop and each connection's first steps need.
 pub(crate) struct Acceptor {
@@ -63,6 +72,7 @@ impl Acceptor {
                 }
             };
             let mut next = 0usize;
+            let mut last_logged: Option<Instant> = None;
             loop {
                 let accepted = tokio::select! {
                     accepted = listener.accept() => accepted,
@@ -105,10 +115,27 @@ impl Acceptor {
                         });
                         next += 1;
                     }
+                    Err(e) if crate::io::is_out_of_descriptors(&e) => {
+                        let failures = accepting.counters.out_of_descriptors.fetch_add(1, Relaxed) + 1;
+                        if last_logged.is_none_or(|t| t.elapsed() >= OUT_OF_DESCRIPTORS_LOG_EVERY) {
+                            last_logged = Some(Instant::now());
+                            tracing::error!(
+                                open = accepting.counters.open.load(Relaxed),
+                                max_connections = accepting.max_connections,
+                                failures,
+                                "cannot accept connections: {}; new connections wait in the backlog \
+                                 until a descriptor is free. Raise the limit (ulimit -n, LimitNOFILE) \
+                                 above max-connections plus the process's other descriptors, or lower \
+                                 max-connections",
+                                crate::io::which_limit(&e),
+                            );
+                        }
+                        tokio::time::sleep(OUT_OF_DESCRIPTORS_BACKOFF).await;
+                    }
                     Err(e) => {
-                        // Out of descriptors or similar: back off instead of spinning.
+                        // Back off instead of spinning on an error that persists.
                         tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                     }
                 }
             }

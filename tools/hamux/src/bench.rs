@@ -80,11 +80,16 @@ pub enum Scenario {
     Kea,
     /// Real kea-dhcp4 servers under DHCP load: no HA, Kea's HA, the hook (runs alone).
     KeaE2e,
+    /// One client, N listeners: cost per delivered update against N (with `connections`
+    /// only; `scale`).
+    Peers,
+    /// One listener holding N idle connections beside an active load (`scale`).
+    Connections,
 }
 
 impl Scenario {
     /// Every scenario; those before `kea` run by default.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Pipelined,
         Scenario::PipelinedOneConn,
         Scenario::OneAtATime,
@@ -93,6 +98,8 @@ impl Scenario {
         Scenario::PipelinedLoaded,
         Scenario::Kea,
         Scenario::KeaE2e,
+        Scenario::Peers,
+        Scenario::Connections,
     ];
     const DEFAULT: usize = 6;
 
@@ -106,6 +113,8 @@ impl Scenario {
             Scenario::PipelinedLoaded => "pipelined-loaded",
             Scenario::Kea => "kea",
             Scenario::KeaE2e => "kea-e2e",
+            Scenario::Peers => "peers",
+            Scenario::Connections => "connections",
         }
     }
 
@@ -126,7 +135,15 @@ impl Scenario {
     /// Needs the listener in this process (its late answers, the side-by-side run, or the
     /// load on this machine).
     fn needs_own_listener(self) -> bool {
-        matches!(self, Scenario::HeadOfLine | Scenario::PipelinedLoaded | Scenario::Kea | Scenario::KeaE2e)
+        matches!(
+            self,
+            Scenario::HeadOfLine
+                | Scenario::PipelinedLoaded
+                | Scenario::Kea
+                | Scenario::KeaE2e
+                | Scenario::Peers
+                | Scenario::Connections
+        )
     }
 
     /// Has a run-to-completion loop counterpart: the plain `hamux://` loads (head-of-line's
@@ -147,6 +164,7 @@ impl Scenario {
             Scenario::Pipelined | Scenario::PipelinedLoaded => (load.connections, load.window),
             Scenario::PipelinedOneConn | Scenario::HeadOfLine => (1, load.window),
             Scenario::OneAtATime | Scenario::KeaE2e => (1, 1),
+            Scenario::Peers | Scenario::Connections => (load.connections, load.window),
             Scenario::Http | Scenario::Kea => (load.http_connections, load.http_connections),
         }
     }
@@ -225,6 +243,7 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
             io_threads: load.io_threads,
             handler_threads: o.handler_threads,
             max_pending: (load.window.max(load.http_connections) * 2).max(4096),
+            max_connections: None,
             tls: load.tls.clone(),
         })?),
     };

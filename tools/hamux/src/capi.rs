@@ -2,9 +2,9 @@
 //! `extern "C"` functions a C host calls, and these only make sure every handle is freed.
 
 use hamux::ffi::{
-    hamux_client, hamux_client_free, hamux_client_new, hamux_last_error, hamux_listener, hamux_listener_free,
-    hamux_listener_new, hamux_listener_port, hamux_listener_stats, hamux_request_cb, hamux_status,
-    hamux_status_name, hamux_string_free,
+    hamux_client, hamux_client_free, hamux_client_new, hamux_client_stats, hamux_last_error, hamux_listener,
+    hamux_listener_free, hamux_listener_new, hamux_listener_port, hamux_listener_stats, hamux_request_cb,
+    hamux_status, hamux_status_name, hamux_string_free,
 };
 use std::ffi::{c_char, c_void, CStr, CString};
 
@@ -52,6 +52,13 @@ impl Client {
             hamux_status::Ok => Ok(Client { raw }),
             status => Err(failure("hamux_client_new", status)),
         }
+    }
+
+    /// `hamux_client_stats` parsed as JSON.
+    pub fn stats(&self) -> Option<serde_json::Value> {
+        // SAFETY: a live client handle; the string is freed by take_string.
+        let text = unsafe { take_string(hamux_client_stats(self.raw)) }?;
+        serde_json::from_str(&text).ok()
     }
 
     /// The handle, for `hamux_client_send`; valid while `self` lives.

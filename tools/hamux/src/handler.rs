@@ -17,12 +17,15 @@ use std::time::{Duration, Instant};
 pub const SLOW_DELAY: Duration = Duration::from_millis(50);
 
 /// Listener settings the binary exposes.
+#[derive(Clone)]
 pub struct ListenerSettings {
     pub address: String,
     pub port: u16,
     pub io_threads: usize,
     pub handler_threads: usize,
     pub max_pending: usize,
+    /// `max-connections` (`None`: the library's default, 256).
+    pub max_connections: Option<usize>,
     /// TLS keys (`cert-file`, `key-file`, `trust-anchor`) to add to the configuration.
     pub tls: Option<serde_json::Value>,
 }
@@ -46,6 +49,9 @@ impl LeaseListener {
             // One client drives the benchmark: its connections may share the whole limit.
             "max-pending-per-connection": s.max_pending,
         });
+        if let Some(max) = s.max_connections {
+            config["max-connections"] = max.into();
+        }
         if let (Some(tls), Some(config)) = (&s.tls, config.as_object_mut()) {
             config.extend(tls.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
         }

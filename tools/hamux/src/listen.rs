@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 pub struct ListenOptions {
     pub settings: ListenerSettings,
     pub duration: Option<Duration>,
+    /// How many listeners this process runs (`--listeners`, for `bench --scenario
+    /// peers`: N peers in one process); each on its own port (with `--port 0`) or, when
+    /// a port is given, on consecutive ports from it.
+    pub listeners: usize,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -28,14 +32,26 @@ fn stop_on_signals() {
 
 pub fn run(o: &ListenOptions) -> Result<(), String> {
     stop_on_signals();
-    let listener = LeaseListener::start(&o.settings)?;
+    let mut listeners = Vec::with_capacity(o.listeners);
+    for i in 0..o.listeners {
+        let port = if o.settings.port == 0 {
+            0
+        } else {
+            o.settings.port.checked_add(i as u16).ok_or("port out of range")?
+        };
+        listeners.push(LeaseListener::start(&ListenerSettings { port, ..o.settings.clone() })?);
+    }
     let address = &o.settings.address;
     let host = if address.contains(':') { format!("[{address}]") } else { address.clone() };
-    println!("hamux://{host}:{}", listener.port());
+    // One URL a line, the first listener's first: what the bench and the tests read.
+    for listener in &listeners {
+        println!("hamux://{host}:{}", listener.port());
+    }
     let _ = std::io::stdout().flush();
+    let ports: Vec<String> = listeners.iter().map(|l| l.port().to_string()).collect();
     eprintln!(
         "hamux listen: port {}, io-threads {}, handler-threads {}; stats every second; Ctrl-C stops",
-        listener.port(),
+        ports.join(","),
         o.settings.io_threads,
         o.settings.handler_threads
     );
@@ -51,26 +67,28 @@ pub fn run(o: &ListenOptions) -> Result<(), String> {
                 until.saturating_duration_since(Instant::now()).min(Duration::from_millis(50)),
             );
         }
-        let stats = listener.listener().stats().unwrap_or_default();
-        let num = |key: &str| stats[key].as_u64().unwrap_or(0);
+        let stats: Vec<serde_json::Value> =
+            listeners.iter().map(|l| l.listener().stats().unwrap_or_default()).collect();
+        let num = |key: &str| stats.iter().map(|s| s[key].as_u64().unwrap_or(0)).sum::<u64>();
         let (requests, now) = (num("requests"), Instant::now());
         let rate = requests.saturating_sub(previous) as f64 / (now - previous_at).as_secs_f64().max(1e-3);
         eprintln!(
-            "{:>7.1}s  requests {:>12} ({:>9}/s)  responses {:>12}  errors {}  connections {}  leases {}",
+            "{:>7.1}s  requests {:>12} ({:>9}/s)  responses {:>12}  errors {}  connections {}  leases {}  out-of-descriptors {}",
             (now - start).as_secs_f64(),
             group(requests),
             group(rate as u64),
             group(num("responses")),
             num("error-responses") + num("protocol-errors"),
             num("connections-open"),
-            group(listener.handler().leases() as u64),
+            group(listeners.iter().map(|l| l.handler().leases() as u64).sum()),
+            num("out-of-descriptors"),
         );
         (previous, previous_at) = (requests, now);
         if STOP.load(Ordering::Relaxed) || stop_at.is_some_and(|s| now >= s) {
             break;
         }
     }
-    drop(listener);
+    drop(listeners);
     eprintln!("hamux listen: stopped after {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }

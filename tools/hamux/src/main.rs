@@ -27,6 +27,7 @@ mod paired;
 mod progress;
 mod recorder;
 mod report;
+mod scale;
 mod send;
 mod soak;
 mod soak_load;
@@ -117,6 +118,26 @@ Scenarios:
                    (3)/(1) (target >= 90%) and (3)/(2) (target >= 2.5x). Needs Kea,
                    perfdhcp and target/kea/libdhcp_hamux.so ('make kea'); exits 1
                    without them
+  peers            not run by default, runs alone (with connections): one client and,
+                   in a child process ('hamux listen --listeners N'), N listeners
+                   (io-threads 1 each, handler inline), for each N of --peers. Per N two
+                   loads for --seconds: spread (each update to the peer its lease picks)
+                   and fan-out (each update to --fan-out peers, default all, as Kea sends
+                   every update to every backup; the chain's next update once all
+                   answered). Each peer has --window requests in flight, 2 connections
+                   per peer. Prints delivered updates/s, CPU µs per delivered update of
+                   the client (this process) and of the listeners' process, update p99,
+                   and both processes' RSS
+  connections      not run by default, runs alone (with peers): a listener in a child
+                   process (io-threads --io-threads, max-connections N + 64+) and, for
+                   each N of --idle-connections, the pipelined load (--connections,
+                   --window) alone, then again beside N idle connections (opened by
+                   clients of 1,000 connections each, 2 requests per connection, then
+                   only keep-alive pings); prints both round trips/s and their ratio,
+                   CPU µs/rt of both processes, and the resident memory per idle
+                   connection of the client and of the listener process (VmRSS with
+                   them minus before, over N). Raises RLIMIT_NOFILE to its hard limit
+                   and refuses to start if that is too low
 
 Options:
   --seconds S           run time per scenario (default 3; fractions allowed)
@@ -136,7 +157,14 @@ Options:
                         the listener's IO threads, as it never blocks; N > 0: N handler
                         threads, the hand-over a blocking host needs)
   --scenario NAME       run only these (repeatable or comma-separated; default all but
-                        kea and kea-e2e)
+                        kea, kea-e2e, peers and connections)
+  --peers N[,N...]      with scenario peers (implies it): the peer counts (default
+                        1,4,16,64)
+  --fan-out K|all       with scenario peers: peers each update of the fan-out rows goes to
+                        (default all)
+  --idle-connections N[,N...]
+                        with scenario connections (implies it): the idle connection counts
+                        (default 100,1000,10000)
   --no-baseline         skip the run-to-completion loop after each hamux:// scenario
   --busy-processes N    competing busy processes of pipelined-loaded (default: one per
                         core)
@@ -189,6 +217,9 @@ Options:
   --io-threads N       listener IO threads (default 2)
   --handler-threads N  handler threads (default 2)
   --seconds S          stop after S seconds (default: run until killed)
+  --listeners N        run N listeners (default 1), one URL a line on stdout: on free
+                       ports with --port 0, else on ports P, P+1, ...
+  --max-connections N  each listener's max-connections (default: the library's, 256)
 ";
 
 const SEND_HELP: &str = "\
@@ -231,8 +262,19 @@ const BENCH_FLAGS: &[&str] = &[
     "--soak",
     "--seed",
     "--busy-processes",
+    "--peers",
+    "--fan-out",
+    "--idle-connections",
 ];
-const LISTEN_FLAGS: &[&str] = &["--port", "--address", "--io-threads", "--handler-threads", "--seconds"];
+const LISTEN_FLAGS: &[&str] = &[
+    "--port",
+    "--address",
+    "--io-threads",
+    "--handler-threads",
+    "--seconds",
+    "--listeners",
+    "--max-connections",
+];
 const SEND_FLAGS: &[&str] = &[
     "--target",
     "--url",
@@ -310,6 +352,18 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
         }
     }
     let target = flags.last("--target").map(str::to_string);
+    if flags.last("--peers").is_some() && !scenarios.contains(&Scenario::Peers) {
+        scenarios.push(Scenario::Peers);
+    }
+    if flags.last("--idle-connections").is_some() && !scenarios.contains(&Scenario::Connections) {
+        scenarios.push(Scenario::Connections);
+    }
+    if scenarios.iter().any(|s| matches!(s, Scenario::Peers | Scenario::Connections)) {
+        return scale(flags, &scenarios, target.is_some());
+    }
+    if flags.last("--fan-out").is_some() {
+        return Err(Fail::Usage("--fan-out goes with --scenario peers".into()));
+    }
     if scenarios.contains(&Scenario::KeaE2e) {
         return kea_e2e(flags, scenarios.len() > 1 || target.is_some());
     }
@@ -344,6 +398,39 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
     outcome
 }
 
+/// `--scenario peers` and `--scenario connections`: their own listener processes and
+/// loads, so they run without the other scenarios.
+fn scale(flags: &Flags, scenarios: &[Scenario], target: bool) -> Result<(), Fail> {
+    let others = scenarios.iter().any(|s| !matches!(s, Scenario::Peers | Scenario::Connections));
+    if others || target || flags.switch("--tls") {
+        return Err(Fail::Usage(
+            "peers and connections run on their own: drop --target, --tls and the other scenarios".into(),
+        ));
+    }
+    let list = |flag: &str, max: usize, default: &[usize]| -> Result<Vec<usize>, Fail> {
+        let given = usage(scale::counts(flags.all(flag), flag, max))?;
+        Ok(if given.is_empty() { default.to_vec() } else { given })
+    };
+    let fan_out = match flags.last("--fan-out") {
+        None | Some("all") => None,
+        Some(_) => Some(usage(flags.number("--fan-out", 1usize, 1, 1024))?),
+    };
+    let options = scale::ScaleOptions {
+        load: load(flags)?,
+        peers: match scenarios.contains(&Scenario::Peers) {
+            true => Some(list("--peers", 1024, &scale::DEFAULT_PEERS)?),
+            false => None,
+        },
+        fan_out,
+        idle: match scenarios.contains(&Scenario::Connections) {
+            true => Some(list("--idle-connections", 100_000, &scale::DEFAULT_IDLE)?),
+            false => None,
+        },
+        json: flags.switch("--json"),
+    };
+    scale::run(&options).map_err(Fail::Run)
+}
+
 /// `--scenario kea-e2e`: its own servers and load, so it runs alone; `--seconds` sets
 /// its fixed-rate runs.
 fn kea_e2e(flags: &Flags, others: bool) -> Result<(), Fail> {
@@ -374,9 +461,14 @@ fn listen(flags: &Flags) -> Result<(), Fail> {
             io_threads: usage(flags.number("--io-threads", DEFAULT_IO_THREADS, 1, 64))?,
             handler_threads: usage(flags.number("--handler-threads", DEFAULT_HANDLER_THREADS, 0, 256))?,
             max_pending: 4096,
+            max_connections: flags
+                .last("--max-connections")
+                .map(|_| usage(flags.number("--max-connections", 256usize, 1, 1 << 20)))
+                .transpose()?,
             tls: None,
         },
         duration: usage(flags.seconds("--seconds", None))?,
+        listeners: usage(flags.number("--listeners", 1usize, 1, 1024))?,
     };
     listen::run(&options).map_err(Fail::Run)
 }

@@ -1,0 +1,273 @@
+//! The closed loop over many peers: each chain keeps one update in flight, sent to
+//! `fan_out` of the `urls` — the peer its lease picks and the ones after it — and sends
+//! its next update once every copy is answered (as Kea's HA sends every lease update to
+//! every backup, and parks the query until all of them acknowledge). With `fan_out` 1
+//! each update goes to the one peer its lease picks.
+//!
+//! A chain's copies complete on any IO thread, concurrently: each counts itself off in
+//! `left`, and the one that brings it to zero holds the chain (its state, the next send).
+//! The sends of one round happen after the state was written, and the last completer
+//! cannot run before the last send was made, so the state has one owner at a time.
+
+use crate::body::Body;
+use crate::capi::{self, Client};
+use crate::cpu;
+use crate::driver::{chain_seed, xorshift, Leases, REPLY_OK_PREFIX};
+use crate::histogram::Histogram;
+use crate::progress::Progress;
+use crate::recorder::Recorder;
+use crate::subnet::Subnet;
+use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
+use std::cell::UnsafeCell;
+use std::ffi::{c_void, CString};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct FanOutSpec<'a> {
+    pub label: &'a str,
+    pub urls: &'a [String],
+    /// Peers every update goes to (1..=urls.len()).
+    pub fan_out: usize,
+    /// Chains (updates in flight); each peer then has `chains * fan_out / urls` in flight.
+    pub chains: usize,
+    pub duration: Duration,
+    pub body_size: usize,
+    pub subnet: Subnet,
+}
+
+pub struct FanOutResult {
+    pub elapsed: Duration,
+    /// This (the client's) process's CPU during the run.
+    pub cpu: Duration,
+    /// Copies answered with Kea's success.
+    pub delivered: u64,
+    /// Updates whose every copy was answered; their latency is the slowest copy's.
+    pub updates: Histogram,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+struct Shared {
+    client: *mut hamux_client,
+    urls: Vec<CString>,
+    fan_out: usize,
+    stop: AtomicBool,
+    running: AtomicUsize,
+    latencies: Recorder,
+    delivered: AtomicU64,
+    errors: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn record_error(&self, describe: impl FnOnce() -> String) {
+        if self.errors.fetch_add(1, Ordering::Relaxed) == 0 {
+            *self.first_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(describe());
+        }
+    }
+}
+
+struct ChainState {
+    body: Body,
+    rng: u64,
+    leases: Leases,
+    sent_at: Instant,
+}
+
+#[repr(align(128))]
+struct Chain {
+    shared: *const Shared,
+    state: UnsafeCell<ChainState>,
+    /// Copies of the update in flight not yet answered.
+    left: AtomicUsize,
+    /// A send of this round failed: the chain ends when its other copies are answered.
+    ended: AtomicBool,
+    /// Updates completed, for the progress line.
+    done: AtomicU64,
+}
+
+/// Which peer lease `n` goes to first (a fixed mix, so leases spread evenly).
+fn first_peer(n: u64, peers: usize) -> usize {
+    (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % peers
+}
+
+impl Chain {
+    /// Sends the next update to its peers; false if the chain ended (nothing in flight).
+    ///
+    /// # Safety
+    /// The caller holds the chain (nothing of it in flight) and `shared` is alive.
+    unsafe fn send_next(&self) -> bool {
+        let shared = &*self.shared;
+        let st = &mut *self.state.get();
+        let n = st.leases.pick(xorshift(&mut st.rng));
+        st.body.set_lease(n);
+        st.sent_at = Instant::now();
+        let (ptr, len) = (st.body.bytes().as_ptr(), st.body.bytes().len());
+        let (k, peers) = (shared.fan_out, shared.urls.len());
+        let first = first_peer(n, peers);
+        self.left.store(k, Ordering::Release);
+        let user_data = self as *const Chain as *mut c_void;
+        for j in 0..k {
+            // From the last successful send on, another thread may hold the chain: `st`
+            // is not touched again (the body was copied by hamux_client_send).
+            let url = &shared.urls[(first + j) % peers];
+            let status = hamux_client_send(
+                shared.client,
+                url.as_ptr(),
+                ptr,
+                len,
+                Some(on_reply),
+                user_data,
+                std::ptr::null_mut(),
+            );
+            if status != hamux_status::Ok {
+                shared.record_error(|| {
+                    format!("hamux_client_send: {}: {}", capi::status_name(status), capi::last_error())
+                });
+                self.ended.store(true, Ordering::Relaxed);
+                // The copies never sent are counted off here; if none is in flight, the
+                // chain is ours again and ends now.
+                return self.left.fetch_sub(k - j, Ordering::AcqRel) != k - j;
+            }
+        }
+        true
+    }
+}
+
+unsafe extern "C" fn on_reply(
+    user_data: *mut c_void,
+    _: u64,
+    status: hamux_status,
+    body: *const u8,
+    len: usize,
+) {
+    let now = Instant::now();
+    // SAFETY: user_data is a chain of a live run.
+    let chain = &*(user_data as *const Chain);
+    let shared = &*chain.shared;
+    let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
+    if status == hamux_status::Ok && body.starts_with(REPLY_OK_PREFIX) {
+        shared.delivered.fetch_add(1, Ordering::Relaxed);
+    } else {
+        shared.record_error(|| {
+            format!(
+                "{}: {}",
+                capi::status_name(status),
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            )
+        });
+    }
+    if chain.left.fetch_sub(1, Ordering::AcqRel) != 1 {
+        return;
+    }
+    // The last copy: this thread holds the chain now.
+    let st = &*chain.state.get();
+    let latency = now.saturating_duration_since(st.sent_at).as_nanos() as u64;
+    shared.latencies.with(|l| {
+        l.fast.record(latency);
+        l.last = Some(now);
+    });
+    chain.done.fetch_add(1, Ordering::Relaxed);
+    if shared.stop.load(Ordering::Relaxed) || chain.ended.load(Ordering::Relaxed) || !chain.send_next() {
+        shared.running.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Runs `spec` on `client`.
+pub fn run(client: &Client, spec: &FanOutSpec<'_>) -> Result<FanOutResult, String> {
+    let urls = spec
+        .urls
+        .iter()
+        .map(|u| CString::new(u.as_str()).map_err(|_| "URL contains NUL".to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let shared = Shared {
+        client: client.raw(),
+        urls,
+        fan_out: spec.fan_out.clamp(1, spec.urls.len()),
+        stop: AtomicBool::new(false),
+        running: AtomicUsize::new(0),
+        latencies: Recorder::new(),
+        delivered: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        first_error: Mutex::new(None),
+    };
+    let template = Body::new(spec.body_size, &spec.subnet)?;
+    let start = Instant::now();
+    let chains: Vec<Chain> = (0..spec.chains)
+        .map(|i| Chain {
+            shared: &shared,
+            state: UnsafeCell::new(ChainState {
+                body: template.clone(),
+                rng: chain_seed(i),
+                leases: Leases::of_chain(i as u64, spec.chains as u64, template.pool()),
+                sent_at: start,
+            }),
+            left: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
+            done: AtomicU64::new(0),
+        })
+        .collect();
+    let mut progress = Progress::new(spec.label, spec.duration);
+    let cpu_start = cpu::used();
+    let start = Instant::now();
+    for chain in &chains {
+        shared.running.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: the chain is idle; `shared` and `chains` outlive the run (we wait below).
+        if !unsafe { chain.send_next() } {
+            shared.running.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let deadline = start + spec.duration;
+    loop {
+        let now = Instant::now();
+        if now >= deadline || shared.running.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        progress.update(now - start, chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
+        std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+    }
+    shared.stop.store(true, Ordering::Relaxed);
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while shared.running.load(Ordering::Acquire) > 0 {
+        if Instant::now() > give_up {
+            // The callbacks still reference `chains`: they must not be freed under them.
+            eprintln!("hamux: {} updates never completed; aborting", shared.running.load(Ordering::Acquire));
+            std::process::abort();
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let cpu = cpu::used().saturating_sub(cpu_start);
+    progress.finish(start.elapsed(), chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
+    // SAFETY: no chain runs any more; every recording happened-before the final Release
+    // decrement of `running` its chain made, which the Acquire load above saw.
+    let latencies = unsafe { shared.latencies.collect() };
+    Ok(FanOutResult {
+        elapsed: latencies
+            .last
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(start))
+            .max(Duration::from_micros(1)),
+        cpu,
+        delivered: shared.delivered.load(Ordering::Relaxed),
+        updates: latencies.fast,
+        errors: shared.errors.load(Ordering::Relaxed),
+        first_error: shared.first_error.into_inner().unwrap_or_else(|p| p.into_inner()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_peer;
+
+    #[test]
+    fn leases_spread_evenly_over_the_peers() {
+        for peers in [1usize, 4, 16, 64] {
+            let mut count = vec![0u32; peers];
+            for n in 0..100_000u64 {
+                count[first_peer(n, peers)] += 1;
+            }
+            let (min, max) = (*count.iter().min().unwrap(), *count.iter().max().unwrap());
+            assert!(max as f64 <= min as f64 * 1.1, "{peers} peers: {min}..{max}");
+        }
+    }
+}

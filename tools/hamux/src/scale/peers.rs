@@ -1,0 +1,207 @@
+//! `--scenario peers`: one client, N listeners (in a child process), and per N two loads:
+//! `spread` (each update to the one peer its lease picks) and `fan-out` (each update to
+//! K peers, as Kea sends every lease update to every backup). Each peer has the same
+//! number of requests in flight whatever N (`--window`), so what changes with N is the
+//! number of peers and connections, not how full each connection is.
+
+use super::fan_out::{self, FanOutResult, FanOutSpec};
+use super::listeners::{ListenerProcess, ListenerSpec};
+use super::process_stats::{self, bytes};
+use crate::bench::Load;
+use crate::capi::Client;
+use crate::driver::{self, LoadSpec};
+use crate::progress::group;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Connections per peer: the library's default, as a host that sets nothing gets.
+const CONNECTIONS_PER_PEER: usize = 2;
+
+pub struct PeerRow {
+    pub peers: usize,
+    pub fan_out: usize,
+    pub chains: usize,
+    pub result: FanOutResult,
+    pub listener_cpu: Duration,
+    pub client_rss: u64,
+    pub listener_rss: u64,
+}
+
+impl PeerRow {
+    pub fn rate(&self) -> f64 {
+        self.result.delivered as f64 / self.result.elapsed.as_secs_f64()
+    }
+
+    fn per_update(&self, cpu: Duration) -> f64 {
+        cpu.as_secs_f64() * 1e6 / self.result.delivered.max(1) as f64
+    }
+
+    pub fn client_us(&self) -> f64 {
+        self.per_update(self.result.cpu)
+    }
+
+    pub fn listener_us(&self) -> f64 {
+        self.per_update(self.listener_cpu)
+    }
+
+    fn variant(&self) -> String {
+        if self.fan_out == 1 {
+            "spread".into()
+        } else {
+            format!("fan-out {}", self.fan_out)
+        }
+    }
+}
+
+/// Runs both loads for each of `counts` peers; `fan_out` None: every peer.
+pub fn run(load: &Load, counts: &[usize], fan_out: Option<usize>) -> Result<Vec<PeerRow>, String> {
+    let mut rows = Vec::new();
+    for &n in counts {
+        let peers =
+            ListenerProcess::start(&ListenerSpec { listeners: n, io_threads: 1, max_connections: 256 })?;
+        let k = fan_out.unwrap_or(n).clamp(1, n);
+        let mut variants = vec![1];
+        if k > 1 {
+            variants.push(k);
+        }
+        for k in variants {
+            rows.push(run_one(load, &peers, k)?);
+        }
+    }
+    Ok(rows)
+}
+
+fn run_one(load: &Load, peers: &ListenerProcess, k: usize) -> Result<PeerRow, String> {
+    let n = peers.urls.len();
+    // Every peer has `window` requests in flight: window * n copies over k per update.
+    let chains = (load.window * n).div_ceil(k);
+    let client = Client::new(
+        &json!({
+            "io-threads": load.io_threads,
+            "connections-per-peer": CONNECTIONS_PER_PEER,
+            "max-in-flight": (load.window * 4).max(4096),
+        })
+        .to_string(),
+    )?;
+    for url in &peers.urls {
+        let spec = LoadSpec {
+            label: "warm-up",
+            url,
+            window: 1,
+            duration: Duration::ZERO,
+            body_size: load.body_size,
+            subnet: load.subnet,
+            split_slow: false,
+        };
+        driver::warm_up(&client, &spec, CONNECTIONS_PER_PEER)?;
+    }
+    let label = format!("peers {n}, {}", if k == 1 { "spread".into() } else { format!("fan-out {k}") });
+    let spec = FanOutSpec {
+        label: &label,
+        urls: &peers.urls,
+        fan_out: k,
+        chains,
+        duration: load.duration,
+        body_size: load.body_size,
+        subnet: load.subnet,
+    };
+    let listener_before = peers.cpu();
+    let result = fan_out::run(&client, &spec)?;
+    let listener_cpu = peers.cpu().saturating_sub(listener_before);
+    Ok(PeerRow {
+        peers: n,
+        fan_out: k,
+        chains,
+        result,
+        listener_cpu,
+        client_rss: process_stats::rss("self").unwrap_or(0),
+        listener_rss: peers.rss(),
+    })
+}
+
+pub fn table(rows: &[PeerRow]) -> String {
+    let mut out = format!(
+        "{:<6} {:<12} {:>8} {:>16} {:>12} {:>10} {:>10} {:>10} {:>11} {:>12} {:>7}\n",
+        "peers",
+        "load",
+        "in flight",
+        "delivered/s",
+        "updates/s",
+        "client µs",
+        "peers µs",
+        "p99",
+        "client RSS",
+        "peers RSS",
+        "errors"
+    );
+    for r in rows {
+        let updates = r.result.updates.count() as f64 / r.result.elapsed.as_secs_f64();
+        out += &format!(
+            "{:<6} {:<12} {:>8} {:>16} {:>12} {:>10.2} {:>10.2} {:>10} {:>11} {:>12} {:>7}\n",
+            r.peers,
+            r.variant(),
+            group((r.chains * r.fan_out) as u64),
+            group(r.rate() as u64),
+            group(updates as u64),
+            r.client_us(),
+            r.listener_us(),
+            format!("{:.2}ms", r.result.updates.quantile(0.99) as f64 / 1e6),
+            bytes(r.client_rss as f64),
+            bytes(r.listener_rss as f64),
+            r.result.errors,
+        );
+    }
+    for r in rows.iter().filter(|r| r.result.errors > 0) {
+        out += &format!(
+            "peers {} {}: {} errors; first: {}\n",
+            r.peers,
+            r.variant(),
+            r.result.errors,
+            r.result.first_error.as_deref().unwrap_or("?")
+        );
+    }
+    // The targets: CPU per delivered update with many peers against one.
+    if let Some(one) = rows.iter().find(|r| r.peers == 1) {
+        for r in
+            rows.iter().filter(|r| r.peers == rows.iter().map(|r| r.peers).max().unwrap_or(1) && r.peers > 1)
+        {
+            out += &format!(
+                "{} peers, {}: client CPU µs per delivered update {:.2} vs {:.2} with 1 peer ({:+.0} %); \
+                 client + peers {:.2} vs {:.2} ({:+.0} %)\n",
+                r.peers,
+                r.variant(),
+                r.client_us(),
+                one.client_us(),
+                (r.client_us() / one.client_us().max(1e-9) - 1.0) * 100.0,
+                r.client_us() + r.listener_us(),
+                one.client_us() + one.listener_us(),
+                ((r.client_us() + r.listener_us()) / (one.client_us() + one.listener_us()).max(1e-9) - 1.0)
+                    * 100.0,
+            );
+        }
+    }
+    out
+}
+
+pub fn json(rows: &[PeerRow]) -> Value {
+    rows.iter()
+        .map(|r| {
+            json!({
+                "peers": r.peers,
+                "fan-out": r.fan_out,
+                "in-flight": r.chains * r.fan_out,
+                "seconds": (r.result.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+                "delivered-per-second": r.rate().round(),
+                "updates": r.result.updates.count(),
+                "delivered": r.result.delivered,
+                "client-cpu-us-per-delivered": (r.client_us() * 100.0).round() / 100.0,
+                "peers-cpu-us-per-delivered": (r.listener_us() * 100.0).round() / 100.0,
+                "update-latency-us": { "p50": r.result.updates.quantile(0.5) / 1000, "p99": r.result.updates.quantile(0.99) / 1000 },
+                "client-rss-bytes": r.client_rss,
+                "peers-rss-bytes": r.listener_rss,
+                "errors": r.result.errors,
+                "first-error": r.result.first_error,
+            })
+        })
+        .collect()
+}

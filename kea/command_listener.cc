@@ -4,6 +4,7 @@
 #include <hamux_json.h>
 #include <hamux_log.h>
 #include <hamux_stats.h>
+#include <json_parser.h>
 
 #include <cc/command_interpreter.h>
 #include <config/command_mgr.h>
@@ -334,7 +335,7 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
     std::string name;
     ConstElementPtr arguments;
     try {
-        command = Element::fromJSON(std::string(reinterpret_cast<const char*>(body), len));
+        command = parseJson(reinterpret_cast<const char*>(body), len);
         name = parseCommand(arguments, command);
     } catch (const std::exception& ex) {
         LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_REQUEST_INVALID).arg(ex.what());

@@ -5,6 +5,7 @@
 #include <hamux_log.h>
 #include <hamux_stats.h>
 #include <json_parser.h>
+#include <json_writer.h>
 
 #include <cc/command_interpreter.h>
 #include <config/command_mgr.h>
@@ -310,7 +311,7 @@ void
 CommandListener::respond(hamux_request* request, const ConstElementPtr& answer) {
     ElementPtr list = Element::createList();
     list->add(boost::const_pointer_cast<Element>(answer));
-    std::string text = list->str();
+    std::string text = toJson(list);
     hamux_request_respond(request, reinterpret_cast<const uint8_t*>(text.data()),
                           text.size());
 }

@@ -9,6 +9,7 @@
 #include <hamux_json.h>
 #include <hamux_log.h>
 #include <hamux_stats.h>
+#include <json_writer.h>
 
 #include <cc/command_interpreter.h>
 
@@ -172,7 +173,7 @@ commandText(const std::string& name, const ElementPtr& arguments,
     ElementPtr services = Element::createList();
     services->add(Element::create(service));
     command->set("service", services);
-    return (command->str());
+    return (toJson(command));
 }
 
 /// @brief The failure reason counted for a hamux status.

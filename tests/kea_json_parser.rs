@@ -1,11 +1,13 @@
-//! The hook's JSON reader (`kea/json_parser.cc`) against Kea's own `Element::fromJSON`,
+//! The hook's JSON reader (`kea/json_parser.cc`) against Kea's own `Element::fromJSON`
+//! and its writer (`kea/json_writer.cc`) against Kea's `Element::str()`,
 //! linked from Debian's libkea-cc: on every text either both refuse it (the hook's
 //! refusal *is* Kea's, whose parser it hands such texts to) or both give the same
 //! elements with the same values and the same positions, which lease_cmds' error texts
 //! name. The texts: the lease commands partners send (as the hook's and Kea's `str()`
 //! write them), every one-byte deletion and many random edits of them, and generated
 //! documents with whitespace, duplicate keys, trailing commas, empty containers, edge
-//! integers, reals, escapes and newlines.
+//! integers, reals, escapes and newlines. Every element Kea reads is also written by both
+//! writers, which must agree byte for byte.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +15,7 @@ use testkit::skip;
 
 const DRIVER: &str = r#"
 #include <json_parser.h>
+#include <json_writer.h>
 #include <cc/data.h>
 #include <cstdio>
 #include <cstdlib>
@@ -108,6 +111,11 @@ bool check(const std::string& text) {
         std::printf("MISMATCH on %s\n  Kea: %s\n  ours: %s\n  %s\n", text.c_str(),
                     kea ? describe(kea).c_str() : kea_error.c_str(),
                     ours ? describe(ours).c_str() : our_error.c_str(), why.c_str());
+        return (false);
+    }
+    if (kea && isc::hamux::toJson(kea) != kea->str()) {
+        std::printf("WRITER MISMATCH on %s\n  Kea: %s\n  ours: %s\n", text.c_str(),
+                    kea->str().c_str(), isc::hamux::toJson(kea).c_str());
         return (false);
     }
     if (kea) {
@@ -241,6 +249,7 @@ fn the_hooks_json_reader_gives_what_keas_gives() {
         .arg(&program)
         .arg(&driver)
         .arg(root.join("kea/json_parser.cc"))
+        .arg(root.join("kea/json_writer.cc"))
         .args(["-lkea-cc", "-lkea-exceptions"])
         .output()
         .expect("c++ runs");

@@ -218,6 +218,68 @@ unsafe extern "C" fn on_reply(
     }
 }
 
+/// The part of a run every closed-loop load shares: start the chains, report progress
+/// for `duration`, stop them and wait for the requests still in flight.
+pub struct Drive<'a> {
+    pub label: &'a str,
+    pub duration: Duration,
+    /// What a chain sends, for the abort message ("requests", "updates").
+    pub what: &'a str,
+}
+
+impl Drive<'_> {
+    /// Starts every chain (`start` false: it could not start, and counts as ended),
+    /// runs until `duration` is over or no chain runs, then sets `stop` and waits, 30 s
+    /// at most, until none runs (each decrements `running` when it ends; past 30 s the
+    /// process aborts, as the callbacks still reference the chains). Returns when the
+    /// run started and the CPU it used.
+    pub fn run<C>(
+        &self,
+        chains: &[C],
+        running: &AtomicUsize,
+        stop: &AtomicBool,
+        start: impl Fn(&C) -> bool,
+        done: impl Fn(&C) -> u64,
+    ) -> (Instant, Duration) {
+        let completed = || chains.iter().map(&done).sum::<u64>();
+        let mut progress = Progress::new(self.label, self.duration);
+        let cpu_start = cpu::used();
+        let began = Instant::now();
+        for chain in chains {
+            running.fetch_add(1, Ordering::AcqRel);
+            if !start(chain) {
+                running.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let deadline = began + self.duration;
+        loop {
+            let now = Instant::now();
+            if now >= deadline || running.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            progress.update(now - began, completed());
+            std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+        }
+        stop.store(true, Ordering::Relaxed);
+        // Wait for what is still in flight (bounded by hamux's request timeout).
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while running.load(Ordering::Acquire) > 0 {
+            if Instant::now() > give_up {
+                eprintln!(
+                    "hamux: {} {} never completed; aborting",
+                    running.load(Ordering::Acquire),
+                    self.what
+                );
+                std::process::abort();
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let cpu = cpu::used().saturating_sub(cpu_start);
+        progress.finish(began.elapsed(), completed());
+        (began, cpu)
+    }
+}
+
 /// Runs `spec` on `client` and returns what it measured.
 pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
     let url = CString::new(spec.url).map_err(|_| "URL contains NUL".to_string())?;
@@ -248,38 +310,16 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
         })
         .collect();
 
-    let mut progress = Progress::new(spec.label, spec.duration);
-    let cpu_start = cpu::used();
-    let start = Instant::now();
-    for chain in &chains {
-        shared.running.fetch_add(1, Ordering::AcqRel);
-        // SAFETY: the chain is idle; `shared` and `chains` outlive the run (we wait below).
-        if !unsafe { chain.send_next() } {
-            shared.running.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-    let deadline = start + spec.duration;
-    loop {
-        let now = Instant::now();
-        if now >= deadline || shared.running.load(Ordering::Acquire) == 0 {
-            break;
-        }
-        progress.update(now - start, chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
-        std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
-    }
-    shared.stop.store(true, Ordering::Relaxed);
-    // Wait for the requests still in flight (bounded by hamux's request timeout).
-    let give_up = Instant::now() + Duration::from_secs(30);
-    while shared.running.load(Ordering::Acquire) > 0 {
-        if Instant::now() > give_up {
-            // The callbacks still reference `chains`: they must not be freed under them.
-            eprintln!("hamux: {} requests never completed; aborting", shared.running.load(Ordering::Acquire));
-            std::process::abort();
-        }
-        std::thread::sleep(Duration::from_micros(500));
-    }
-    let cpu = cpu::used().saturating_sub(cpu_start);
-    progress.finish(start.elapsed(), chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
+    let drive = Drive { label: spec.label, duration: spec.duration, what: "requests" };
+    // SAFETY: each chain is idle when started; `shared` and `chains` outlive the run
+    // (`drive` waits until none runs).
+    let (start, cpu) = drive.run(
+        &chains,
+        &shared.running,
+        &shared.stop,
+        |c| unsafe { c.send_next() },
+        |c| c.done.load(Ordering::Relaxed),
+    );
 
     // SAFETY: no chain runs any more, and each callback's recording happened-before its
     // chain's final Release decrement of `running`, which the Acquire load above saw.

@@ -11,10 +11,8 @@
 
 use crate::body::Body;
 use crate::capi::{self, Client};
-use crate::cpu;
-use crate::driver::{chain_seed, xorshift, Leases, REPLY_OK_PREFIX};
+use crate::driver::{chain_seed, xorshift, Drive, Leases, REPLY_OK_PREFIX};
 use crate::histogram::Histogram;
-use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::subnet::Subnet;
 use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
@@ -208,37 +206,16 @@ pub fn run(client: &Client, spec: &FanOutSpec<'_>) -> Result<FanOutResult, Strin
             done: AtomicU64::new(0),
         })
         .collect();
-    let mut progress = Progress::new(spec.label, spec.duration);
-    let cpu_start = cpu::used();
-    let start = Instant::now();
-    for chain in &chains {
-        shared.running.fetch_add(1, Ordering::AcqRel);
-        // SAFETY: the chain is idle; `shared` and `chains` outlive the run (we wait below).
-        if !unsafe { chain.send_next() } {
-            shared.running.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-    let deadline = start + spec.duration;
-    loop {
-        let now = Instant::now();
-        if now >= deadline || shared.running.load(Ordering::Acquire) == 0 {
-            break;
-        }
-        progress.update(now - start, chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
-        std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
-    }
-    shared.stop.store(true, Ordering::Relaxed);
-    let give_up = Instant::now() + Duration::from_secs(30);
-    while shared.running.load(Ordering::Acquire) > 0 {
-        if Instant::now() > give_up {
-            // The callbacks still reference `chains`: they must not be freed under them.
-            eprintln!("hamux: {} updates never completed; aborting", shared.running.load(Ordering::Acquire));
-            std::process::abort();
-        }
-        std::thread::sleep(Duration::from_micros(500));
-    }
-    let cpu = cpu::used().saturating_sub(cpu_start);
-    progress.finish(start.elapsed(), chains.iter().map(|c| c.done.load(Ordering::Relaxed)).sum());
+    let drive = Drive { label: spec.label, duration: spec.duration, what: "updates" };
+    // SAFETY: each chain is idle when started; `shared` and `chains` outlive the run
+    // (`drive` waits until none runs).
+    let (start, cpu) = drive.run(
+        &chains,
+        &shared.running,
+        &shared.stop,
+        |c| unsafe { c.send_next() },
+        |c| c.done.load(Ordering::Relaxed),
+    );
     // SAFETY: no chain runs any more; every recording happened-before the final Release
     // decrement of `running` its chain made, which the Acquire load above saw.
     let latencies = unsafe { shared.latencies.collect() };

@@ -352,7 +352,8 @@ uint16_t hamux_listener_port(const struct hamux_listener *listener);
 
 // Statistics as a JSON object (see the README): connections (accepted, refused, over
 // `max-connections`, accepts that failed for want of a file descriptor:
-// `out-of-descriptors`), requests, responses, protocol errors, bytes. NULL if `listener` is NULL. Free with `hamux_string_free`.
+// `out-of-descriptors`), requests, responses, protocol errors, bytes. NULL if
+// `listener` is NULL. Free with `hamux_string_free`.
 char *hamux_listener_stats(const struct hamux_listener *listener);
 
 // With `"callbacks": "poll"`: a descriptor (an eventfd) that is readable while requests

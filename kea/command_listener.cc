@@ -361,9 +361,12 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
         }
         // Inline (on an IO thread), a closed gate is waited for on the waiter's
         // thread instead.
-        auto deadline = std::chrono::steady_clock::now() + READY_WAIT;
-        if (applyInGate(request, command, !inline_, deadline) ||
-            (inline_ && defer(request, command))) {
+        typedef std::chrono::steady_clock Clock;
+        bool answered = inline_
+            ? (applyInGate(request, command, false, Clock::time_point()) ||
+               defer(request, command))
+            : applyInGate(request, command, true, Clock::now() + READY_WAIT);
+        if (answered) {
             return;
         }
         stats::bump(stats::UPDATES_REFUSED);

@@ -73,6 +73,9 @@ public:
     uint16_t port() const;
     data::ConstElementPtr stats() const;
 
+    /// @brief Lease commands are applied on the IO thread that read them.
+    bool appliesInline() const { return (inline_); }
+
     /// @brief hamux's request callback.
     void onRequest(hamux_request* request, const uint8_t* body, size_t len);
 

@@ -95,8 +95,9 @@ struct HookConfig {
     /// - Memfile (@c lease_backend_in_memory): 0, updates applied inline on the IO
     ///   threads, of which there are as many as libdhcp_ha's listener threads
     ///   (http-listener-threads, 0 meaning Kea's DHCP threads) unless "io-threads" is
-    ///   given. Half the CPU per update goes in handing it to another thread and back
-    ///   (measured in the README), and lease_cmds on memfile never waits for I/O.
+    ///   given. Handing an update to another thread and back cost about a quarter of
+    ///   the backup's CPU per update (see the README), and lease_cmds on memfile never
+    ///   waits for I/O.
     /// - A database backend: as many handler threads as libdhcp_ha's listener threads,
     ///   so a slow query holds a handler thread, not the connections of an IO thread.
     isc::data::ElementPtr listenerThreads(bool poll) const;

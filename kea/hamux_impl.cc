@@ -201,13 +201,11 @@ HamuxImpl::start(const Settings& settings) {
     LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
         .arg(config_->mode).arg(config_->updateTargets().size())
         .arg(config_->wait_backup_ack ? "true" : "false").arg(self.url.text);
-    ElementPtr threads = config_->listenerThreads(poll);
-    ConstElementPtr handlers = threads->get("handler-threads");
-    bool inline_apply = handlers && handlers->intValue() == 0;
     LOG_INFO(hamux_logger, HAMUX_LISTENER_STARTED).arg(self.url.text)
         .arg(listener_->port())
         .arg(!multi_threaded_ ? "updates applied on Kea's thread"
-             : inline_apply ? "updates applied on hamux's IO threads as they are read"
+             : listener_->appliesInline()
+             ? "updates applied on hamux's IO threads as they are read"
              : "updates applied on hamux's handler threads");
     checkParkingSettings(settings);
 }

@@ -116,7 +116,8 @@ pub unsafe extern "C" fn hamux_listener_port(listener: *const hamux_listener) ->
 
 /// Statistics as a JSON object (see the README): connections (accepted, refused, over
 /// `max-connections`, accepts that failed for want of a file descriptor:
-/// `out-of-descriptors`), requests, responses, protocol errors, bytes. NULL if `listener` is NULL. Free with `hamux_string_free`.
+/// `out-of-descriptors`), requests, responses, protocol errors, bytes. NULL if
+/// `listener` is NULL. Free with `hamux_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn hamux_listener_stats(listener: *const hamux_listener) -> *mut c_char {
     guard_value(std::ptr::null_mut(), || match listener.as_ref() {

@@ -8,28 +8,12 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use testkit::process::run_with_limit;
+
+mod support;
+use support::{bench, count};
 
 /// The pool of leases `hamux bench` picks from by default.
 const POOL: u64 = 100_000;
-
-/// Runs `hamux bench ARGS --json` and returns its JSON (asserting exit status 0).
-fn bench(args: &[&str]) -> Value {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hamux"));
-    cmd.arg("bench").args(args).arg("--json");
-    let run = run_with_limit(&mut cmd, Duration::from_secs(180), "hamux bench");
-    assert!(
-        run.status.is_some_and(|s| s.success()),
-        "hamux bench {args:?} failed\n--- stdout\n{}--- stderr\n{}",
-        run.stdout,
-        run.stderr
-    );
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout))
-}
-
-fn count(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("no number '{key}' in {v}"))
-}
 
 /// The scenario rows, in order.
 fn scenarios(report: &Value) -> Vec<&Value> {

@@ -1,10 +1,10 @@
 //! Several HA relationships in one server (libdhcp_ha 2.5.5+'s hub and spoke, in
-//! passive-backup), with hamux's Kea hook in real kea-dhcp4 2.2 servers:
+//! passive-backup), with hamux's Kea hook in real kea-dhcp4 / kea-dhcp6 2.2 servers:
 //!
-//! - a primary in two relationships, its subnets tied to them by `ha-server-name`:
-//!   each backup ends with exactly the leases of its relationship's subnet, none of the
-//!   other's; the same after `libreload` (which gives the hook no configuration: it ties
-//!   the subnets from Kea's running one);
+//! - a primary in two relationships (DHCPv4 and DHCPv6), the subnets of its shared
+//!   network tied to them by `ha-server-name`: each backup ends with exactly the leases
+//!   of its relationship's subnet, none of the other's; the same after `libreload`
+//!   (which gives the hook no configuration: it ties the subnets from Kea's running one);
 //! - eight primaries replicating into one central backup that has a relationship with
 //!   each, all on one URL (one listener): every primary's leases are on the backup;
 //! - the configurations the hook refuses with several relationships, each named in
@@ -20,9 +20,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use support::kea;
 use support::kea_hook::{
-    check_refused, converged_leases, free_ports, hamux_settings, hamux_stats, hook_library, hook_under_test,
-    lease_difference, perfdhcp, ready, relay_address_ready, server_config, Family, PerfdhcpTurn, Replicator,
-    Server, RELAY4,
+    check_refused, converged_leases, dhcp_body, free_ports, hamux_settings, hamux_stats, hook_library,
+    hook_under_test, lease_difference, loopback6_ready, perfdhcp, ready, relay_address_ready, server_config,
+    Family, PerfdhcpTurn, Replicator, Server, RELAY4,
 };
 
 const V4: Family = Family::V4;
@@ -32,8 +32,13 @@ fn url(port: u16) -> String {
 }
 
 /// Only the hook has several passive-backup relationships (Kea 2.2's HA has one).
-fn can_run() -> bool {
-    hook_under_test() == Replicator::Hamux && ready(V4, &[Replicator::Hamux]) && relay_address_ready()
+fn can_run(family: Family) -> bool {
+    hook_under_test() == Replicator::Hamux
+        && ready(family, &[Replicator::Hamux])
+        && match family {
+            Family::V4 => relay_address_ready(),
+            Family::V6 => loopback6_ready(),
+        }
 }
 
 /// One passive-backup relationship with wait-backup-ack: `this` among `peers` (name,
@@ -47,15 +52,21 @@ fn relationship(this: &str, peers: &[(&str, &str, &str)]) -> Value {
 
 /// A kea-dhcp4 configuration with the hook's `relationships` and `body`'s subnets
 /// (`dhcp`: it answers perfdhcp on loopback).
-fn config(relationships: Vec<Value>, dhcp: bool, mut body: Value) -> Value {
+fn config(relationships: Vec<Value>, dhcp: bool, body: Value) -> Value {
+    config_of(V4, relationships, dhcp, body)
+}
+
+/// As [`config`], for `family`'s daemon.
+fn config_of(family: Family, relationships: Vec<Value>, dhcp: bool, mut body: Value) -> Value {
     let hook = json!({"library": hook_library(), "parameters": {"high-availability": relationships}});
-    body["interfaces-config"] = if dhcp {
-        json!({"interfaces": ["lo"], "dhcp-socket-type": "udp"})
-    } else {
-        json!({"interfaces": []})
-    };
-    body["valid-lifetime"] = json!(3600);
-    server_config(V4, vec![kea::lease_cmds_hook(), hook], body)
+    // dhcp_body's interfaces and lifetimes, with this test's subnets.
+    let common = dhcp_body(family, dhcp);
+    for key in ["interfaces-config", "valid-lifetime", "preferred-lifetime"] {
+        if let Some(value) = common.get(key) {
+            body[key] = value.clone();
+        }
+    }
+    server_config(family, vec![kea::lease_cmds_hook(), hook], body)
 }
 
 /// `leases` whose address starts with `prefix`.
@@ -84,32 +95,52 @@ fn check_all_acked(server: &Server, what: &str) -> BTreeMap<String, i64> {
 /// The primary's shared network: subnet 1 (a pool of 40, so perfdhcp exhausts it) is
 /// tied to relationship "rel-a" by the name of its primary, subnet 2 to "rel-b" by the
 /// name of its backup (any server of the relationship names it, as with libdhcp_ha).
-fn two_subnets() -> Value {
-    json!({"shared-networks": [{
-    "name": "branch", "relay": {"ip-addresses": [RELAY4]},
-    "subnet4": [
-        {"id": 1, "subnet": "10.1.0.0/16", "pools": [{"pool": "10.1.0.1 - 10.1.0.40"}],
-         "user-context": {"ha-server-name": "p-a"}},
-        {"id": 2, "subnet": "10.2.0.0/16", "pools": [{"pool": "10.2.0.1 - 10.2.255.255"}],
-         "user-context": {"ha-server-name": "b2"}}
-    ]}]})
+fn two_subnets(family: Family) -> Value {
+    match family {
+        Family::V4 => json!({"shared-networks": [{
+        "name": "branch", "relay": {"ip-addresses": [RELAY4]},
+        "subnet4": [
+            {"id": 1, "subnet": "10.1.0.0/16", "pools": [{"pool": "10.1.0.1 - 10.1.0.40"}],
+             "user-context": {"ha-server-name": "p-a"}},
+            {"id": 2, "subnet": "10.2.0.0/16", "pools": [{"pool": "10.2.0.1 - 10.2.255.255"}],
+             "user-context": {"ha-server-name": "b2"}}
+        ]}]}),
+        Family::V6 => json!({"shared-networks": [{
+        "name": "branch", "relay": {"ip-addresses": ["::1"]},
+        "subnet6": [
+            {"id": 1, "subnet": "2001:db8:1::/64", "pools": [{"pool": "2001:db8:1::1 - 2001:db8:1::28"}],
+             "user-context": {"ha-server-name": "p-a"}},
+            {"id": 2, "subnet": "2001:db8:2::/64", "pools": [{"pool": "2001:db8:2::1 - 2001:db8:2::ffff"}],
+             "user-context": {"ha-server-name": "b2"}}
+        ]}]}),
+    }
+}
+
+/// The address prefixes of [`two_subnets`]' subnets 1 and 2.
+fn prefixes(family: Family) -> [&'static str; 2] {
+    match family {
+        Family::V4 => ["10.1.", "10.2."],
+        Family::V6 => ["2001:db8:1:", "2001:db8:2:"],
+    }
 }
 
 /// Runs perfdhcp against the primary and checks that each backup holds exactly the
 /// primary's leases of its relationship's subnet.
 fn check_split(primary: &Server, dhcp_port: u16, b1: &Server, b2: &Server, round: &str) {
-    let report = perfdhcp(V4, dhcp_port, 3);
-    assert!(report.lease_acks(V4) > 0, "{round}: no lease answered:\n{}\n{}", report.text, primary.log());
+    let family = primary.family;
+    let [one, two] = prefixes(family);
+    let report = perfdhcp(family, dhcp_port, 3);
+    assert!(report.lease_acks(family) > 0, "{round}: no lease answered:\n{}\n{}", report.text, primary.log());
     let stats = check_all_acked(primary, round);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let (at_primary, at_b1, at_b2) = loop {
         let (p, l1, l2) = (primary.leases(), b1.leases(), b2.leases());
-        if (within(&p, "10.1.") == l1 && within(&p, "10.2.") == l2) || std::time::Instant::now() > deadline {
+        if (within(&p, one) == l1 && within(&p, two) == l2) || std::time::Instant::now() > deadline {
             break (p, l1, l2);
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    let (want1, want2) = (within(&at_primary, "10.1."), within(&at_primary, "10.2."));
+    let (want1, want2) = (within(&at_primary, one), within(&at_primary, two));
     assert!(!want1.is_empty() && !want2.is_empty(), "{round}: both subnets must have leases: {at_primary:?}");
     assert!(
         at_b1 == want1,
@@ -124,17 +155,27 @@ fn check_split(primary: &Server, dhcp_port: u16, b1: &Server, b2: &Server, round
         b2.log()
     );
     println!(
-        "{round}: {} answered; subnet 1: {} leases at p and b1, subnet 2: {} at p and b2; primary {stats:?}",
-        report.lease_acks(V4),
+        "{family:?} {round}: {} answered; subnet 1: {} leases at p and b1, subnet 2: {} at p and b2; \
+         primary {stats:?}",
+        report.lease_acks(family),
         want1.len(),
         want2.len()
     );
 }
 
 #[test]
-fn a_primary_in_two_relationships_replicates_each_subnet_to_its_relationship_only() {
+fn v4_primary_in_two_relationships_replicates_each_subnet_to_its_relationship_only() {
+    two_relationships(Family::V4);
+}
+
+#[test]
+fn v6_primary_in_two_relationships_replicates_each_subnet_to_its_relationship_only() {
+    two_relationships(Family::V6);
+}
+
+fn two_relationships(family: Family) {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() {
+    if !can_run(family) {
         return;
     }
     let [p_port, b1_port, b2_port, dhcp_port] = free_ports();
@@ -142,11 +183,13 @@ fn a_primary_in_two_relationships_replicates_each_subnet_to_its_relationship_onl
     // The primary has one URL in both relationships: one listener.
     let rel_a = relationship("p-a", &[("p-a", &p, "primary"), ("b1", &b1, "backup")]);
     let rel_b = relationship("p-b", &[("p-b", &p, "primary"), ("b2", &b2, "backup")]);
-    let backup1 =
-        Server::start(V4, config(vec![rel_a.clone().with_this("b1")], false, two_subnets()), &b1, None);
-    let backup2 =
-        Server::start(V4, config(vec![rel_b.clone().with_this("b2")], false, two_subnets()), &b2, None);
-    let primary = Server::start(V4, config(vec![rel_a, rel_b], true, two_subnets()), &p, Some(dhcp_port));
+    let start = |relationships: Vec<Value>, url: &str, dhcp_port: Option<u16>| {
+        let config = config_of(family, relationships, dhcp_port.is_some(), two_subnets(family));
+        Server::start(family, config, url, dhcp_port)
+    };
+    let backup1 = start(vec![rel_a.clone().with_this("b1")], &b1, None);
+    let backup2 = start(vec![rel_b.clone().with_this("b2")], &b2, None);
+    let primary = start(vec![rel_a, rel_b], &p, Some(dhcp_port));
     primary.wait_until_serving();
 
     let status = primary.command("hamux-status", None);
@@ -159,7 +202,7 @@ fn a_primary_in_two_relationships_replicates_each_subnet_to_its_relationship_onl
 
     check_split(&primary, dhcp_port, &backup1, &backup2, "configured");
 
-    // libreload calls no dhcp4_srv_configured: the subnets come from config-get.
+    // libreload calls no dhcpX_srv_configured: the subnets come from config-get.
     let answer = primary.command("libreload", None);
     assert_eq!(answer["result"], 0, "libreload: {answer}\n{}", primary.log());
     primary.wait_until_serving();
@@ -183,7 +226,7 @@ const BRANCHES: usize = 8;
 #[test]
 fn eight_primaries_replicate_into_one_central_backup() {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() {
+    if !can_run(V4) {
         return;
     }
     let ports: [u16; 2 * BRANCHES + 1] = free_ports();

@@ -124,7 +124,8 @@ Scenarios:
                    loads for --seconds: spread (each update to the peer its lease picks)
                    and fan-out (each update to --fan-out peers, default all, as Kea sends
                    every update to every backup; the chain's next update once all
-                   answered). Each peer has --window requests in flight, 2 connections
+                   answered). Each peer has --window requests in flight (or, with
+                   --total-in-flight N, N in all whatever the peers), 2 connections
                    per peer. Prints delivered updates/s, CPU µs per delivered update of
                    the client (this process) and of the listeners' process, update p99,
                    and both processes' RSS
@@ -162,6 +163,8 @@ Options:
                         1,4,16,64)
   --fan-out K|all       with scenario peers: peers each update of the fan-out rows goes to
                         (default all)
+  --total-in-flight N   with scenario peers: N requests in flight in all whatever the
+                        peers, instead of --window per peer
   --idle-connections N[,N...]
                         with scenario connections (implies it): the idle connection counts
                         (default 100,1000,10000)
@@ -264,6 +267,7 @@ const BENCH_FLAGS: &[&str] = &[
     "--busy-processes",
     "--peers",
     "--fan-out",
+    "--total-in-flight",
     "--idle-connections",
 ];
 const LISTEN_FLAGS: &[&str] = &[
@@ -422,6 +426,10 @@ fn scale(flags: &Flags, scenarios: &[Scenario], target: bool) -> Result<(), Fail
             false => None,
         },
         fan_out,
+        total_in_flight: match flags.last("--total-in-flight") {
+            None => None,
+            Some(_) => Some(usage(flags.number("--total-in-flight", 512usize, 1, 1 << 20))?),
+        },
         idle: match scenarios.contains(&Scenario::Connections) {
             true => Some(list("--idle-connections", 100_000, &scale::DEFAULT_IDLE)?),
             false => None,

@@ -22,6 +22,9 @@ pub struct ScaleOptions {
     pub peers: Option<Vec<usize>>,
     /// Peers each update goes to in the fan-out rows (`None`: all of them).
     pub fan_out: Option<usize>,
+    /// `--total-in-flight`: copies in flight in all, whatever N (`None`: `--window`
+    /// per peer).
+    pub total_in_flight: Option<usize>,
     /// `--scenario connections`: the idle connection counts.
     pub idle: Option<Vec<usize>>,
     pub json: bool,
@@ -56,14 +59,18 @@ pub fn run(o: &ScaleOptions) -> Result<(), String> {
     let mut errors = 0;
     if let Some(counts) = &o.peers {
         if !o.json {
+            let in_flight = match o.total_in_flight {
+                Some(total) => format!("{total} requests in flight in all"),
+                None => format!("{} requests in flight per peer", load.window),
+            };
             println!(
                 "\npeers: one client ({} connections per peer), N listeners in a child process (io-threads 1 \
-                 each, handler inline); {} requests in flight per peer; client µs / peers µs: CPU per \
-                 delivered update of this process / of the listeners' process",
-                2, load.window
+                 each, handler inline); {in_flight}; client µs / peers µs: CPU per delivered update of this \
+                 process / of the listeners' process",
+                2
             );
         }
-        let rows = peers::run(load, counts, o.fan_out)?;
+        let rows = peers::run(load, counts, o.fan_out, o.total_in_flight)?;
         errors += rows.iter().map(|r| r.result.errors).sum::<u64>();
         if o.json {
             out["peers"] = peers::json(&rows);

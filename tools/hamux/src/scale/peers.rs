@@ -2,7 +2,10 @@
 //! `spread` (each update to the one peer its lease picks) and `fan-out` (each update to
 //! K peers, as Kea sends every lease update to every backup). Each peer has the same
 //! number of requests in flight whatever N (`--window`), so what changes with N is the
-//! number of peers and connections, not how full each connection is.
+//! number of peers and connections, not how full each connection is. With
+//! `--total-in-flight` the total is held instead: the client's working set (transactions,
+//! their completions, the tables they are in) stays the same whatever N, and what
+//! changes is the peers and connections they are spread over.
 
 use super::fan_out::{self, FanOutResult, FanOutSpec};
 use super::listeners::{ListenerProcess, ListenerSpec};
@@ -53,8 +56,14 @@ impl PeerRow {
     }
 }
 
-/// Runs both loads for each of `counts` peers; `fan_out` None: every peer.
-pub fn run(load: &Load, counts: &[usize], fan_out: Option<usize>) -> Result<Vec<PeerRow>, String> {
+/// Runs both loads for each of `counts` peers; `fan_out` None: every peer;
+/// `total_in_flight` None: `load.window` per peer.
+pub fn run(
+    load: &Load,
+    counts: &[usize],
+    fan_out: Option<usize>,
+    total_in_flight: Option<usize>,
+) -> Result<Vec<PeerRow>, String> {
     let mut rows = Vec::new();
     for &n in counts {
         let peers =
@@ -65,21 +74,27 @@ pub fn run(load: &Load, counts: &[usize], fan_out: Option<usize>) -> Result<Vec<
             variants.push(k);
         }
         for k in variants {
-            rows.push(run_one(load, &peers, k)?);
+            rows.push(run_one(load, &peers, k, total_in_flight)?);
         }
     }
     Ok(rows)
 }
 
-fn run_one(load: &Load, peers: &ListenerProcess, k: usize) -> Result<PeerRow, String> {
+fn run_one(
+    load: &Load,
+    peers: &ListenerProcess,
+    k: usize,
+    total_in_flight: Option<usize>,
+) -> Result<PeerRow, String> {
     let n = peers.urls.len();
-    // Every peer has `window` requests in flight: window * n copies over k per update.
-    let chains = (load.window * n).div_ceil(k);
+    // Every peer has `window` requests in flight: window * n copies over k per update
+    // (or the total held).
+    let chains = total_in_flight.unwrap_or(load.window * n).div_ceil(k).max(1);
     let client = Client::new(
         &json!({
             "io-threads": load.io_threads,
             "connections-per-peer": CONNECTIONS_PER_PEER,
-            "max-in-flight": (load.window * 4).max(4096),
+            "max-in-flight": (load.window * 4).max(4096).max(2 * chains * k),
         })
         .to_string(),
     )?;

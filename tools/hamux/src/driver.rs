@@ -189,6 +189,12 @@ impl Leases {
         }
     }
 
+    /// How many leases the chain owns: `pick(i)` for `i` in `0..owned()` names each of
+    /// them once, in order.
+    pub fn owned(&self) -> u64 {
+        self.count * self.unit
+    }
+
     pub fn pick(&self, random: u64) -> u64 {
         let x = random % (self.count * self.unit);
         (self.first + x / self.unit * self.stride) * self.unit + x % self.unit

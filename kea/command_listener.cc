@@ -106,20 +106,23 @@ processOrError(const ConstElementPtr& command, const char* who) {
 
 } // namespace
 
-CommandListener::CommandListener(const HookConfig& config, bool poll,
+CommandListener::CommandListener(const HookConfig& config, size_t index, bool poll,
                                  MainThreadQueue& main)
-    : listener_(0), main_(main), poll_(poll), restrict_(config.restrict_commands) {
-    const PeerConfig& self = config.thisServer();
+    : listener_(0), main_(main), poll_(poll),
+      restrict_(config.relationships[index].restrict_commands),
+      url_(config.relationships[index].thisServer().url.text) {
+    const PeerConfig& self = config.relationships[index].thisServer();
     // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
     state_ = self.role == "primary" ? "passive-backup" : "backup";
     scope_ = self.role == "primary" ? self.name : "";
-    ConstElementPtr handlers = config.listenerThreads(poll)->get("handler-threads");
+    threads_ = config.listenerThreads(index, poll);
+    ConstElementPtr handlers = threads_->get("handler-threads");
     inline_ = !poll && handlers && handlers->getType() == Element::integer &&
               handlers->intValue() == 0;
     if (inline_) {
         waiter_ = std::thread([this]() { serveDeferred(); });
     }
-    std::string json = config.listenerJson(poll);
+    std::string json = config.listenerJson(index, poll);
     if (hamux_listener_new(json.c_str(), requestArrived, this, &listener_) != HAMUX_OK) {
         stopWaiter();
         isc_throw(HamuxConfigError, "listener on '" << self.url.text << "': "

@@ -38,10 +38,13 @@ namespace hamux {
 class CommandListener : public boost::noncopyable {
 public:
     /// @brief Binds and starts serving; lease commands wait until @c resume.
+    /// @param index the relationship whose URL of this server it serves (with the
+    /// others that share it: HookConfig::listenerGroups).
     /// @param poll hand requests over on Kea's thread (single-threaded Kea).
     /// @param main Kea's main thread, for the commands that must run there.
     /// @throw HamuxConfigError with hamux's message if the listener is refused.
-    CommandListener(const HookConfig& config, bool poll, MainThreadQueue& main);
+    CommandListener(const HookConfig& config, size_t index, bool poll,
+                    MainThreadQueue& main);
 
     /// @brief Drains: every request handed over is answered, then the port is closed.
     ~CommandListener();
@@ -75,6 +78,12 @@ public:
 
     /// @brief Lease commands are applied on the IO thread that read them.
     bool appliesInline() const { return (inline_); }
+
+    /// @brief The URL it listens on (this server's in its relationships).
+    const std::string& url() const { return (url_); }
+
+    /// @brief Its "io-threads" and "handler-threads" (HookConfig::listenerThreads).
+    data::ConstElementPtr threads() const { return (threads_); }
 
     /// @brief hamux's request callback.
     void onRequest(hamux_request* request, const uint8_t* body, size_t len);
@@ -145,6 +154,8 @@ private:
     MainThreadQueue& main_;
     bool poll_;
     bool restrict_;
+    std::string url_;
+    data::ConstElementPtr threads_;
     std::string state_;
     std::string scope_;
     std::mutex gate_mutex_;

@@ -11,6 +11,7 @@
 #include <util/file_utilities.h>
 
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -219,22 +220,22 @@ parsePeer(const ConstElementPtr& entry, const std::string& path,
 
 /// @brief Splits the "hamux" map into client and listener keys.
 void
-parseHamuxKeys(const ConstElementPtr& hamux, HookConfig& config) {
+parseHamuxKeys(const ConstElementPtr& hamux, RelationshipConfig& config) {
     config.hamux_client = Element::createMap();
     config.hamux_listener = Element::createMap();
     if (!hamux) {
         return;
     }
     if (hamux->getType() != Element::map) {
-        isc_throw(HamuxConfigError, "'hamux' must be a map of hamux client and listener"
-                  " keys");
+        isc_throw(HamuxConfigError, "'" << where(config.path, "hamux") << "' must be a map"
+                  " of hamux client and listener keys");
     }
     for (auto const& entry : hamux->mapValue()) {
         bool client = HAMUX_CLIENT_KEYS.count(entry.first) > 0;
         bool listener = HAMUX_LISTENER_KEYS.count(entry.first) > 0;
         if (!client && !listener) {
-            isc_throw(HamuxConfigError, "unknown key 'hamux." << entry.first
-                      << "' (hamux client keys: connections-per-peer, request-timeout-ms,"
+            isc_throw(HamuxConfigError, "unknown key '"
+                      << where(config.path, "hamux." + entry.first) << "' (hamux client keys: connections-per-peer, request-timeout-ms,"
                       " max-in-flight, ...; listener keys: handler-threads, max-pending,"
                       " allowed-peers, ...; see the README)");
         }
@@ -248,7 +249,7 @@ parseHamuxKeys(const ConstElementPtr& hamux, HookConfig& config) {
 }
 
 void
-checkRoles(const HookConfig& config) {
+checkRoles(const RelationshipConfig& config) {
     size_t primaries = 0, others = 0;
     for (auto const& peer : config.peers) {
         if (peer.role == "primary") {
@@ -258,15 +259,17 @@ checkRoles(const HookConfig& config) {
         }
     }
     if (primaries > 1) {
-        isc_throw(HamuxConfigError, "'peers': multiple primary servers specified");
+        isc_throw(HamuxConfigError, "'" << where(config.path, "peers")
+                  << "': multiple primary servers specified");
     }
     if (primaries == 0) {
-        isc_throw(HamuxConfigError, "'peers': primary server required in the"
-                  " passive-backup mode");
+        isc_throw(HamuxConfigError, "'" << where(config.path, "peers")
+                  << "': primary server required in the passive-backup mode");
     }
     if (others > 0) {
-        isc_throw(HamuxConfigError, "'peers': secondary and standby servers are not"
-                  " allowed in the passive-backup mode");
+        isc_throw(HamuxConfigError, "'" << where(config.path, "peers")
+                  << "': secondary and standby servers are not allowed in the"
+                  " passive-backup mode");
     }
 }
 
@@ -328,91 +331,180 @@ parsePeerUrl(const std::string& url, const std::string& key) {
     return (parsed);
 }
 
+namespace {
+
+/// @brief Reads one entry of "high-availability"; @c path names it in messages.
+RelationshipConfig
+parseRelationship(const ConstElementPtr& c, const std::string& path) {
+    if (c->getType() != Element::map) {
+        isc_throw(HamuxConfigError, "'" << (path.empty() ? "high-availability[0]" : path)
+                  << "' must be a map");
+    }
+    checkKeys(c, HA_KEYS, path);
+
+    RelationshipConfig config;
+    config.path = path;
+    config.mode = stringOf(c, "mode", path, true);
+    if (config.mode == "hot-standby" || config.mode == "load-balancing") {
+        isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': " << config.mode
+                  << " is not supported by libdhcp_hamux yet: it needs the HA state"
+                  " machine (heartbeats, failover, lease sync) that the failover work adds;"
+                  " use passive-backup, or libdhcp_ha for " << config.mode);
+    }
+    if (config.mode != "passive-backup") {
+        isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': unsupported value '"
+                  << config.mode << "' (passive-backup; hot-standby and load-balancing"
+                  " come later)");
+    }
+    for (auto const& key : FAILOVER_KEYS) {
+        if (c->contains(key)) {
+            LOG_INFO(hamux_logger, HAMUX_FAILOVER_KEY_IGNORED).arg(where(path, key))
+                .arg(config.mode);
+        }
+    }
+    config.this_server_name = stringOf(c, "this-server-name", path, true);
+    if (config.this_server_name.empty()) {
+        isc_throw(HamuxConfigError, "'" << where(path, "this-server-name")
+                  << "' must not be empty");
+    }
+    config.send_lease_updates = boolOf(c, "send-lease-updates", path, true);
+    config.wait_backup_ack = boolOf(c, "wait-backup-ack", path, false);
+    config.require_client_certs = boolOf(c, "require-client-certs", path, true);
+    config.restrict_commands = boolOf(c, "restrict-commands", path, false);
+
+    std::string mt_path = where(path, "multi-threading");
+    ConstElementPtr mt = typed(c, "multi-threading", Element::map, path);
+    if (mt) {
+        checkKeys(mt, MT_KEYS, mt_path);
+        config.http_listener_threads =
+            intOf(mt, "http-listener-threads", mt_path, 0, 0, 1024);
+        config.http_client_threads = intOf(mt, "http-client-threads", mt_path, 0, 0, 1024);
+        boolOf(mt, "enable-multi-threading", mt_path, false);
+        boolOf(mt, "http-dedicated-listener", mt_path, false);
+    }
+
+    ConstElementPtr peers = typed(c, "peers", Element::list, path);
+    if (!peers || peers->empty()) {
+        isc_throw(HamuxConfigError, "'" << where(path, "peers") << "' is required: a list"
+                  " of the servers of the relationship, this one included");
+    }
+    std::set<std::string> names;
+    bool found = false;
+    for (size_t i = 0; i < peers->size(); ++i) {
+        std::ostringstream entry;
+        entry << "peers[" << i << "]";
+        std::string peer_path = where(path, entry.str());
+        PeerConfig peer = parsePeer(peers->get(i), peer_path, c);
+        if (!names.insert(peer.name).second) {
+            isc_throw(HamuxConfigError, "'" << peer_path << ".name': peer with name '"
+                      << peer.name << "' already specified");
+        }
+        if (peer.name == config.this_server_name) {
+            config.this_index = config.peers.size();
+            found = true;
+        }
+        config.peers.push_back(peer);
+    }
+    if (!found) {
+        isc_throw(HamuxConfigError, "'" << where(path, "this-server-name") << "': '"
+                  << config.this_server_name << "' is not among the peers");
+    }
+    checkRoles(config);
+    parseHamuxKeys(typed(c, "hamux", Element::map, path), config);
+    return (config);
+}
+
+/// @brief The checks across relationships (libdhcp_ha 2.5.5+'s, and what one listener
+/// or one client peer shared by several relationships needs).
+void
+checkRelationships(const HookConfig& config) {
+    std::map<std::string, std::string> servers;  // name -> relationship path
+    for (auto const& relationship : config.relationships) {
+        for (auto const& peer : relationship.peers) {
+            auto known = servers.emplace(peer.name, relationship.path);
+            if (!known.second) {
+                isc_throw(HamuxConfigError, "'" << relationship.path << ".peers': server"
+                          " name '" << peer.name << "' is also in '" << known.first->second
+                          << "': server names must be unique for different relationships");
+            }
+        }
+    }
+    const RelationshipConfig& first = config.relationships[0];
+    for (auto const& relationship : config.relationships) {
+        if (relationship.thisServer().role != first.thisServer().role) {
+            isc_throw(HamuxConfigError, "'" << where(relationship.path, "this-server-name")
+                      << "': this server is " << relationship.thisServer().role << " ('"
+                      << relationship.this_server_name << "') here but "
+                      << first.thisServer().role << " ('" << first.this_server_name
+                      << "') in '" << first.path << "': Kea 2.2 serves DHCP, or not,"
+                      " as a whole, so this server must have one role in every"
+                      " relationship");
+        }
+    }
+    // One listener per URL of this server: relationships sharing it must agree on it.
+    for (auto const& group : config.listenerGroups()) {
+        const RelationshipConfig& owner = config.relationships[group[0]];
+        for (size_t i = 1; i < group.size(); ++i) {
+            const RelationshipConfig& other = config.relationships[group[i]];
+            if (config.listenerJson(group[i], false) != config.listenerJson(group[0], false) ||
+                other.restrict_commands != owner.restrict_commands) {
+                isc_throw(HamuxConfigError, "'" << other.path << "': this server's URL '"
+                          << other.thisServer().url.text << "' is also its URL in '"
+                          << owner.path << "', with other listener settings (TLS files,"
+                          " require-client-certs, restrict-commands, http-listener-threads"
+                          " or hamux listener keys): relationships sharing a URL share one"
+                          " listener, so these must be the same");
+            }
+        }
+    }
+    // One client peer per backup URL: relationships sharing a backup must agree on it.
+    std::map<std::string, std::pair<std::string, std::string> > backups;  // url -> path, json
+    for (auto const& relationship : config.relationships) {
+        for (auto const peer : relationship.updateTargets()) {
+            std::string json = config.clientPeer(relationship, *peer)->str();
+            auto known = backups.emplace(peer->url.text, std::make_pair(relationship.path, json));
+            if (!known.second && known.first->second.second != json) {
+                isc_throw(HamuxConfigError, "'" << relationship.path << ".peers': backup '"
+                          << peer->name << "' (" << peer->url.text << ") is also a backup"
+                          " in '" << known.first->second.first << "' with other client"
+                          " settings (TLS files, basic-auth, http-client-threads or hamux"
+                          " client keys): one URL is one peer of the hook's client, so"
+                          " these must be the same");
+            }
+        }
+    }
+}
+
+} // namespace
+
 HookConfigPtr
 parseHookConfig(const ConstElementPtr& high_availability) {
     if (!high_availability) {
         isc_throw(HamuxConfigError, "'high-availability' parameter is required");
     }
-    if (high_availability->getType() != Element::list ||
-        high_availability->size() != 1) {
-        isc_throw(HamuxConfigError, "'high-availability' must be a list of exactly one"
-                  " relationship");
+    if (high_availability->getType() != Element::list || high_availability->empty()) {
+        isc_throw(HamuxConfigError, "'high-availability' must be a non-empty list of"
+                  " relationships");
     }
-    ConstElementPtr c = high_availability->get(0);
-    if (c->getType() != Element::map) {
-        isc_throw(HamuxConfigError, "'high-availability[0]' must be a map");
-    }
-    checkKeys(c, HA_KEYS, "");
-
     HookConfigPtr config(new HookConfig());
-    config->mode = stringOf(c, "mode", "", true);
-    if (config->mode == "hot-standby" || config->mode == "load-balancing") {
-        isc_throw(HamuxConfigError, "'mode': " << config->mode << " is not supported by"
-                  " libdhcp_hamux yet: it needs the HA state machine (heartbeats,"
-                  " failover, lease sync) that the failover work adds; use passive-backup,"
-                  " or libdhcp_ha for " << config->mode);
-    }
-    if (config->mode != "passive-backup") {
-        isc_throw(HamuxConfigError, "'mode': unsupported value '" << config->mode
-                  << "' (passive-backup; hot-standby and load-balancing come later)");
-    }
-    for (auto const& key : FAILOVER_KEYS) {
-        if (c->contains(key)) {
-            LOG_INFO(hamux_logger, HAMUX_FAILOVER_KEY_IGNORED).arg(key).arg(config->mode);
-        }
-    }
-    config->this_server_name = stringOf(c, "this-server-name", "", true);
-    if (config->this_server_name.empty()) {
-        isc_throw(HamuxConfigError, "'this-server-name' must not be empty");
-    }
-    config->send_lease_updates = boolOf(c, "send-lease-updates", "", true);
-    config->wait_backup_ack = boolOf(c, "wait-backup-ack", "", false);
-    config->require_client_certs = boolOf(c, "require-client-certs", "", true);
-    config->restrict_commands = boolOf(c, "restrict-commands", "", false);
-
-    ConstElementPtr mt = typed(c, "multi-threading", Element::map, "");
-    if (mt) {
-        checkKeys(mt, MT_KEYS, "multi-threading");
-        config->http_listener_threads =
-            intOf(mt, "http-listener-threads", "multi-threading", 0, 0, 1024);
-        config->http_client_threads =
-            intOf(mt, "http-client-threads", "multi-threading", 0, 0, 1024);
-        boolOf(mt, "enable-multi-threading", "multi-threading", false);
-        boolOf(mt, "http-dedicated-listener", "multi-threading", false);
-    }
-
-    ConstElementPtr peers = typed(c, "peers", Element::list, "");
-    if (!peers || peers->empty()) {
-        isc_throw(HamuxConfigError, "'peers' is required: a list of the servers of the"
-                  " relationship, this one included");
-    }
-    std::set<std::string> names;
-    bool found = false;
-    for (size_t i = 0; i < peers->size(); ++i) {
+    bool several = high_availability->size() > 1;
+    for (size_t i = 0; i < high_availability->size(); ++i) {
+        // One relationship keeps libdhcp_ha 2.2's key names in messages.
         std::ostringstream path;
-        path << "peers[" << i << "]";
-        PeerConfig peer = parsePeer(peers->get(i), path.str(), c);
-        if (!names.insert(peer.name).second) {
-            isc_throw(HamuxConfigError, "'" << path.str() << ".name': peer with name '"
-                      << peer.name << "' already specified");
+        if (several) {
+            path << "high-availability[" << i << "]";
         }
-        if (peer.name == config->this_server_name) {
-            config->this_index = config->peers.size();
-            found = true;
-        }
-        config->peers.push_back(peer);
+        config->relationships.push_back(parseRelationship(high_availability->get(i),
+                                                          path.str()));
     }
-    if (!found) {
-        isc_throw(HamuxConfigError, "'this-server-name': '" << config->this_server_name
-                  << "' is not among the peers");
+    if (several) {
+        checkRelationships(*config);
     }
-    checkRoles(*config);
-    parseHamuxKeys(typed(c, "hamux", Element::map, ""), *config);
     return (config);
 }
 
 std::vector<const PeerConfig*>
-HookConfig::updateTargets() const {
+RelationshipConfig::updateTargets() const {
     std::vector<const PeerConfig*> targets;
     if (!send_lease_updates) {
         return (targets);
@@ -425,50 +517,195 @@ HookConfig::updateTargets() const {
     return (targets);
 }
 
+bool
+RelationshipConfig::hasServer(const std::string& name) const {
+    for (auto const& peer : peers) {
+        if (peer.name == name) {
+            return (true);
+        }
+    }
+    return (false);
+}
+
+std::vector<std::vector<size_t> >
+HookConfig::listenerGroups() const {
+    std::vector<std::vector<size_t> > groups;
+    for (size_t i = 0; i < relationships.size(); ++i) {
+        const PeerUrl& url = relationships[i].thisServer().url;
+        bool joined = false;
+        for (auto& group : groups) {
+            const PeerUrl& owner = relationships[group[0]].thisServer().url;
+            if (owner.host == url.host && owner.port == url.port) {
+                group.push_back(i);
+                joined = true;
+                break;
+            }
+        }
+        if (!joined) {
+            groups.push_back(std::vector<size_t>(1, i));
+        }
+    }
+    return (groups);
+}
+
+namespace {
+
+/// @brief A subnet's "ha-server-name" (its own user-context's, else its shared
+/// network's), as libdhcp_ha's HAConfig::getSubnetServerName reads it; "" if none.
+std::string
+subnetServerName(const ConstElementPtr& subnet, const ConstElementPtr& network,
+                 const std::string& path) {
+    for (auto const& scope : {subnet, network}) {
+        ConstElementPtr context = scope ? scope->get("user-context") : ConstElementPtr();
+        ConstElementPtr name = context && context->getType() == Element::map
+                               ? context->get("ha-server-name") : ConstElementPtr();
+        if (!name) {
+            continue;
+        }
+        if (name->getType() != Element::string || name->stringValue().empty()) {
+            isc_throw(HamuxConfigError, "'" << path << "': 'ha-server-name' must be a"
+                      " non-empty string, not " << name->str());
+        }
+        return (name->stringValue());
+    }
+    return ("");
+}
+
+} // namespace
+
+void
+HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
+    subnet_relationships.clear();
+    if (!multiple() || !server || server->getType() != Element::map) {
+        return;
+    }
+    const std::string list = v6 ? "subnet6" : "subnet4";
+    auto map = [&](const ConstElementPtr& subnets, const ConstElementPtr& network,
+                   const std::string& where_list) {
+        if (!subnets || subnets->getType() != Element::list) {
+            return;
+        }
+        for (size_t i = 0; i < subnets->size(); ++i) {
+            ConstElementPtr subnet = subnets->get(i);
+            std::ostringstream path;
+            path << where_list << "[" << i << "]";
+            ConstElementPtr prefix = subnet->get("subnet");
+            if (prefix && prefix->getType() == Element::string) {
+                path << " (" << prefix->stringValue() << ")";
+            }
+            std::string name = subnetServerName(subnet, network, path.str());
+            if (name.empty()) {
+                isc_throw(HamuxConfigError, "'" << path.str() << "' has no 'ha-server-name'"
+                          " in its user-context (or its shared network's): with several"
+                          " relationships every subnet names the relationship its leases"
+                          " are replicated in, as with libdhcp_ha");
+            }
+            size_t index = relationships.size();
+            for (size_t r = 0; r < relationships.size(); ++r) {
+                if (relationships[r].hasServer(name)) {
+                    index = r;
+                }
+            }
+            if (index == relationships.size()) {
+                isc_throw(HamuxConfigError, "'" << path.str() << "': 'ha-server-name' '"
+                          << name << "' is not a server of any relationship in"
+                          " 'high-availability'");
+            }
+            ConstElementPtr id = subnet->get("id");
+            if (!id || id->getType() != Element::integer || id->intValue() <= 0 ||
+                id->intValue() > 0xffffffffLL) {
+                isc_throw(HamuxConfigError, "'" << path.str() << "' has no 'id' (or not a"
+                          " positive integer): with several relationships leases are tied"
+                          " to their relationship by subnet id, so every subnet needs an"
+                          " explicit one");
+            }
+            subnet_relationships[static_cast<uint32_t>(id->intValue())] = index;
+        }
+    };
+    map(server->get(list), ConstElementPtr(), list);
+    ConstElementPtr networks = server->get("shared-networks");
+    if (networks && networks->getType() == Element::list) {
+        for (size_t n = 0; n < networks->size(); ++n) {
+            std::ostringstream path;
+            path << "shared-networks[" << n << "]." << list;
+            map(networks->get(n)->get(list), networks->get(n), path.str());
+        }
+    }
+}
+
+ElementPtr
+HookConfig::clientPeer(const RelationshipConfig& relationship,
+                       const PeerConfig& peer) const {
+    ElementPtr p = Element::createMap();
+    for (auto const& entry : relationship.hamux_client->mapValue()) {
+        if (entry.first != "io-threads" && entry.first != "drain-timeout-ms") {
+            p->set(entry.first, entry.second);
+        }
+    }
+    // As libdhcp_ha: one connection per client thread, 0 meaning Kea's thread count.
+    int64_t connections = relationship.http_client_threads > 0
+                          ? relationship.http_client_threads : dhcp_threads;
+    if (!p->contains("connections-per-peer") && connections > 0) {
+        p->set("connections-per-peer", Element::create(connections));
+    }
+    p->set("url", Element::create(peer.url.text));
+    if (peer.url.tls()) {
+        p->set("trust-anchor", Element::create(peer.trust_anchor));
+        if (!peer.cert_file.empty()) {
+            p->set("cert-file", Element::create(peer.cert_file));
+            p->set("key-file", Element::create(peer.key_file));
+        }
+    }
+    if (!peer.basic_auth_user.empty()) {
+        p->set("basic-auth-user", Element::create(peer.basic_auth_user));
+        p->set("basic-auth-password", Element::create(peer.basic_auth_password));
+    }
+    return (p);
+}
+
 std::string
 HookConfig::clientJson(bool poll) const {
     ElementPtr json = Element::createMap();
-    for (auto const& entry : hamux_client->mapValue()) {
-        json->set(entry.first, entry.second);
-    }
-    // As libdhcp_ha: one connection per client thread, 0 meaning Kea's thread count.
-    int64_t connections = http_client_threads > 0 ? http_client_threads : dhcp_threads;
-    if (!json->contains("connections-per-peer") && connections > 0) {
-        json->set("connections-per-peer", Element::create(connections));
+    // The client's own keys: the largest any relationship gives.
+    for (auto key : {"io-threads", "drain-timeout-ms"}) {
+        for (auto const& relationship : relationships) {
+            ConstElementPtr given = relationship.hamux_client->get(key);
+            ConstElementPtr have = json->get(key);
+            if (given && (!have || (given->getType() == Element::integer &&
+                                    have->getType() == Element::integer &&
+                                    given->intValue() > have->intValue()))) {
+                json->set(key, boost::const_pointer_cast<Element>(given));
+            }
+        }
     }
     json->set("callbacks", Element::create(poll ? "poll" : "threads"));
     ElementPtr list = Element::createList();
-    for (auto const peer : updateTargets()) {
-        ElementPtr p = Element::createMap();
-        p->set("url", Element::create(peer->url.text));
-        if (peer->url.tls()) {
-            p->set("trust-anchor", Element::create(peer->trust_anchor));
-            if (!peer->cert_file.empty()) {
-                p->set("cert-file", Element::create(peer->cert_file));
-                p->set("key-file", Element::create(peer->key_file));
+    std::set<std::string> listed;
+    for (auto const& relationship : relationships) {
+        for (auto const peer : relationship.updateTargets()) {
+            // A backup of several relationships is one peer (checkRelationships).
+            if (listed.insert(peer->url.text).second) {
+                list->add(clientPeer(relationship, *peer));
             }
         }
-        if (!peer->basic_auth_user.empty()) {
-            p->set("basic-auth-user", Element::create(peer->basic_auth_user));
-            p->set("basic-auth-password", Element::create(peer->basic_auth_password));
-        }
-        list->add(p);
     }
     json->set("peers", list);
     return (json->str());
 }
 
 ElementPtr
-HookConfig::listenerThreads(bool poll) const {
+HookConfig::listenerThreads(size_t index, bool poll) const {
+    const RelationshipConfig& relationship = relationships[index];
     ElementPtr threads = Element::createMap();
     for (auto key : {"io-threads", "handler-threads"}) {
-        ConstElementPtr given = hamux_listener->get(key);
+        ConstElementPtr given = relationship.hamux_listener->get(key);
         if (given) {
             threads->set(key, boost::const_pointer_cast<Element>(given));
         }
     }
     // As libdhcp_ha's listener threads, 0 meaning Kea's thread count.
-    int64_t listeners = http_listener_threads > 0 ? http_listener_threads : dhcp_threads;
+    int64_t listeners = relationship.http_listener_threads > 0
+                        ? relationship.http_listener_threads : dhcp_threads;
     if (!threads->contains("handler-threads") && !poll && listeners > 0) {
         if (lease_backend_in_memory) {
             threads->set("handler-threads", Element::create(static_cast<int64_t>(0)));
@@ -483,15 +720,16 @@ HookConfig::listenerThreads(bool poll) const {
 }
 
 std::string
-HookConfig::listenerJson(bool poll) const {
+HookConfig::listenerJson(size_t index, bool poll) const {
+    const RelationshipConfig& relationship = relationships[index];
     ElementPtr json = Element::createMap();
-    for (auto const& entry : hamux_listener->mapValue()) {
+    for (auto const& entry : relationship.hamux_listener->mapValue()) {
         json->set(entry.first, entry.second);
     }
-    const PeerConfig& self = thisServer();
+    const PeerConfig& self = relationship.thisServer();
     json->set("address", Element::create(self.url.host));
     json->set("port", Element::create(static_cast<int64_t>(self.url.port)));
-    ElementPtr threads = listenerThreads(poll);
+    ElementPtr threads = listenerThreads(index, poll);
     for (auto const& entry : threads->mapValue()) {
         json->set(entry.first, entry.second);
     }
@@ -502,7 +740,7 @@ HookConfig::listenerJson(bool poll) const {
         if (!self.trust_anchor.empty()) {
             json->set("trust-anchor", Element::create(self.trust_anchor));
         }
-        json->set("require-client-certs", Element::create(require_client_certs));
+        json->set("require-client-certs", Element::create(relationship.require_client_certs));
     }
     return (json->str());
 }

@@ -9,6 +9,7 @@
 #include <boost/shared_ptr.hpp>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace isc {
@@ -49,9 +50,9 @@ struct PeerConfig {
     std::string basic_auth_password;
 };
 
-/// @brief The "high-availability" parameters of libdhcp_hamux: libdhcp_ha's shape and
+/// @brief One relationship (one entry of "high-availability"): libdhcp_ha's shape and
 /// defaults, plus hamux's own client and listener keys under "hamux".
-struct HookConfig {
+struct RelationshipConfig {
     std::string this_server_name;
     std::string mode;
     bool send_lease_updates = true;
@@ -64,19 +65,16 @@ struct HookConfig {
     /// @brief The index of this server in @c peers.
     size_t this_index = 0;
     /// @brief multi-threading.http-listener-threads / http-client-threads; 0 (Kea's
-    /// default) means as many as Kea's DHCP threads, @c dhcp_threads.
+    /// default) means as many as Kea's DHCP threads (HookConfig::dhcp_threads).
     int64_t http_listener_threads = 0;
     int64_t http_client_threads = 0;
-    /// @brief Kea's DHCP thread count (thread-pool-size, 0 resolved to the cores), set
-    /// once the server is configured; 0 until then (hamux's own defaults apply).
-    int64_t dhcp_threads = 0;
-    /// @brief Kea's lease backend never blocks (memfile), set once the server is
-    /// configured: partners' updates are then applied on hamux's listener IO threads as
-    /// they are read (handler-threads 0), unless "hamux" sets handler-threads.
-    bool lease_backend_in_memory = false;
     /// @brief hamux client and listener keys given under "hamux", split by owner.
     isc::data::ElementPtr hamux_client;
     isc::data::ElementPtr hamux_listener;
+    /// @brief Where the relationship is in the configuration, for messages: "" with
+    /// one relationship (keys are named as libdhcp_ha names them), else e.g.
+    /// "high-availability[1]".
+    std::string path;
 
     /// @brief This server's peer entry.
     const PeerConfig& thisServer() const { return (peers[this_index]); }
@@ -85,12 +83,64 @@ struct HookConfig {
     /// passive-backup: every other peer whose role is backup.
     std::vector<const PeerConfig*> updateTargets() const;
 
-    /// @brief The hamux client configuration (JSON text for hamux_client_new).
+    /// @brief Whether @c name is one of this relationship's servers.
+    bool hasServer(const std::string& name) const;
+};
+
+/// @brief The parameters of libdhcp_hamux: one or more relationships, as
+/// libdhcp_ha 2.5.5+ takes them (hub and spoke), and what the hook learns of Kea's own
+/// configuration once the server is configured.
+///
+/// With several relationships each subnet names its relationship with "ha-server-name"
+/// in its user-context (or its shared network's), any server of the relationship, as
+/// in libdhcp_ha; a lease goes to the backups of its subnet's relationship only.
+/// Relationships that give this server the same URL share one listener (libdhcp_ha
+/// opens one per relationship): a central backup of many primaries then costs one port
+/// and one set of threads, not one per primary.
+struct HookConfig {
+    std::vector<RelationshipConfig> relationships;
+    /// @brief Kea's DHCP thread count (thread-pool-size, 0 resolved to the cores), set
+    /// once the server is configured; 0 until then (hamux's own defaults apply).
+    int64_t dhcp_threads = 0;
+    /// @brief Kea's lease backend never blocks (memfile), set once the server is
+    /// configured: partners' updates are then applied on hamux's listener IO threads as
+    /// they are read (handler-threads 0), unless "hamux" sets handler-threads.
+    bool lease_backend_in_memory = false;
+    /// @brief With several relationships: subnet id -> index in @c relationships, set
+    /// by @c mapSubnets.
+    std::unordered_map<uint32_t, size_t> subnet_relationships;
+
+    /// @brief Whether leases are routed by subnet (several relationships).
+    bool multiple() const { return (relationships.size() > 1); }
+
+    /// @brief This server's role, the same in every relationship (parseHookConfig).
+    const std::string& role() const { return (relationships[0].thisServer().role); }
+
+    /// @brief The relationships' indices grouped by this server's URL: one listener
+    /// each, in the order of their first relationship.
+    std::vector<std::vector<size_t> > listenerGroups() const;
+
+    /// @brief Ties every subnet of the server's configuration (the Dhcp4 or Dhcp6
+    /// map, or config-get's arguments) to its relationship; nothing with one
+    /// relationship.
+    /// @throw HamuxConfigError naming the subnet: no id, no or an unknown
+    /// ha-server-name.
+    void mapSubnets(const isc::data::ConstElementPtr& server, bool v6);
+
+    /// @brief The hamux client configuration (JSON text for hamux_client_new): every
+    /// relationship's backups, each with its relationship's settings.
     /// @param poll whether completions run on Kea's thread ("callbacks": "poll").
     std::string clientJson(bool poll) const;
 
-    /// @brief The listener's thread settings: "io-threads" and "handler-threads" as
-    /// the hook passes them to hamux (hamux-status reports them).
+    /// @brief The settings of one backup in the client configuration: its
+    /// relationship's "hamux" client keys (but io-threads and drain-timeout-ms, which
+    /// are the client's), connections, TLS and authentication.
+    isc::data::ElementPtr clientPeer(const RelationshipConfig& relationship,
+                                     const PeerConfig& peer) const;
+
+    /// @brief The listener's thread settings for the relationship at @c index:
+    /// "io-threads" and "handler-threads" as the hook passes them to hamux
+    /// (hamux-status reports them).
     /// - "handler-threads" given under "hamux": as given.
     /// - Memfile (@c lease_backend_in_memory): 0, updates applied inline on the IO
     ///   threads, of which there are as many as libdhcp_ha's listener threads
@@ -100,15 +150,17 @@ struct HookConfig {
     ///   waits for I/O.
     /// - A database backend: as many handler threads as libdhcp_ha's listener threads,
     ///   so a slow query holds a handler thread, not the connections of an IO thread.
-    isc::data::ElementPtr listenerThreads(bool poll) const;
+    isc::data::ElementPtr listenerThreads(size_t index, bool poll) const;
 
-    /// @brief The hamux listener configuration (JSON text for hamux_listener_new).
-    std::string listenerJson(bool poll) const;
+    /// @brief The hamux listener configuration of the relationship at @c index (JSON
+    /// text for hamux_listener_new).
+    std::string listenerJson(size_t index, bool poll) const;
 };
 
 typedef boost::shared_ptr<HookConfig> HookConfigPtr;
 
-/// @brief Reads the hook's parameters (the "high-availability" list).
+/// @brief Reads the hook's parameters (the "high-availability" list, one or more
+/// relationships).
 /// @throw HamuxConfigError naming the refused key.
 HookConfigPtr parseHookConfig(const isc::data::ConstElementPtr& high_availability);
 

@@ -79,8 +79,12 @@ serverMap(const ConstElementPtr& json_config) {
 } // namespace
 
 HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
-    : config_(parseHookConfig(high_availability)),
-      has_targets_(!config_->updateTargets().empty()) {
+    : config_(parseHookConfig(high_availability)), has_targets_(false), waits_(false) {
+    for (auto const& relationship : config_->relationships) {
+        bool targets = !relationship.updateTargets().empty();
+        has_targets_ = has_targets_ || targets;
+        waits_ = waits_ || (targets && relationship.wait_backup_ack);
+    }
     // kea-dhcp6 registers this hook point, kea-dhcp4 does not: what a start without
     // dhcpX_srv_configured (libreload) goes by.
     settings_.v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
@@ -134,6 +138,7 @@ HamuxImpl::configured(const ConstElementPtr& json_config, bool v6,
     network_state_ = network_state;
     adjustNetworkState();
     try {
+        config_->mapSubnets(server, v6);
         start(settings);
     } catch (const std::exception& ex) {
         not_started_ = ex.what();
@@ -159,69 +164,84 @@ HamuxImpl::start(const Settings& settings) {
     // running (a sender without its listener would replicate for a refused
     // configuration, or keep Kea's packets parked).
     LeaseSenderPtr sender(new LeaseSender(*config_, poll));
-    CommandListenerPtr listener;
-    bool sender_socket = false, listener_socket = false, cs = false;
+    std::vector<CommandListenerPtr> listeners;
+    bool sender_socket = false, cs = false;
+    size_t listener_sockets = 0;
     try {
-        listener.reset(new CommandListener(*config_, poll, main_));
+        for (auto const& group : config_->listenerGroups()) {
+            listeners.push_back(CommandListenerPtr(new CommandListener(*config_, group[0],
+                                                                       poll, main_)));
+        }
         if (poll) {
             IfaceMgr::instance().addExternalSocket(sender->fd(),
                                                    [sender](int) { sender->dispatch(); });
             sender_socket = true;
-            IfaceMgr::instance().addExternalSocket(listener->fd(),
-                                                   [listener](int) { listener->dispatch(); });
-            listener_socket = true;
+            for (auto const& listener : listeners) {
+                IfaceMgr::instance().addExternalSocket(
+                    listener->fd(), [listener](int) { listener->dispatch(); });
+                ++listener_sockets;
+            }
         } else {
-            registerCriticalSection(sender, listener);
+            registerCriticalSection(sender, listeners);
             cs = true;
         }
     } catch (...) {
         if (cs) {
             MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
         }
-        if (listener_socket) {
-            IfaceMgr::instance().deleteExternalSocket(listener->fd());
+        for (size_t i = 0; i < listener_sockets; ++i) {
+            IfaceMgr::instance().deleteExternalSocket(listeners[i]->fd());
         }
         if (sender_socket) {
             IfaceMgr::instance().deleteExternalSocket(sender->fd());
         }
-        listener.reset();
+        // In reverse: the last bound first.
+        while (!listeners.empty()) {
+            listeners.pop_back();
+        }
         sender->dropFromNowOn();
         sender.reset();
         throw;
     }
     sender_ = sender;
-    listener_ = listener;
+    listeners_ = listeners;
     multi_threaded_ = settings.multi_threaded;
     sockets_registered_ = poll;
     cs_registered_ = !poll;
     settings_ = settings;
     not_started_.clear();
     not_started_logged_ = false;
-    const PeerConfig& self = config_->thisServer();
-    LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
-        .arg(config_->mode).arg(config_->updateTargets().size())
-        .arg(config_->wait_backup_ack ? "true" : "false").arg(self.url.text);
-    LOG_INFO(hamux_logger, HAMUX_LISTENER_STARTED).arg(self.url.text)
-        .arg(listener_->port())
-        .arg(!multi_threaded_ ? "updates applied on Kea's thread"
-             : listener_->appliesInline()
-             ? "updates applied on hamux's IO threads as they are read"
-             : "updates applied on hamux's handler threads");
+    for (auto const& relationship : config_->relationships) {
+        const PeerConfig& self = relationship.thisServer();
+        LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
+            .arg(relationship.mode).arg(relationship.updateTargets().size())
+            .arg(relationship.wait_backup_ack ? "true" : "false").arg(self.url.text);
+    }
+    for (auto const& listener : listeners_) {
+        LOG_INFO(hamux_logger, HAMUX_LISTENER_STARTED).arg(listener->url())
+            .arg(listener->port())
+            .arg(!multi_threaded_ ? "updates applied on Kea's thread"
+                 : listener->appliesInline()
+                 ? "updates applied on hamux's IO threads as they are read"
+                 : "updates applied on hamux's handler threads");
+    }
     checkParkingSettings(settings);
 }
 
 void
 HamuxImpl::registerCriticalSection(const LeaseSenderPtr& sender,
-                                   const CommandListenerPtr& listener) {
+                                   const std::vector<CommandListenerPtr>& listeners) {
     // hamux's handler threads keep out of Kea's critical sections like Kea's own
     // packet threads (reconfiguration recreates the lease manager).
     // The sender holds its unparks meanwhile (LeaseSender::pause).
     MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
     MultiThreadingMgr::instance().addCriticalSectionCallbacks(
         CS_CALLBACKS, []() { CommandListener::checkPermissions(); },
-        [this, listener, sender]() {
+        [this, listeners, sender]() {
             sender->pause();
-            listener->pause();
+            for (auto const& listener : listeners) {
+                listener->pause();
+            }
             // Kea 2.2 may end the section without the exit callbacks: a config-set
             // that fails removes every callback (MultiThreadingMgr::apply(false)) and
             // may leave Kea single-threaded. The main loop's next turn, after the
@@ -233,8 +253,10 @@ HamuxImpl::registerCriticalSection(const LeaseSenderPtr& sender,
                     .arg(ex.what());
             }
         },
-        [listener, sender]() {
-            listener->resume();
+        [listeners, sender]() {
+            for (auto const& listener : listeners) {
+                listener->resume();
+            }
             sender->resume();
         });
 }
@@ -245,21 +267,24 @@ HamuxImpl::stop() {
         MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
         cs_registered_ = false;
     }
-    if (listener_) {
-        listener_->close();
+    for (auto const& listener : listeners_) {
+        listener->close();
     }
     if (sender_) {
         sender_->dropFromNowOn();
     }
     if (sockets_registered_) {
         IfaceMgr::instance().deleteExternalSocket(sender_->fd());
-        IfaceMgr::instance().deleteExternalSocket(listener_->fd());
+        for (auto const& listener : listeners_) {
+            IfaceMgr::instance().deleteExternalSocket(listener->fd());
+        }
         sockets_registered_ = false;
     }
-    if (listener_) {
+    while (!listeners_.empty()) {
         // Answers the commands still waiting for the main thread, then drains.
-        listener_.reset();
-        LOG_INFO(hamux_logger, HAMUX_LISTENER_STOPPED).arg(config_->thisServer().url.text);
+        std::string url = listeners_.back()->url();
+        listeners_.pop_back();
+        LOG_INFO(hamux_logger, HAMUX_LISTENER_STOPPED).arg(url);
     }
     sender_.reset();
 }
@@ -271,18 +296,21 @@ HamuxImpl::reconcile() {
         if (multi_threaded_) {
             // The gate opens only now that Kea is multi-threaded for real. The
             // callbacks again, in case Kea removed them without calling the exit ones.
-            registerCriticalSection(sender_, listener_);
-            listener_->resume();
+            registerCriticalSection(sender_, listeners_);
+            for (auto const& listener : listeners_) {
+                listener->resume();
+            }
             sender_->resume();
         }
         return;
     }
-    if (!network_state_ && !disabled_by_command_ && config_->thisServer().role == "backup") {
+    if (!network_state_ && !disabled_by_command_ && config_->role() == "backup") {
         // libreload: Kea passes no network state; a backup still does not serve.
         try {
             dhcpServiceCommand("dhcp-disable");
             disabled_by_command_ = true;
-            LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE).arg(config_->thisServer().name);
+            LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE)
+                .arg(config_->relationships[0].this_server_name);
         } catch (const std::exception& ex) {
             LOG_ERROR(hamux_logger, HAMUX_START_FAILED).arg(ex.what());
         }
@@ -309,6 +337,10 @@ HamuxImpl::reconcile() {
     MultiThreadingCriticalSection cs;
     stop();
     try {
+        if (config_->multiple() && !network_state_) {
+            // libreload: Kea passes no configuration; its running one ties the subnets.
+            config_->mapSubnets(runningConfig(settings.v6), settings.v6);
+        }
         start(settings);
     } catch (const std::exception& ex) {
         not_started_ = ex.what();
@@ -322,9 +354,9 @@ HamuxImpl::adjustNetworkState() {
         return;
     }
     network_state_->reset(NetworkState::Origin::HA_COMMAND);
-    const PeerConfig& self = config_->thisServer();
-    if (self.role == "backup") {
-        LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE).arg(self.name);
+    if (config_->role() == "backup") {
+        LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE)
+            .arg(config_->relationships[0].this_server_name);
         network_state_->disableService(NetworkState::Origin::HA_COMMAND);
     }
 }
@@ -345,7 +377,7 @@ HamuxImpl::dhcpServiceCommand(const std::string& command) {
 
 void
 HamuxImpl::checkParkingSettings(const Settings& settings) const {
-    if (!config_->wait_backup_ack || !sender_->hasTargets()) {
+    if (!waits_) {
         return;
     }
     if (settings.multi_threaded && settings.packet_queue_size != 0) {
@@ -388,15 +420,23 @@ HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
     if (!deleted) {
         deleted.reset(new Collection());
     }
-    if (!config_->wait_backup_ack) {
+    if (!waits_) {
         // A failure (an exception: logged by the callout, nothing sent) leaves the
-        // query to be answered, as libdhcp_ha does.
-        sender_->send(query, leases, deleted, ParkingLotHandlePtr());
+        // query to be answered, as libdhcp_ha does; but a lease of no relationship
+        // drops it, as libdhcp_ha drops a query of a subnet without one.
+        try {
+            sender_->send(query, leases, deleted, ParkingLotHandlePtr());
+        } catch (const NoRelationship& ex) {
+            noRelationship(handle, query->getLabel(), ex.what());
+        }
         return;
     }
     size_t waiting = 0;
     try {
         waiting = sender_->send(query, leases, deleted, handle.getParkingLotHandlePtr());
+    } catch (const NoRelationship& ex) {
+        noRelationship(handle, query->getLabel(), ex.what());
+        return;
     } catch (const std::exception& ex) {
         // Nothing was sent and the query is not parked: Kea refused to park it (Kea 2.2
         // does not park DHCPv4-over-DHCPv6 queries) or its updates could not be made.
@@ -412,10 +452,34 @@ HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
 }
 
 void
+HamuxImpl::noRelationship(CalloutHandle& handle, const std::string& label,
+                          const std::string& why) {
+    handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+    stats::bump(stats::PACKETS_DROPPED);
+    LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(label).arg(why);
+}
+
+ConstElementPtr
+HamuxImpl::runningConfig(bool v6) {
+    ConstElementPtr answer =
+        CommandMgr::instance().processCommand(isc::config::createCommand("config-get"));
+    int result = isc::config::CONTROL_RESULT_ERROR;
+    ConstElementPtr arguments = isc::config::parseAnswer(result, answer);
+    ConstElementPtr server = arguments && arguments->getType() == Element::map
+                             ? arguments->get(v6 ? "Dhcp6" : "Dhcp4") : ConstElementPtr();
+    if (result != isc::config::CONTROL_RESULT_SUCCESS || !server) {
+        isc_throw(HamuxConfigError, "several relationships tie subnets by their"
+                  " 'ha-server-name', and Kea's running configuration could not be read"
+                  " (config-get: " << answer->str() << ")");
+    }
+    return (server);
+}
+
+void
 HamuxImpl::notStarted(CalloutHandle& handle) {
     // Kea refused the hook's configuration at runtime (it keeps the libraries loaded):
     // with wait-backup-ack no query is answered unless replicated, so it is dropped.
-    if (!config_->wait_backup_ack) {
+    if (!waits_) {
         return;
     }
     handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
@@ -444,10 +508,37 @@ HamuxImpl::status() const {
     }
     ElementPtr arguments = Element::createMap();
     arguments->set("client", boost::const_pointer_cast<Element>(sender_->stats()));
-    arguments->set("listener", boost::const_pointer_cast<Element>(listener_->stats()));
-    arguments->set("this-server-name", Element::create(config_->this_server_name));
-    arguments->set("mode", Element::create(config_->mode));
-    arguments->set("listener-threads", config_->listenerThreads(!multi_threaded_));
+    // The first listener's, as with one relationship; every one's under "listeners".
+    const CommandListenerPtr& first = listeners_[0];
+    arguments->set("listener", boost::const_pointer_cast<Element>(first->stats()));
+    arguments->set("this-server-name",
+                   Element::create(config_->relationships[0].this_server_name));
+    arguments->set("mode", Element::create(config_->relationships[0].mode));
+    arguments->set("listener-threads", boost::const_pointer_cast<Element>(first->threads()));
+    ElementPtr listeners = Element::createList();
+    for (auto const& listener : listeners_) {
+        ElementPtr entry = Element::createMap();
+        entry->set("url", Element::create(listener->url()));
+        entry->set("stats", boost::const_pointer_cast<Element>(listener->stats()));
+        entry->set("listener-threads",
+                   boost::const_pointer_cast<Element>(listener->threads()));
+        listeners->add(entry);
+    }
+    arguments->set("listeners", listeners);
+    ElementPtr relationships = Element::createList();
+    for (auto const& relationship : config_->relationships) {
+        ElementPtr entry = Element::createMap();
+        entry->set("this-server-name", Element::create(relationship.this_server_name));
+        entry->set("mode", Element::create(relationship.mode));
+        entry->set("url", Element::create(relationship.thisServer().url.text));
+        ElementPtr backups = Element::createList();
+        for (auto const peer : relationship.updateTargets()) {
+            backups->add(Element::create(peer->name));
+        }
+        entry->set("backups", backups);
+        relationships->add(entry);
+    }
+    arguments->set("relationships", relationships);
     return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
                                       "hamux status returned.", arguments));
 }

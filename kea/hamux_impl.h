@@ -16,6 +16,7 @@
 #include <boost/shared_ptr.hpp>
 #include <atomic>
 #include <string>
+#include <vector>
 
 namespace isc {
 namespace hamux {
@@ -75,7 +76,7 @@ private:
     void stop();
 
     /// @brief Whether @c start succeeded (and no @c stop since).
-    bool started() const { return (sender_ && listener_); }
+    bool started() const { return (sender_ && !listeners_.empty()); }
 
     /// @brief Main thread, once Kea's main loop runs (after load, and after every
     /// critical section): opens the listener's gate if Kea's actual multi-threading
@@ -87,12 +88,21 @@ private:
     /// @brief Adds (or replaces) the "HAMUX" critical-section callbacks for these; the
     /// entry one also queues @c reconcile for after the section.
     void registerCriticalSection(const LeaseSenderPtr& sender,
-                                 const CommandListenerPtr& listener);
+                                 const std::vector<CommandListenerPtr>& listeners);
 
     /// @brief Runs Kea's dhcp-disable or dhcp-enable with origin "ha-partner" (the
     /// HA origin), where Kea gave no network state (libreload).
     /// @throw Unexpected if Kea refuses it.
     static void dhcpServiceCommand(const std::string& command);
+
+    /// @brief leasesX_committed of a query with a lease of no relationship: dropped.
+    void noRelationship(hooks::CalloutHandle& handle, const std::string& label,
+                        const std::string& why);
+
+    /// @brief Kea's running configuration (config-get, main thread), the Dhcp4 or
+    /// Dhcp6 map: what libreload, which gives no configuration, maps subnets from.
+    /// @throw HamuxConfigError if Kea does not give it.
+    static data::ConstElementPtr runningConfig(bool v6);
 
     /// @brief leasesX_committed of a query with leases to replicate while not started:
     /// with wait-backup-ack it is dropped (it cannot be replicated).
@@ -117,6 +127,8 @@ private:
     HookConfigPtr config_;
     /// @brief Whether any peer is to receive updates (the configuration's).
     bool has_targets_;
+    /// @brief Whether any relationship with backups has wait-backup-ack.
+    bool waits_;
     dhcp::NetworkStatePtr network_state_;
     /// @brief A backup started without the network state disabled DHCP by command.
     bool disabled_by_command_ = false;
@@ -127,7 +139,8 @@ private:
     bool multi_threaded_ = false;
     MainThreadQueue main_;
     LeaseSenderPtr sender_;
-    CommandListenerPtr listener_;
+    /// @brief One per URL of this server (HookConfig::listenerGroups).
+    std::vector<CommandListenerPtr> listeners_;
     bool sockets_registered_ = false;
     bool cs_registered_ = false;
 };

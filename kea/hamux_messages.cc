@@ -45,6 +45,10 @@ extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE = "HAMUX_LOCAL_DHCP_DI
 // start again): with wait-backup-ack queries with leases are dropped, not answered
 // unreplicated. Logged once per load.
 extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP = "HAMUX_NOT_STARTED_DROP";
+// With several relationships, a query had a lease of a subnet no relationship is tied
+// to (a subnet added after the configuration): it cannot be replicated, so it is not
+// answered, as libdhcp_ha drops a query of a subnet without a relationship.
+extern const isc::log::MessageID HAMUX_NO_RELATIONSHIP = "HAMUX_NO_RELATIONSHIP";
 // A client's response was dropped because a partner did not acknowledge its lease.
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED = "HAMUX_PACKET_DROPPED";
 // With wait-backup-ack a query could not be parked (Kea refused: DHCPv4-over-DHCPv6
@@ -93,6 +97,7 @@ const char* values[] = {
     "HAMUX_LISTENER_STARTED", "listening for partners' lease updates on %1 (hamux:// and HTTP on port %2, %3)",
     "HAMUX_LISTENER_STOPPED", "listener on %1 stopped: every request it was handed was answered",
     "HAMUX_LOCAL_DHCP_DISABLE", "local DHCP service is disabled: %1 is a backup (it only receives lease updates), as libdhcp_ha's backup state",
+    "HAMUX_NO_RELATIONSHIP", "%1: response dropped, nothing replicated: %2",
     "HAMUX_NOT_STARTED_DROP", "not started (%1): with wait-backup-ack queries with leases are dropped, not answered without replication",
     "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
     "HAMUX_PACKET_NOT_PARKED", "%1: response dropped: with wait-backup-ack it cannot be answered without replication, and it could not be parked (%2)",

@@ -27,6 +27,7 @@ extern const isc::log::MessageID HAMUX_LISTENER_FAILED;
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED;
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE;
+extern const isc::log::MessageID HAMUX_NO_RELATIONSHIP;
 extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP;
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
 extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED;

@@ -97,7 +97,9 @@ struct Update {
     std::vector<std::string> keys;
     /// @brief Earlier updates of the same addresses still in flight.
     size_t blockers = 0;
-    std::shared_ptr<ParkedQuery> parked;  ///< null without wait-backup-ack
+    /// @brief Its relationship has wait-backup-ack: the query waits for it.
+    bool waits = false;
+    std::shared_ptr<ParkedQuery> parked;  ///< null unless it @c waits and was parked
     /// @brief The query, for the logs' label. Pkt::getLabel formats the client's
     /// identifiers through a stream: made only when a log line needs it, not for
     /// every lease.
@@ -203,14 +205,59 @@ reasonOf(hamux_status status) {
 } // namespace
 
 LeaseSender::LeaseSender(const HookConfig& config, bool poll)
-    : client_(0), wait_backup_ack_(config.wait_backup_ack) {
-    for (auto const peer : config.updateTargets()) {
-        targets_.push_back(*peer);
+    : client_(0), subnets_(config.subnet_relationships), multiple_(config.multiple()) {
+    // A backup of several relationships is one peer (one entry, one ordering key).
+    for (auto const& relationship : config.relationships) {
+        for (auto const peer : relationship.updateTargets()) {
+            bool listed = false;
+            for (auto const& target : targets_) {
+                listed = listed || target.url.text == peer->url.text;
+            }
+            if (!listed) {
+                targets_.push_back(*peer);
+            }
+        }
+    }
+    for (auto const& relationship : config.relationships) {
+        Route route;
+        route.wait_backup_ack = relationship.wait_backup_ack;
+        for (auto const peer : relationship.updateTargets()) {
+            for (auto const& target : targets_) {
+                if (target.url.text == peer->url.text) {
+                    route.targets.push_back(&target);
+                }
+            }
+        }
+        routes_.push_back(route);
     }
     std::string json = config.clientJson(poll);
     if (hamux_client_new(json.c_str(), &client_) != HAMUX_OK) {
         isc_throw(HamuxConfigError, "hamux client: " << hamux_last_error());
     }
+}
+
+bool
+LeaseSender::waitsForAcks() const {
+    for (auto const& route : routes_) {
+        if (route.wait_backup_ack && !route.targets.empty()) {
+            return (true);
+        }
+    }
+    return (false);
+}
+
+size_t
+LeaseSender::relationshipOf(const Lease& lease) const {
+    if (!multiple_) {
+        return (0);
+    }
+    auto found = subnets_.find(lease.subnet_id_);
+    if (found == subnets_.end()) {
+        isc_throw(NoRelationship, "lease " << lease.addr_.toText() << " is in subnet "
+                  << lease.subnet_id_ << ", which no relationship's 'ha-server-name'"
+                  " names (subnets are tied to relationships when Kea is configured)");
+    }
+    return (found->second);
 }
 
 LeaseSender::~LeaseSender() {
@@ -244,12 +291,16 @@ template<typename QueryPtr>
 size_t
 LeaseSender::start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >& updates,
                    const ParkingLotHandlePtr& lot) {
+    size_t waiting = 0;
+    for (auto const& update : updates) {
+        waiting += update->waits ? 1 : 0;
+    }
     std::shared_ptr<ParkedQuery> parked;
-    if (lot && wait_backup_ack_ && !updates.empty()) {
+    if (lot && waiting > 0) {
         parked = std::make_shared<ParkedQuery>();
         parked->lot = lot;
         // Counted before the first send: an answer may come back before this returns.
-        parked->pending = static_cast<int>(updates.size());
+        parked->pending = static_cast<int>(waiting);
         // Kea may refuse (a DHCPv4-over-DHCPv6 query is not parked): nothing was sent
         // then, and the updates are freed with the vector.
         parked->hold(query);
@@ -259,18 +310,21 @@ LeaseSender::start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >&
     // so a parked query's count always reaches 0.
     for (auto& owned : updates) {
         Update* update = owned.release();
-        update->parked = parked;
+        if (update->waits) {
+            update->parked = parked;
+        }
         enqueue(update);
     }
-    return (parked ? updates.size() : 0);
+    return (parked ? waiting : 0);
 }
 
 size_t
 LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
                    const Lease4CollectionPtr& deleted, const ParkingLotHandlePtr& lot) {
     std::vector<std::unique_ptr<Update> > updates;
-    for (auto const& peer : targets_) {
-        auto add = [&](const std::string& command, const Lease4Ptr& lease) {
+    auto add = [&](const std::string& command, const Lease4Ptr& lease) {
+        const Route& route = routes_[relationshipOf(*lease)];
+        for (auto const peer : route.targets) {
             ElementPtr args = leaseArguments(lease->toElement());
             if (command == "lease4-update") {
                 args->set("force-create", Element::create(true));
@@ -278,21 +332,22 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
             args->set("origin", Element::create("ha-partner"));
             std::unique_ptr<Update> update(new Update());
             update->sender = this;
-            update->peer = &peer;
+            update->peer = peer;
+            update->waits = route.wait_backup_ack;
             update->command = command;
             update->body = commandText(command, args, "dhcp4");
-            update->keys.push_back(peer.url.text + " " + lease->addr_.toText());
+            update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
             update->query = query;
             update->lease = lease;
             updates.push_back(std::move(update));
-        };
-        // Deletions first, as libdhcp_ha sends them.
-        for (auto const& lease : *deleted) {
-            add("lease4-del", lease);
         }
-        for (auto const& lease : *leases) {
-            add("lease4-update", lease);
-        }
+    };
+    // Deletions first, as libdhcp_ha sends them.
+    for (auto const& lease : *deleted) {
+        add("lease4-del", lease);
+    }
+    for (auto const& lease : *leases) {
+        add("lease4-update", lease);
     }
     return (start(query, updates, lot));
 }
@@ -300,29 +355,44 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
 size_t
 LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
                    const Lease6CollectionPtr& deleted, const ParkingLotHandlePtr& lot) {
+    // Each relationship's leases, so that one lease6-bulk-apply per backup carries
+    // only its relationship's (with one relationship: all of them).
+    std::vector<Lease6Collection> deleted_of(routes_.size()), leases_of(routes_.size());
+    for (auto const& lease : *deleted) {
+        deleted_of[relationshipOf(*lease)].push_back(lease);
+    }
+    for (auto const& lease : *leases) {
+        leases_of[relationshipOf(*lease)].push_back(lease);
+    }
     std::vector<std::unique_ptr<Update> > updates;
-    for (auto const& peer : targets_) {
-        ElementPtr deleted_list = Element::createList();
-        ElementPtr lease_list = Element::createList();
-        std::unique_ptr<Update> update(new Update());
-        update->sender = this;
-        update->peer = &peer;
-        update->command = "lease6-bulk-apply";
-        for (auto const& lease : *deleted) {
-            deleted_list->add(leaseArguments(lease->toElement()));
-            update->keys.push_back(peer.url.text + " " + lease->addr_.toText());
+    for (size_t r = 0; r < routes_.size(); ++r) {
+        if (deleted_of[r].empty() && leases_of[r].empty()) {
+            continue;
         }
-        for (auto const& lease : *leases) {
-            lease_list->add(leaseArguments(lease->toElement()));
-            update->keys.push_back(peer.url.text + " " + lease->addr_.toText());
+        for (auto const peer : routes_[r].targets) {
+            ElementPtr deleted_list = Element::createList();
+            ElementPtr lease_list = Element::createList();
+            std::unique_ptr<Update> update(new Update());
+            update->sender = this;
+            update->peer = peer;
+            update->waits = routes_[r].wait_backup_ack;
+            update->command = "lease6-bulk-apply";
+            for (auto const& lease : deleted_of[r]) {
+                deleted_list->add(leaseArguments(lease->toElement()));
+                update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
+            }
+            for (auto const& lease : leases_of[r]) {
+                lease_list->add(leaseArguments(lease->toElement()));
+                update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
+            }
+            ElementPtr args = Element::createMap();
+            args->set("deleted-leases", deleted_list);
+            args->set("leases", lease_list);
+            args->set("origin", Element::create("ha-partner"));
+            update->body = commandText("lease6-bulk-apply", args, "dhcp6");
+            update->query = query;
+            updates.push_back(std::move(update));
         }
-        ElementPtr args = Element::createMap();
-        args->set("deleted-leases", deleted_list);
-        args->set("leases", lease_list);
-        args->set("origin", Element::create("ha-partner"));
-        update->body = commandText("lease6-bulk-apply", args, "dhcp6");
-        update->query = query;
-        updates.push_back(std::move(update));
     }
     return (start(query, updates, lot));
 }

@@ -27,8 +27,17 @@ namespace hamux {
 struct Update;
 struct ParkedQuery;
 
-/// @brief The sending side: every committed lease goes to each backup as one hamux
-/// request, out of order and pooled on hamux's IO threads, except that updates of one
+/// @brief A lease whose subnet no relationship's "ha-server-name" names (a subnet added
+/// after the configuration, e.g. by subnet_cmds): it cannot be replicated, so its
+/// query is not answered.
+class NoRelationship : public isc::Exception {
+public:
+    NoRelationship(const char* file, size_t line, const char* what)
+        : isc::Exception(file, line, what) {}
+};
+
+/// @brief The sending side: every committed lease goes to each backup of its
+/// relationship (with several, the one its subnet names) as one hamux request, out of order and pooled on hamux's IO threads, except that updates of one
 /// address wait for the previous update of that address to the same peer (see
 /// @c enqueue): a renew and a release in flight at once cannot land in the wrong order.
 ///
@@ -47,14 +56,18 @@ public:
     ~LeaseSender();
 
     /// @brief Sends the updates of one DHCPv4 query: a lease4-del per deleted lease and
-    /// a lease4-update per new or renewed lease, to every backup.
+    /// a lease4-update per new or renewed lease, to every backup of the lease's
+    /// relationship.
     /// @param parking_lot non-null to park: the query is referenced in it first.
     /// @return how many acknowledgements the query waits for (0: not parked).
+    /// @throw NoRelationship (nothing sent) if a lease's subnet is tied to no
+    /// relationship.
     size_t send(const dhcp::Pkt4Ptr& query, const dhcp::Lease4CollectionPtr& leases,
                  const dhcp::Lease4CollectionPtr& deleted,
                  const hooks::ParkingLotHandlePtr& parking_lot);
 
-    /// @brief As @c send for DHCPv4, for DHCPv6: one lease6-bulk-apply per query and backup.
+    /// @brief As @c send for DHCPv4, for DHCPv6: one lease6-bulk-apply per query and
+    /// backup, with the leases of that backup's relationship.
     size_t send(const dhcp::Pkt6Ptr& query, const dhcp::Lease6CollectionPtr& leases,
                  const dhcp::Lease6CollectionPtr& deleted,
                  const hooks::ParkingLotHandlePtr& parking_lot);
@@ -84,6 +97,9 @@ public:
 
     /// @brief Whether any peer is to receive updates.
     bool hasTargets() const { return (!targets_.empty()); }
+
+    /// @brief Whether any relationship with backups has wait-backup-ack.
+    bool waitsForAcks() const;
 
     /// @brief hamux's callback for one update (an IO thread, or Kea's thread in poll
     /// mode, or the thread freeing the client for what is left then).
@@ -126,9 +142,24 @@ private:
     /// @return the updates that are now free to go, linked through Update::next.
     Update* release(Update* update) noexcept;
 
+    /// @brief The relationship index of a lease (0 with one relationship).
+    /// @throw NoRelationship if its subnet is tied to none.
+    size_t relationshipOf(const dhcp::Lease& lease) const;
+
+    /// @brief Where one relationship's updates go.
+    struct Route {
+        std::vector<const PeerConfig*> targets;  ///< into @c targets_
+        bool wait_backup_ack = false;
+    };
+
     hamux_client* client_;
+    /// @brief Every relationship's backups, one entry per URL; never resized after the
+    /// constructor (routes and updates point into it).
     std::vector<PeerConfig> targets_;
-    bool wait_backup_ack_;
+    std::vector<Route> routes_;
+    /// @brief Subnet id -> relationship, with several relationships (else empty).
+    std::unordered_map<uint32_t, size_t> subnets_;
+    bool multiple_;
 
     /// @brief Per peer and address: the updates in commit order; the front is in
     /// flight, the others wait.

@@ -498,6 +498,26 @@ pub fn start_expecting_refusal(family: Family, config: &Value) -> Refusal {
     Refusal { status, log: format!("{stdout}{stderr}") }
 }
 
+/// Starts kea-dhcp4 with `config`, which it must refuse: it exits non-zero with an
+/// ERROR (or FATAL) line saying all of `says` (case-insensitive). Prints that line.
+pub fn check_refused(config: &Value, says: &[&str]) {
+    let refusal = start_expecting_refusal(Family::V4, config);
+    let code = refusal.status.and_then(|s| s.code());
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "kea-dhcp4 must exit non-zero, got {:?}: {}\n{}",
+        refusal.status,
+        config,
+        refusal.log
+    );
+    let named = refusal.log.lines().filter(|l| l.contains("ERROR") || l.contains("FATAL")).find(|l| {
+        let l = l.to_lowercase();
+        says.iter().all(|s| l.contains(&s.to_lowercase()))
+    });
+    let Some(line) = named else { panic!("no ERROR line saying all of {says:?}:\n{}", refusal.log) };
+    println!("refused ({code:?}): {line}");
+}
+
 pub use testkit::perfdhcp::{relay_address_ready, PerfdhcpTurn};
 
 /// Whether `lo` has ::1 (perfdhcp -6 relays from it); else the skip policy's line.

@@ -118,18 +118,19 @@ Scenarios:
                    (3)/(1) (target >= 90%) and (3)/(2) (target >= 2.5x). Needs Kea,
                    perfdhcp and target/kea/libdhcp_hamux.so ('make kea'); exits 1
                    without them
-  kea-hub          not run by default, runs alone (about 6 s per N): one real kea-dhcp4
+  kea-hub          not run by default, runs alone (about 10 s per N): one real kea-dhcp4
                    with the hook and libdhcp_lease_cmds as the central passive-backup of
                    N primaries (one relationship and one subnet 10.K.0.0/16 each, all on
                    one backup URL), for each N of --primaries (default 1,4,16,64; implies
                    the scenario). The primaries are hamux clients in this process, each
                    with its own connections, sending the hook's lease4-update commands for
                    leases of its own subnet; 64 updates in flight in all, spread evenly,
-                   closed loop, --seconds per N on a fresh backup. Prints per N updates/s
-                   acked, the backup's CPU µs per acked update (its utime + stime), its RSS
-                   after the run, update p99 and failures (not acked with result 0, or a
-                   subnet whose lease count on the backup (lease4-get-all) differs from
-                   the distinct addresses its primary sent), then the CPU ratio of the
+                   closed loop. Per N, on a fresh backup: the 64,000 leases sent once,
+                   then --seconds renewing them. Prints per N updates/s acked, the
+                   backup's CPU µs per acked update (its utime + stime), its RSS after
+                   the run, update p99 and failures (not acked with result 0, or a subnet
+                   whose lease count on the backup (lease4-get-all) differs from the
+                   distinct addresses its primary sent), then the CPU ratio of the
                    largest N to N = 1 (target <= 1.25). Takes the Kea tests' lock
                    (hamux-perfdhcp.lock). Needs kea-dhcp4 and target/kea/libdhcp_hamux.so
                    ('make kea'); exits 1 without them

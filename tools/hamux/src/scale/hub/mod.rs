@@ -2,8 +2,8 @@
 //! passive-backup of N primaries (one relationship each, all on one listener), the
 //! primaries simulated by hamux clients in this process ([`primaries`]). For each N the
 //! same offered work — [`IN_FLIGHT`] updates in flight in all, closed loop, for
-//! `--seconds` — so that what changes with N is only how many relationships, subnets
-//! and connections the backup serves; the figure that matters is the backup's CPU per
+//! `--seconds`, renewing the same 64,000 leases the backup already holds — so that what
+//! changes with N is only how many relationships, subnets and connections it serves; the figure that matters is the backup's CPU per
 //! acked update (its process's utime + stime), whose growth from 1 to 64 primaries
 //! the issue wants within 25 %.
 //!
@@ -17,6 +17,7 @@ mod report;
 use crate::body::Body;
 use crate::kea;
 use backup::Backup;
+use primaries::Until;
 pub use report::Row;
 use std::path::Path;
 use std::time::Duration;
@@ -70,22 +71,37 @@ pub fn run(o: &HubOptions) -> Result<(), String> {
     }
 }
 
-/// One N on a fresh backup: warm-up, the measured run, then the lease check.
+/// One N on a fresh backup: warm-up, every lease sent once (the backup then holds them
+/// all, whatever N), the measured run renewing them, then the lease check.
 fn measure(n: usize, hook: &Path, seconds: Duration, body_size: usize) -> Result<Row, String> {
     let backup = Backup::start(n, hook).map_err(|e| format!("kea-hub: the backup of {n} primaries: {e}"))?;
     let subnets: Vec<_> = (1..=n).map(backup::subnet).collect();
     let fleet = primaries::start(&backup.url, &subnets, IN_FLIGHT, body_size)
         .map_err(|e| format!("kea-hub: {n} primaries: {e}\n{}", backup.log()))?;
-    let label = format!("kea-hub {n}");
+    let fill = primaries::run(
+        &fleet,
+        &backup.url,
+        &format!("kea-hub {n}, leases"),
+        Until::EveryLeaseOnce,
+        body_size,
+    )?;
+    if fill.errors() > 0 {
+        let first = fill.first_error.as_deref().unwrap_or("?");
+        return Err(format!(
+            "kea-hub: {n} primaries: {} updates of new leases failed; first: {first}",
+            fill.errors()
+        ));
+    }
     let before = backup.cpu();
-    let result = primaries::run(&fleet, &backup.url, &label, seconds, body_size)?;
+    let result =
+        primaries::run(&fleet, &backup.url, &format!("kea-hub {n}"), Until::Elapsed(seconds), body_size)?;
     let backup_cpu = backup.cpu().saturating_sub(before);
     let backup_rss = backup.rss();
     let found = backup.leases_per_subnet()?;
     let expected: Vec<(u64, u64)> = fleet
         .iter()
-        .zip(&result.per_primary)
-        .map(|(p, t)| (p.subnet.id as u64, t.leases + p.warm_leases))
+        .zip(fill.per_primary.iter().zip(&result.per_primary))
+        .map(|(p, (filled, renewed))| (p.subnet.id as u64, filled.leases.max(renewed.leases) + p.warm_leases))
         .collect();
     Ok(Row {
         primaries: n,

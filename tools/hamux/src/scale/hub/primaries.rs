@@ -7,9 +7,11 @@
 //! The closed loop: a fixed number of chains in all, spread evenly over the primaries;
 //! each chain keeps one update in flight and sends its next from the reply's callback
 //! ([`Drive`] starts, stops and waits). A chain walks its own [`LEASES_PER_CHAIN`] leases
-//! in order and wraps around, so every N gets the same work (updates in flight, leases,
-//! the mix of new and known leases), and the distinct addresses a chain sent are
-//! `min(sent, owned)`: what the backup must then hold.
+//! in order and wraps around, so the distinct addresses it sent are `min(sent, owned)`:
+//! what the backup must then hold. Run first [`Until::EveryLeaseOnce`], then for the
+//! measured time, every N gets the same work whatever its throughput: the same updates
+//! in flight, renewing the same number of leases the backup already holds (had the
+//! measured run created leases until it wrapped, a faster N would renew a larger share).
 
 use crate::body::Body;
 use crate::capi::{self, Client};
@@ -103,8 +105,22 @@ impl HubResult {
     }
 }
 
+/// How long the chains run.
+#[derive(Clone, Copy, Debug)]
+pub enum Until {
+    /// Until each chain has sent each of its leases once (at most a minute).
+    EveryLeaseOnce,
+    /// For this long, each chain walking its leases round and round.
+    Elapsed(Duration),
+}
+
+/// The longest [`Until::EveryLeaseOnce`] may take: 64,000 updates at 1,000/s.
+const FILL_LIMIT: Duration = Duration::from_secs(64);
+
 struct Shared {
     url: CString,
+    /// Updates a chain sends at the most.
+    limit: u64,
     stop: AtomicBool,
     running: AtomicUsize,
     latencies: Recorder,
@@ -194,21 +210,26 @@ unsafe extern "C" fn on_reply(
         l.last = Some(now);
     });
     chain.done.store(w.acked + w.errors, Ordering::Relaxed);
-    if shared.stop.load(Ordering::Relaxed) || !chain.send_next() {
+    if shared.stop.load(Ordering::Relaxed) || w.sent >= shared.limit || !chain.send_next() {
         shared.running.fetch_sub(1, Ordering::Release);
     }
 }
 
-/// Runs every primary's chains against `url` for `duration`.
+/// Runs every primary's chains against `url` until `until` says.
 pub fn run(
     primaries: &[Primary],
     url: &str,
     label: &str,
-    duration: Duration,
+    until: Until,
     body_size: usize,
 ) -> Result<HubResult, String> {
+    let (limit, duration) = match until {
+        Until::EveryLeaseOnce => (LEASES_PER_CHAIN, FILL_LIMIT),
+        Until::Elapsed(duration) => (u64::MAX, duration),
+    };
     let shared = Shared {
         url: CString::new(url).map_err(|_| "URL contains NUL".to_string())?,
+        limit,
         stop: AtomicBool::new(false),
         running: AtomicUsize::new(0),
         latencies: Recorder::new(),

@@ -12,7 +12,9 @@
 
 use crate::process;
 use serde_json::{json, Value};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -114,7 +116,7 @@ impl Kea {
         what: &str,
         ready: impl FnMut() -> bool,
     ) -> Result<Kea, String> {
-        let dir = std::env::temp_dir().join(format!("hamux-kea-{}-{label}", std::process::id()));
+        let dir = Kea::dir_of(label);
         let child = spawn(daemon, &dir, config, args, launcher).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
@@ -122,6 +124,13 @@ impl Kea {
         let timeout = launcher.start_timeout.unwrap_or(START_TIMEOUT);
         kea.wait_until(daemon, what, timeout, ready)?;
         Ok(kea)
+    }
+
+    /// The temporary directory [`Kea::launch`] gives the daemon named `label`: known
+    /// before it starts, so its configuration can put a control socket there (removed
+    /// with the directory).
+    pub fn dir_of(label: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("hamux-kea-{}-{label}", std::process::id()))
     }
 
     fn wait_until(
@@ -214,6 +223,21 @@ pub fn version(daemon: &str) -> String {
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map_or_else(|| "?".into(), |v| v.trim().to_string())
+}
+
+/// Sends `request` (`{"command": ..., "arguments": ...}`) to the unix control socket
+/// `socket` of a daemon and returns its answer: Kea answers one JSON object and closes
+/// the connection. `timeout` bounds each read (a large `lease4-get-all` takes a while).
+pub fn control(socket: &Path, request: &Value, timeout: Duration) -> Result<Value, String> {
+    let command = request["command"].as_str().unwrap_or("?");
+    let mut stream = UnixStream::connect(socket).map_err(|e| format!("connect {}: {e}", socket.display()))?;
+    let io = |e: std::io::Error| format!("{command} on {}: {e}", socket.display());
+    stream.set_read_timeout(Some(timeout)).map_err(io)?;
+    stream.write_all(request.to_string().as_bytes()).map_err(io)?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(io)?;
+    serde_json::from_slice(&answer)
+        .map_err(|e| format!("{command}: the answer is not JSON ({e}): {}", String::from_utf8_lossy(&answer)))
 }
 
 /// The HA hook entry for a server named `this` among `peers` (name, url, role), with

@@ -16,7 +16,6 @@ use hamux::client::{Client, Reply};
 use hamux::Status;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -344,21 +343,8 @@ impl Server {
         if let Some(arguments) = arguments {
             request["arguments"] = arguments;
         }
-        let mut stream = UnixStream::connect(&self.socket)
-            .unwrap_or_else(|e| panic!("connect {}: {e}\n{}", self.socket.display(), self.log()));
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        stream.write_all(request.to_string().as_bytes()).unwrap();
-        let mut answer = Vec::new();
-        stream
-            .read_to_end(&mut answer)
-            .unwrap_or_else(|e| panic!("{command}: no answer on the control socket: {e}\n{}", self.log()));
-        serde_json::from_slice(&answer).unwrap_or_else(|e| {
-            panic!(
-                "{command}: answer is not JSON ({e}): {}\n{}",
-                String::from_utf8_lossy(&answer),
-                self.log()
-            )
-        })
+        kea::control(&self.socket, &request, Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.log()))
     }
 
     /// Its leases: address → hw-address (v4) or duid (v6).

@@ -80,6 +80,9 @@ pub enum Scenario {
     Kea,
     /// Real kea-dhcp4 servers under DHCP load: no HA, Kea's HA, the hook (runs alone).
     KeaE2e,
+    /// One kea-dhcp4 with the hook as the backup of N simulated primaries (runs alone;
+    /// `scale::hub`).
+    KeaHub,
     /// One client, N listeners: cost per delivered update against N (with `connections`
     /// only; `scale`).
     Peers,
@@ -89,7 +92,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario; those before `kea` run by default.
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Pipelined,
         Scenario::PipelinedOneConn,
         Scenario::OneAtATime,
@@ -98,6 +101,7 @@ impl Scenario {
         Scenario::PipelinedLoaded,
         Scenario::Kea,
         Scenario::KeaE2e,
+        Scenario::KeaHub,
         Scenario::Peers,
         Scenario::Connections,
     ];
@@ -113,6 +117,7 @@ impl Scenario {
             Scenario::PipelinedLoaded => "pipelined-loaded",
             Scenario::Kea => "kea",
             Scenario::KeaE2e => "kea-e2e",
+            Scenario::KeaHub => "kea-hub",
             Scenario::Peers => "peers",
             Scenario::Connections => "connections",
         }
@@ -141,6 +146,7 @@ impl Scenario {
                 | Scenario::PipelinedLoaded
                 | Scenario::Kea
                 | Scenario::KeaE2e
+                | Scenario::KeaHub
                 | Scenario::Peers
                 | Scenario::Connections
         )
@@ -163,7 +169,7 @@ impl Scenario {
         match self {
             Scenario::Pipelined | Scenario::PipelinedLoaded => (load.connections, load.window),
             Scenario::PipelinedOneConn | Scenario::HeadOfLine => (1, load.window),
-            Scenario::OneAtATime | Scenario::KeaE2e => (1, 1),
+            Scenario::OneAtATime | Scenario::KeaE2e | Scenario::KeaHub => (1, 1),
             Scenario::Peers | Scenario::Connections => (load.connections, load.window),
             Scenario::Http | Scenario::Kea => (load.http_connections, load.http_connections),
         }

@@ -100,6 +100,34 @@ pub fn chain_seed(i: usize) -> u64 {
 /// How every successful Kea answer starts: what the client checks in a reply.
 pub const REPLY_OK_PREFIX: &[u8] = b"[ { \"result\": 0,";
 
+/// A reply as a `hamux_response_cb` is given it, judged the one way every closed loop
+/// judges it.
+pub struct Reply<'a> {
+    status: hamux_status,
+    body: &'a [u8],
+}
+
+impl Reply<'_> {
+    /// # Safety
+    /// `body` is NULL or points to `len` bytes that stay readable while the reply lives
+    /// (the callback's duration).
+    pub unsafe fn new<'a>(status: hamux_status, body: *const u8, len: usize) -> Reply<'a> {
+        let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
+        Reply { status, body }
+    }
+
+    /// Delivered, and Kea's answer with result 0.
+    pub fn acked(&self) -> bool {
+        self.status == hamux_status::Ok && self.body.starts_with(REPLY_OK_PREFIX)
+    }
+
+    /// The status and the answer's first 300 bytes, for an error message.
+    pub fn describe(&self) -> String {
+        let shown = &self.body[..self.body.len().min(300)];
+        format!("{}: {}", capi::status_name(self.status), String::from_utf8_lossy(shown))
+    }
+}
+
 impl Chain {
     /// Sends the chain's next request. On `false` nothing is in flight any more.
     ///
@@ -161,6 +189,12 @@ impl Leases {
         }
     }
 
+    /// How many leases the chain owns: `pick(i)` for `i` in `0..owned()` names each of
+    /// them once, in order.
+    pub fn owned(&self) -> u64 {
+        self.count * self.unit
+    }
+
     pub fn pick(&self, random: u64) -> u64 {
         let x = random % (self.count * self.unit);
         (self.first + x / self.unit * self.stride) * self.unit + x % self.unit
@@ -189,8 +223,8 @@ unsafe extern "C" fn on_reply(
     let chain = &*(user_data as *const Chain);
     let shared = &*chain.shared;
     let st = &mut *chain.state.get();
-    let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
-    if status == hamux_status::Ok && body.starts_with(REPLY_OK_PREFIX) {
+    let reply = Reply::new(status, body, len);
+    if reply.acked() {
         let latency = now.saturating_duration_since(st.sent_at).as_nanos() as u64;
         let slow = st.slow;
         shared.latencies.with(|l| {
@@ -203,13 +237,7 @@ unsafe extern "C" fn on_reply(
         });
         st.completed += 1;
     } else {
-        st.record_error(|| {
-            format!(
-                "{}: {}",
-                capi::status_name(status),
-                String::from_utf8_lossy(&body[..body.len().min(300)])
-            )
-        });
+        st.record_error(|| reply.describe());
         shared.latencies.with(|l| l.last = Some(now));
     }
     chain.done.store(st.completed + st.errors, Ordering::Relaxed);
@@ -325,14 +353,13 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
     // chain's final Release decrement of `running`, which the Acquire load above saw.
     let latencies = unsafe { shared.latencies.collect() };
     let mut result = LoadResult {
-        elapsed: latencies.last.map_or(Duration::ZERO, |t| t.saturating_duration_since(start)),
+        elapsed: latencies.elapsed_since(start),
         cpu,
         fast: latencies.fast,
         slow: latencies.slow,
         errors: 0,
         first_error: None,
     };
-    result.elapsed = result.elapsed.max(Duration::from_micros(1));
     for chain in chains {
         let st = chain.state.into_inner();
         result.errors += st.errors;
@@ -341,9 +368,11 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
     Ok(result)
 }
 
-/// Sends one request per connection (and waits for them) so connects happen before the
-/// clock starts; fails with the first error, e.g. an unreachable peer.
-pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Result<(), String> {
+/// Sends two requests per connection (and waits for them) so connects happen before the
+/// clock starts; fails with the first error, e.g. an unreachable peer. Returns how many
+/// leases it updated: the pool's last ones, each once (a peer that keeps leases has them
+/// too).
+pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Result<u64, String> {
     struct Pending {
         left: AtomicUsize,
         error: std::sync::Mutex<Option<String>>,
@@ -363,6 +392,7 @@ pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Resu
     let mut body = Body::new(spec.body_size, &spec.subnet)?;
     let pool = body.pool();
     let mut send_error = None;
+    let mut sent = 0;
     // Distinct leases (as many as the pool has), so that no two updates of one lease are
     // in flight at once.
     for n in 0..(connections as u64 * 2).min(pool) {
@@ -388,6 +418,7 @@ pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Resu
                 Some(format!("hamux_client_send: {}: {}", capi::status_name(status), capi::last_error()));
             break;
         }
+        sent += 1;
     }
     // Callbacks reference `pending`: wait for every one before it goes out of scope.
     while pending.left.load(Ordering::Acquire) > 0 {
@@ -395,7 +426,7 @@ pub fn warm_up(client: &Client, spec: &LoadSpec<'_>, connections: usize) -> Resu
     }
     match send_error.or(pending.error.into_inner().unwrap_or_else(|e| e.into_inner())) {
         Some(e) => Err(format!("{url}: {e}")),
-        None => Ok(()),
+        None => Ok(sent),
     }
 }
 

@@ -3,11 +3,14 @@
 //! exist, with the lease_cmds and HA hooks, the HA dedicated listener (HA multi-threading,
 //! `http-listener-threads` [`LISTENER_THREADS`]) and leases in memory only. The daemon is
 //! the test kit's [`Kea`]: its files live in a temporary directory, and it is killed when
-//! dropped or when the thread that started it ends, so no run leaves one behind.
+//! dropped or when the thread that started it ends, so no run leaves one behind. Also
+//! what every Kea scenario needs: whether Kea is installed, its version, and where the
+//! hook (`libdhcp_hamux.so`) was built.
 
 use crate::subnet::Subnet;
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::time::Duration;
 use testkit::kea::{self as kit, Kea, Launcher};
 
@@ -25,6 +28,23 @@ pub fn missing() -> Option<String> {
 /// `kea-dhcp4 -v`, e.g. "2.2.0".
 pub fn version() -> String {
     kit::version(DAEMON)
+}
+
+/// `libdhcp_hamux.so` next to this binary's target directory (`target/kea/`, where
+/// `make kea` puts it), or in the library's source tree's.
+pub fn hook_library() -> Result<PathBuf, String> {
+    let library = testkit::library::manifest_dir();
+    let exe = std::env::current_exe().ok();
+    let near_exe = exe.as_deref().and_then(|e| e.parent()?.parent()).map(|t| t.join("kea/libdhcp_hamux.so"));
+    let candidates: Vec<PathBuf> =
+        near_exe.into_iter().chain([library.join("target/kea/libdhcp_hamux.so")]).collect();
+    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+        format!(
+            "the hook {} is missing; build it with `make -C {} kea` (needs kea-dev, libboost-dev)",
+            candidates[0].display(),
+            library.display()
+        )
+    })
 }
 
 /// A running standby kea-dhcp4.

@@ -118,6 +118,22 @@ Scenarios:
                    (3)/(1) (target >= 90%) and (3)/(2) (target >= 2.5x). Needs Kea,
                    perfdhcp and target/kea/libdhcp_hamux.so ('make kea'); exits 1
                    without them
+  kea-hub          not run by default, runs alone (about 10 s per N): one real kea-dhcp4
+                   with the hook and libdhcp_lease_cmds as the central passive-backup of
+                   N primaries (one relationship and one subnet 10.K.0.0/16 each, all on
+                   one backup URL), for each N of --primaries (default 1,4,16,64; implies
+                   the scenario). The primaries are hamux clients in this process, each
+                   with its own connections, sending the hook's lease4-update commands for
+                   leases of its own subnet; 64 updates in flight in all, spread evenly,
+                   closed loop. Per N, on a fresh backup: the 64,000 leases sent once,
+                   then --seconds renewing them. Prints per N updates/s acked, the
+                   backup's CPU µs per acked update (its utime + stime), its RSS after
+                   the run, update p99 and failures (not acked with result 0, or a subnet
+                   whose lease count on the backup (lease4-get-all) differs from the
+                   distinct addresses its primary sent), then the CPU ratio of the
+                   largest N to N = 1 (target <= 1.25). Takes the Kea tests' lock
+                   (hamux-perfdhcp.lock). Needs kea-dhcp4 and target/kea/libdhcp_hamux.so
+                   ('make kea'); exits 1 without them
   peers            not run by default, runs alone (with connections): one client and,
                    in a child process ('hamux listen --listeners N'), N listeners
                    (io-threads 1 each, handler inline), for each N of --peers. Per N two
@@ -158,9 +174,11 @@ Options:
                         the listener's IO threads, as it never blocks; N > 0: N handler
                         threads, the hand-over a blocking host needs)
   --scenario NAME       run only these (repeatable or comma-separated; default all but
-                        kea, kea-e2e, peers and connections)
+                        kea, kea-e2e, kea-hub, peers and connections)
   --peers N[,N...]      with scenario peers (implies it): the peer counts (default
                         1,4,16,64)
+  --primaries N[,N...]  with scenario kea-hub (implies it): the primary counts, 1 to 64
+                        (default 1,4,16,64)
   --fan-out K|all       with scenario peers: peers each update of the fan-out rows goes to
                         (default all)
   --total-in-flight N   with scenario peers: N requests in flight in all whatever the
@@ -269,6 +287,7 @@ const BENCH_FLAGS: &[&str] = &[
     "--fan-out",
     "--total-in-flight",
     "--idle-connections",
+    "--primaries",
 ];
 const LISTEN_FLAGS: &[&str] = &[
     "--port",
@@ -362,6 +381,12 @@ fn bench(flags: &Flags) -> Result<(), Fail> {
     if flags.last("--idle-connections").is_some() && !scenarios.contains(&Scenario::Connections) {
         scenarios.push(Scenario::Connections);
     }
+    if flags.last("--primaries").is_some() && !scenarios.contains(&Scenario::KeaHub) {
+        scenarios.push(Scenario::KeaHub);
+    }
+    if scenarios.contains(&Scenario::KeaHub) {
+        return kea_hub(flags, scenarios.len() > 1 || target.is_some());
+    }
     if scenarios.iter().any(|s| matches!(s, Scenario::Peers | Scenario::Connections)) {
         return scale(flags, &scenarios, target.is_some());
     }
@@ -451,6 +476,21 @@ fn kea_e2e(flags: &Flags, others: bool) -> Result<(), Fail> {
             .unwrap_or_default(),
     };
     kea_e2e::run(&options).map_err(Fail::Run)
+}
+
+/// `--scenario kea-hub`: its own Kea backup and primaries, so it runs alone.
+fn kea_hub(flags: &Flags, others: bool) -> Result<(), Fail> {
+    if others || flags.switch("--tls") {
+        return Err(Fail::Usage("kea-hub runs alone: drop --target, --tls and the other scenarios".into()));
+    }
+    let primaries = usage(scale::counts(flags.all("--primaries"), "--primaries", scale::hub::MAX_PRIMARIES))?;
+    let options = scale::hub::HubOptions {
+        primaries: if primaries.is_empty() { scale::hub::DEFAULT_PRIMARIES.to_vec() } else { primaries },
+        seconds: usage(flags.seconds("--seconds", Some(Duration::from_secs(DEFAULT_SECONDS))))?
+            .unwrap_or_default(),
+        json: flags.switch("--json"),
+    };
+    scale::hub::run(&options).map_err(Fail::Run)
 }
 
 fn listen(flags: &Flags) -> Result<(), Fail> {

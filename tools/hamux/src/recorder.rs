@@ -6,7 +6,7 @@ use crate::histogram::Histogram;
 use std::cell::{RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What one thread recorded.
 #[derive(Default)]
@@ -18,6 +18,12 @@ pub struct Latencies {
 }
 
 impl Latencies {
+    /// A run's length: from `start` to the last reply recorded (at least 1 µs, so rates
+    /// stay finite).
+    pub fn elapsed_since(&self, start: Instant) -> Duration {
+        self.last.map_or(Duration::ZERO, |t| t.saturating_duration_since(start)).max(Duration::from_micros(1))
+    }
+
     fn merge(&mut self, other: &Latencies) {
         self.fast.merge(&other.fast);
         self.slow.merge(&other.slow);

@@ -24,7 +24,7 @@ use perfdhcp::Saturation;
 use servers::{Backup, Replicator};
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use testkit::perfdhcp::{self as kit_perfdhcp, PerfdhcpTurn};
 
@@ -89,7 +89,7 @@ pub fn run(o: &Options) -> Result<(), String> {
         return Err(format!("kea-e2e: {why}"));
     }
     kit_perfdhcp::installed().map_err(|why| format!("kea-e2e: {why}"))?;
-    let hook = hook_library()?;
+    let hook = kea::hook_library().map_err(|why| format!("kea-e2e: {why}"))?;
     kit_perfdhcp::add_relay_address().map_err(|why| format!("kea-e2e: {why}"))?;
     let _turn = PerfdhcpTurn::try_wait()?;
     let started = Instant::now();
@@ -182,21 +182,4 @@ fn settle(dhcp: SocketAddr) {
     while !servers::serves(dhcp) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// `libdhcp_hamux.so` next to this binary's target directory (`target/kea/`, where
-/// `make kea` puts it), or in the library's source tree's.
-fn hook_library() -> Result<PathBuf, String> {
-    let library = testkit::library::manifest_dir();
-    let exe = std::env::current_exe().ok();
-    let near_exe = exe.as_deref().and_then(|e| e.parent()?.parent()).map(|t| t.join("kea/libdhcp_hamux.so"));
-    let candidates: Vec<PathBuf> =
-        near_exe.into_iter().chain([library.join("target/kea/libdhcp_hamux.so")]).collect();
-    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
-        format!(
-            "kea-e2e: the hook {} is missing; build it with `make -C {} kea` (needs kea-dev, libboost-dev)",
-            candidates[0].display(),
-            library.display()
-        )
-    })
 }

@@ -18,7 +18,7 @@
 
 use crate::body::Body;
 use crate::capi::{self, Client};
-use crate::driver::{chain_seed, xorshift, Drive, Leases, REPLY_OK_PREFIX};
+use crate::driver::{chain_seed, xorshift, Drive, Leases, Reply};
 use crate::histogram::Histogram;
 use crate::recorder::Recorder;
 use crate::subnet::Subnet;
@@ -178,17 +178,11 @@ unsafe extern "C" fn on_reply(
     // SAFETY: user_data is a chain of a live run.
     let chain = &*(user_data as *const Chain);
     let shared = &*chain.shared;
-    let body = if body.is_null() { &[][..] } else { std::slice::from_raw_parts(body, len) };
-    if status == hamux_status::Ok && body.starts_with(REPLY_OK_PREFIX) {
+    let reply = Reply::new(status, body, len);
+    if reply.acked() {
         shared.delivered.fetch_add(1, Ordering::Relaxed);
     } else {
-        shared.record_error(|| {
-            format!(
-                "{}: {}",
-                capi::status_name(status),
-                String::from_utf8_lossy(&body[..body.len().min(300)])
-            )
-        });
+        shared.record_error(|| reply.describe());
     }
     if chain.left.fetch_sub(1, Ordering::AcqRel) != 1 {
         return;
@@ -256,10 +250,7 @@ pub fn run(client: &Client, spec: &FanOutSpec<'_>) -> Result<FanOutResult, Strin
     // decrement of `running` its chain made, which the Acquire load above saw.
     let latencies = unsafe { shared.latencies.collect() };
     Ok(FanOutResult {
-        elapsed: latencies
-            .last
-            .map_or(Duration::ZERO, |t| t.saturating_duration_since(start))
-            .max(Duration::from_micros(1)),
+        elapsed: latencies.elapsed_since(start),
         cpu,
         delivered: shared.delivered.load(Ordering::Relaxed),
         updates: latencies.fast,

@@ -1,10 +1,12 @@
 //! `hamux bench --scenario peers` and `--scenario connections`: how hamux's cost grows
 //! with the number of peers (one client, N listeners) and with the number of
-//! connections one listener holds (most of them idle). Not in the default run: they
-//! start child processes and open up to 10,000 connections.
+//! connections one listener holds (most of them idle); and `--scenario kea-hub` ([`hub`]):
+//! how a real Kea backup's cost grows with the number of its primaries. Not in the
+//! default run: they start child processes and open up to 10,000 connections.
 
 mod connections;
 mod fan_out;
+pub mod hub;
 mod listeners;
 mod peers;
 mod process_stats;

@@ -124,8 +124,8 @@ Scenarios:
                    one backup URL), for each N of --primaries (default 1,4,16,64; implies
                    the scenario). The primaries are hamux clients in this process, each
                    with its own connections, sending the hook's lease4-update commands for
-                   leases of its own subnet; 64 updates in flight in all, spread evenly,
-                   closed loop. Per N, on a fresh backup: the 64,000 leases sent once,
+                   leases of its own subnet; 64 updates in flight in all, spread evenly
+                   (with --window W: W per primary), closed loop. Per N, on a fresh backup: the 64,000 leases sent once,
                    then --seconds renewing them. Prints per N updates/s acked, the
                    backup's CPU µs per acked update (its utime + stime), its RSS after
                    the run, update p99 and failures (not acked with result 0, or a subnet
@@ -488,6 +488,10 @@ fn kea_hub(flags: &Flags, others: bool) -> Result<(), Fail> {
         primaries: if primaries.is_empty() { scale::hub::DEFAULT_PRIMARIES.to_vec() } else { primaries },
         seconds: usage(flags.seconds("--seconds", Some(Duration::from_secs(DEFAULT_SECONDS))))?
             .unwrap_or_default(),
+        per_primary: match flags.last("--window") {
+            None => None,
+            Some(_) => Some(usage(flags.number("--window", 1usize, 1, 1024))?),
+        },
         json: flags.switch("--json"),
     };
     scale::hub::run(&options).map_err(Fail::Run)

@@ -2,10 +2,14 @@
 //! passive-backup of N primaries (one relationship each, all on one listener), the
 //! primaries simulated by hamux clients in this process ([`primaries`]). For each N the
 //! same offered work — [`IN_FLIGHT`] updates in flight in all, closed loop, for
-//! `--seconds`, renewing the same 64,000 leases the backup already holds — so that what
-//! changes with N is only how many relationships, subnets and connections it serves; the figure that matters is the backup's CPU per
-//! acked update (its process's utime + stime), whose growth from 1 to 64 primaries
-//! the issue wants within 25 %.
+//! `--seconds`, renewing the same [`primaries::LEASES`] leases the backup already
+//! holds — so that what changes with N is only how many relationships, subnets and
+//! connections it serves; the figure that matters is the backup's CPU per acked update
+//! (its process's utime + stime), whose growth from 1 to 64 primaries the issue wants
+//! within 25 %. With `--window W` each primary has W in flight instead (W × N in all),
+//! as each branch of a growing hub brings its own traffic: every connection then
+//! carries the same number of updates at once whatever N, and what grows with N is the
+//! total.
 //!
 //! Not in the default run and runs alone: it starts Kea, and takes the flock the Kea
 //! tests and kea-e2e take, so it never measures beside them.
@@ -34,7 +38,16 @@ pub struct HubOptions {
     pub primaries: Vec<usize>,
     /// The measured period of each N.
     pub seconds: Duration,
+    /// `--window`: updates in flight per primary (`None`: [`IN_FLIGHT`] in all).
+    pub per_primary: Option<usize>,
     pub json: bool,
+}
+
+impl HubOptions {
+    /// Updates in flight in all with `n` primaries.
+    fn in_flight(&self, n: usize) -> usize {
+        self.per_primary.map_or(IN_FLIGHT, |w| w * n)
+    }
 }
 
 pub fn run(o: &HubOptions) -> Result<(), String> {
@@ -49,16 +62,20 @@ pub fn run(o: &HubOptions) -> Result<(), String> {
     if !o.json {
         println!(
             "hamux {} bench kea-hub: kea-dhcp4 {} as the passive-backup of N primaries (hamux clients in \
-             this process, one relationship and subnet each), {IN_FLIGHT} lease4-updates in flight in \
-             all, {:.1} s per N, bodies {body_size} bytes",
+             this process, one relationship and subnet each), {} lease4-updates in flight, {:.1} s per \
+             N, bodies {body_size} bytes",
             hamux::VERSION,
             kea::version(),
+            match o.per_primary {
+                Some(w) => format!("{w} per primary"),
+                None => format!("{IN_FLIGHT} in all"),
+            },
             o.seconds.as_secs_f64(),
         );
     }
     let mut rows = Vec::new();
     for &n in &o.primaries {
-        rows.push(measure(n, &hook, o.seconds, body_size)?);
+        rows.push(measure(n, &hook, o.seconds, o.in_flight(n), body_size)?);
     }
     if o.json {
         println!("{}", report::json(&rows));
@@ -73,10 +90,16 @@ pub fn run(o: &HubOptions) -> Result<(), String> {
 
 /// One N on a fresh backup: warm-up, every lease sent once (the backup then holds them
 /// all, whatever N), the measured run renewing them, then the lease check.
-fn measure(n: usize, hook: &Path, seconds: Duration, body_size: usize) -> Result<Row, String> {
+fn measure(
+    n: usize,
+    hook: &Path,
+    seconds: Duration,
+    in_flight: usize,
+    body_size: usize,
+) -> Result<Row, String> {
     let backup = Backup::start(n, hook).map_err(|e| format!("kea-hub: the backup of {n} primaries: {e}"))?;
     let subnets: Vec<_> = (1..=n).map(backup::subnet).collect();
-    let fleet = primaries::start(&backup.url, &subnets, IN_FLIGHT, body_size)
+    let fleet = primaries::start(&backup.url, &subnets, in_flight, body_size)
         .map_err(|e| format!("kea-hub: {n} primaries: {e}\n{}", backup.log()))?;
     let fill = primaries::run(
         &fleet,
@@ -105,6 +128,7 @@ fn measure(n: usize, hook: &Path, seconds: Duration, body_size: usize) -> Result
         .collect();
     Ok(Row {
         primaries: n,
+        in_flight,
         result,
         backup_cpu,
         backup_rss,

@@ -6,7 +6,7 @@
 //!
 //! The closed loop: a fixed number of chains in all, spread evenly over the primaries;
 //! each chain keeps one update in flight and sends its next from the reply's callback
-//! ([`Drive`] starts, stops and waits). A chain walks its own [`LEASES_PER_CHAIN`] leases
+//! ([`Drive`] starts, stops and waits). A chain walks its own share of [`LEASES`] leases
 //! in order and wraps around, so the distinct addresses it sent are `min(sent, owned)`:
 //! what the backup must then hold. Run first [`Until::EveryLeaseOnce`], then for the
 //! measured time, every N gets the same work whatever its throughput: the same updates
@@ -26,8 +26,9 @@ use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Leases each chain owns (its primary's subnet holds `chains * LEASES_PER_CHAIN`).
-pub const LEASES_PER_CHAIN: u64 = 1000;
+/// Leases the chains own in all, whatever N and the updates in flight (1,000 each with
+/// 64 in flight): every N fills the backup with as many and renews as many.
+pub const LEASES: u64 = 64_000;
 
 /// Connections to the backup: the hook's `connections-per-peer` on a Kea primary with
 /// `thread-pool-size` 2 (one per DHCP thread, as libdhcp_ha's client threads).
@@ -39,6 +40,8 @@ pub struct Primary {
     pub subnet: Subnet,
     /// Its share of the updates in flight.
     pub chains: usize,
+    /// Leases each of its chains owns (its subnet holds `chains` times as many).
+    pub leases_per_chain: u64,
     /// Leases its warm-up updated (outside the chains' leases).
     pub warm_leases: u64,
 }
@@ -70,7 +73,14 @@ pub fn start(
             split_slow: false,
         };
         let warm_leases = driver::warm_up(&client, &spec, CONNECTIONS)?;
-        primaries.push(Primary { client, subnet, chains: share(in_flight, subnets.len(), k), warm_leases });
+        let leases_per_chain = (LEASES / in_flight.max(1) as u64).max(1);
+        primaries.push(Primary {
+            client,
+            subnet,
+            chains: share(in_flight, subnets.len(), k),
+            leases_per_chain,
+            warm_leases,
+        });
     }
     Ok(primaries)
 }
@@ -119,8 +129,8 @@ const FILL_LIMIT: Duration = Duration::from_secs(64);
 
 struct Shared {
     url: CString,
-    /// Updates a chain sends at the most.
-    limit: u64,
+    /// [`Until::EveryLeaseOnce`]: a chain stops once it sent each of its leases.
+    once: bool,
     stop: AtomicBool,
     running: AtomicUsize,
     latencies: Recorder,
@@ -210,7 +220,8 @@ unsafe extern "C" fn on_reply(
         l.last = Some(now);
     });
     chain.done.store(w.acked + w.errors, Ordering::Relaxed);
-    if shared.stop.load(Ordering::Relaxed) || w.sent >= shared.limit || !chain.send_next() {
+    let done = shared.once && w.sent >= w.leases.owned();
+    if shared.stop.load(Ordering::Relaxed) || done || !chain.send_next() {
         shared.running.fetch_sub(1, Ordering::Release);
     }
 }
@@ -223,13 +234,13 @@ pub fn run(
     until: Until,
     body_size: usize,
 ) -> Result<HubResult, String> {
-    let (limit, duration) = match until {
-        Until::EveryLeaseOnce => (LEASES_PER_CHAIN, FILL_LIMIT),
-        Until::Elapsed(duration) => (u64::MAX, duration),
+    let (once, duration) = match until {
+        Until::EveryLeaseOnce => (true, FILL_LIMIT),
+        Until::Elapsed(duration) => (false, duration),
     };
     let shared = Shared {
         url: CString::new(url).map_err(|_| "URL contains NUL".to_string())?,
-        limit,
+        once,
         stop: AtomicBool::new(false),
         running: AtomicUsize::new(0),
         latencies: Recorder::new(),
@@ -238,7 +249,7 @@ pub fn run(
     let mut chains = Vec::new();
     for (p, primary) in primaries.iter().enumerate() {
         let template = Body::new(body_size, &primary.subnet)?;
-        let pool = primary.chains as u64 * LEASES_PER_CHAIN;
+        let pool = primary.chains as u64 * primary.leases_per_chain;
         for c in 0..primary.chains {
             chains.push(Chain {
                 shared: &shared,
@@ -301,10 +312,10 @@ mod tests {
             assert_eq!(shares.iter().sum::<usize>(), in_flight);
             assert!(shares.iter().max().unwrap() - shares.iter().min().unwrap() <= 1, "{shares:?}");
         }
-        // Each chain owns its LEASES_PER_CHAIN leases whatever its primary's share.
-        for chains in [1u64, 21, 22, 64] {
+        // Each chain owns its share of the leases whatever its primary's share.
+        for (chains, per_chain) in [(1u64, 1000), (21, 1000), (22, 1000), (64, 1000), (2048, LEASES / 2048)] {
             for c in 0..chains {
-                assert_eq!(Leases::of_chain(c, chains, chains * LEASES_PER_CHAIN).owned(), LEASES_PER_CHAIN);
+                assert_eq!(Leases::of_chain(c, chains, chains * per_chain).owned(), per_chain);
             }
         }
     }

@@ -4,7 +4,6 @@
 
 use super::super::process_stats::bytes;
 use super::primaries::HubResult;
-use super::IN_FLIGHT;
 use crate::progress::group;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -44,6 +43,8 @@ impl LeaseCheck {
 /// One N's figures.
 pub struct Row {
     pub primaries: usize,
+    /// Updates in flight in all.
+    pub in_flight: usize,
     pub result: HubResult,
     /// The backup daemon's CPU during the run.
     pub backup_cpu: Duration,
@@ -71,7 +72,7 @@ impl Row {
     }
 
     fn in_flight_per_primary(&self) -> String {
-        let (low, high) = (IN_FLIGHT / self.primaries, IN_FLIGHT.div_ceil(self.primaries));
+        let (low, high) = (self.in_flight / self.primaries, self.in_flight.div_ceil(self.primaries));
         if low == high {
             low.to_string()
         } else {
@@ -150,7 +151,7 @@ pub fn json(rows: &[Row]) -> Value {
         .map(|r| {
             json!({
                 "primaries": r.primaries,
-                "in-flight": IN_FLIGHT,
+                "in-flight": r.in_flight,
                 "seconds": (r.result.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
                 "acked": r.result.acked(),
                 "updates-per-second": r.rate().round(),

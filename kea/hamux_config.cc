@@ -141,7 +141,7 @@ readPasswordFile(const std::string& file, const std::string& key) {
 
 PeerConfig
 parsePeer(const ConstElementPtr& entry, const std::string& path,
-          const ConstElementPtr& relationship) {
+          const ConstElementPtr& relationship, const std::string& relationship_path) {
     if (entry->getType() != Element::map) {
         isc_throw(HamuxConfigError, "'" << path << "' must be a map");
     }
@@ -162,7 +162,7 @@ parsePeer(const ConstElementPtr& entry, const std::string& path,
     // Per-peer TLS files override the relationship's, as in libdhcp_ha.
     for (auto key : {"trust-anchor", "cert-file", "key-file"}) {
         std::string value = stringOf(entry, key, path, false,
-                                     stringOf(relationship, key, "", false));
+                                     stringOf(relationship, key, relationship_path, false));
         if (std::string(key) == "trust-anchor") {
             peer.trust_anchor = value;
         } else if (std::string(key) == "cert-file") {
@@ -235,9 +235,10 @@ parseHamuxKeys(const ConstElementPtr& hamux, RelationshipConfig& config) {
         bool listener = HAMUX_LISTENER_KEYS.count(entry.first) > 0;
         if (!client && !listener) {
             isc_throw(HamuxConfigError, "unknown key '"
-                      << where(config.path, "hamux." + entry.first) << "' (hamux client keys: connections-per-peer, request-timeout-ms,"
-                      " max-in-flight, ...; listener keys: handler-threads, max-pending,"
-                      " allowed-peers, ...; see the README)");
+                      << where(config.path, "hamux." + entry.first) << "' (hamux client"
+                      " keys: connections-per-peer, request-timeout-ms, max-in-flight, ...;"
+                      " listener keys: handler-threads, max-pending, allowed-peers, ...; see"
+                      " the README)");
         }
         if (client) {
             config.hamux_client->set(entry.first, entry.second);
@@ -394,7 +395,7 @@ parseRelationship(const ConstElementPtr& c, const std::string& path) {
         std::ostringstream entry;
         entry << "peers[" << i << "]";
         std::string peer_path = where(path, entry.str());
-        PeerConfig peer = parsePeer(peers->get(i), peer_path, c);
+        PeerConfig peer = parsePeer(peers->get(i), peer_path, c, path);
         if (!names.insert(peer.name).second) {
             isc_throw(HamuxConfigError, "'" << peer_path << ".name': peer with name '"
                       << peer.name << "' already specified");
@@ -575,8 +576,10 @@ subnetServerName(const ConstElementPtr& subnet, const ConstElementPtr& network,
 
 void
 HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
-    subnet_relationships.clear();
+    // Built aside and kept only whole: a refused configuration leaves no half map.
+    std::unordered_map<uint32_t, size_t> mapped;
     if (!multiple() || !server || server->getType() != Element::map) {
+        subnet_relationships.swap(mapped);
         return;
     }
     const std::string list = v6 ? "subnet6" : "subnet4";
@@ -619,7 +622,7 @@ HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
                           " to their relationship by subnet id, so every subnet needs an"
                           " explicit one");
             }
-            subnet_relationships[static_cast<uint32_t>(id->intValue())] = index;
+            mapped[static_cast<uint32_t>(id->intValue())] = index;
         }
     };
     map(server->get(list), ConstElementPtr(), list);
@@ -631,6 +634,7 @@ HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
             map(networks->get(n)->get(list), networks->get(n), path.str());
         }
     }
+    subnet_relationships.swap(mapped);
 }
 
 ElementPtr
@@ -665,7 +669,13 @@ HookConfig::clientPeer(const RelationshipConfig& relationship,
 
 std::string
 HookConfig::clientJson(bool poll) const {
+    // The first relationship's keys at the top: hamux checks them even where there is no
+    // backup to send to (one relationship: as its keys always were); each backup then
+    // has its own relationship's (clientPeer).
     ElementPtr json = Element::createMap();
+    for (auto const& entry : relationships[0].hamux_client->mapValue()) {
+        json->set(entry.first, entry.second);
+    }
     // The client's own keys: the largest any relationship gives.
     for (auto key : {"io-threads", "drain-timeout-ms"}) {
         for (auto const& relationship : relationships) {

@@ -337,8 +337,9 @@ HamuxImpl::reconcile() {
     MultiThreadingCriticalSection cs;
     stop();
     try {
-        if (config_->multiple() && !network_state_) {
-            // libreload: Kea passes no configuration; its running one ties the subnets.
+        if (config_->multiple()) {
+            // What Kea runs ties the subnets: libreload passes no configuration, and
+            // after a refused config-set the one the hook saw is not the one Kea kept.
             config_->mapSubnets(runningConfig(settings.v6), settings.v6);
         }
         start(settings);

@@ -206,27 +206,20 @@ reasonOf(hamux_status status) {
 
 LeaseSender::LeaseSender(const HookConfig& config, bool poll)
     : client_(0), subnets_(config.subnet_relationships), multiple_(config.multiple()) {
-    // A backup of several relationships is one peer (one entry, one ordering key).
+    // One entry per relationship and backup, under the name that relationship gives it
+    // (for the logs); a backup of several relationships is still one peer of the client
+    // and one ordering key per address, both by URL. Reserved first: routes point into it.
+    size_t count = 0;
     for (auto const& relationship : config.relationships) {
-        for (auto const peer : relationship.updateTargets()) {
-            bool listed = false;
-            for (auto const& target : targets_) {
-                listed = listed || target.url.text == peer->url.text;
-            }
-            if (!listed) {
-                targets_.push_back(*peer);
-            }
-        }
+        count += relationship.updateTargets().size();
     }
+    targets_.reserve(count);
     for (auto const& relationship : config.relationships) {
         Route route;
         route.wait_backup_ack = relationship.wait_backup_ack;
         for (auto const peer : relationship.updateTargets()) {
-            for (auto const& target : targets_) {
-                if (target.url.text == peer->url.text) {
-                    route.targets.push_back(&target);
-                }
-            }
+            targets_.push_back(*peer);
+            route.targets.push_back(&targets_.back());
         }
         routes_.push_back(route);
     }
@@ -234,16 +227,6 @@ LeaseSender::LeaseSender(const HookConfig& config, bool poll)
     if (hamux_client_new(json.c_str(), &client_) != HAMUX_OK) {
         isc_throw(HamuxConfigError, "hamux client: " << hamux_last_error());
     }
-}
-
-bool
-LeaseSender::waitsForAcks() const {
-    for (auto const& route : routes_) {
-        if (route.wait_backup_ack && !route.targets.empty()) {
-            return (true);
-        }
-    }
-    return (false);
 }
 
 size_t

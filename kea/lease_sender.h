@@ -37,8 +37,9 @@ public:
 };
 
 /// @brief The sending side: every committed lease goes to each backup of its
-/// relationship (with several, the one its subnet names) as one hamux request, out of order and pooled on hamux's IO threads, except that updates of one
-/// address wait for the previous update of that address to the same peer (see
+/// relationship (with several, the one its subnet names) as one hamux request, out of
+/// order and pooled on hamux's IO threads, except that updates of one address wait for
+/// the previous update of that address to the same peer (see
 /// @c enqueue): a renew and a release in flight at once cannot land in the wrong order.
 ///
 /// With wait-backup-ack the query is parked (Kea's parking lot) and unparked when its
@@ -95,11 +96,6 @@ public:
     /// libdhcp_ha's parked packets are at unload; held ones too.
     void dropFromNowOn();
 
-    /// @brief Whether any peer is to receive updates.
-    bool hasTargets() const { return (!targets_.empty()); }
-
-    /// @brief Whether any relationship with backups has wait-backup-ack.
-    bool waitsForAcks() const;
 
     /// @brief hamux's callback for one update (an IO thread, or Kea's thread in poll
     /// mode, or the thread freeing the client for what is left then).
@@ -153,8 +149,8 @@ private:
     };
 
     hamux_client* client_;
-    /// @brief Every relationship's backups, one entry per URL; never resized after the
-    /// constructor (routes and updates point into it).
+    /// @brief Every relationship's backups, one entry per relationship and backup; never
+    /// resized after the constructor (routes and updates point into it).
     std::vector<PeerConfig> targets_;
     std::vector<Route> routes_;
     /// @brief Subnet id -> relationship, with several relationships (else empty).

@@ -338,33 +338,26 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
 size_t
 LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
                    const Lease6CollectionPtr& deleted, const ParkingLotHandlePtr& lot) {
-    // Each relationship's leases, so that one lease6-bulk-apply per backup carries
-    // only its relationship's (with one relationship: all of them).
-    std::vector<Lease6Collection> deleted_of(routes_.size()), leases_of(routes_.size());
-    for (auto const& lease : *deleted) {
-        deleted_of[relationshipOf(*lease)].push_back(lease);
-    }
-    for (auto const& lease : *leases) {
-        leases_of[relationshipOf(*lease)].push_back(lease);
-    }
     std::vector<std::unique_ptr<Update> > updates;
-    for (size_t r = 0; r < routes_.size(); ++r) {
-        if (deleted_of[r].empty() && leases_of[r].empty()) {
-            continue;
+    // One lease6-bulk-apply per backup of @c route, with these of the query's leases.
+    auto add = [&](const Route& route, const Lease6Collection& gone,
+                   const Lease6Collection& kept) {
+        if (gone.empty() && kept.empty()) {
+            return;
         }
-        for (auto const peer : routes_[r].targets) {
+        for (auto const peer : route.targets) {
             ElementPtr deleted_list = Element::createList();
             ElementPtr lease_list = Element::createList();
             std::unique_ptr<Update> update(new Update());
             update->sender = this;
             update->peer = peer;
-            update->waits = routes_[r].wait_backup_ack;
+            update->waits = route.wait_backup_ack;
             update->command = "lease6-bulk-apply";
-            for (auto const& lease : deleted_of[r]) {
+            for (auto const& lease : gone) {
                 deleted_list->add(leaseArguments(lease->toElement()));
                 update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
             }
-            for (auto const& lease : leases_of[r]) {
+            for (auto const& lease : kept) {
                 lease_list->add(leaseArguments(lease->toElement()));
                 update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
             }
@@ -376,6 +369,22 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
             update->query = query;
             updates.push_back(std::move(update));
         }
+    };
+    if (!multiple_) {
+        // One relationship: the query's collections as they are, nothing regrouped.
+        add(routes_[0], *deleted, *leases);
+        return (start(query, updates, lot));
+    }
+    // Each relationship's leases, so that a backup gets only its relationship's.
+    std::vector<Lease6Collection> deleted_of(routes_.size()), leases_of(routes_.size());
+    for (auto const& lease : *deleted) {
+        deleted_of[relationshipOf(*lease)].push_back(lease);
+    }
+    for (auto const& lease : *leases) {
+        leases_of[relationshipOf(*lease)].push_back(lease);
+    }
+    for (size_t r = 0; r < routes_.size(); ++r) {
+        add(routes_[r], deleted_of[r], leases_of[r]);
     }
     return (start(query, updates, lot));
 }

@@ -95,13 +95,16 @@ fn idle_connections_are_closed_unless_the_host_still_owes_an_answer() {
     codec::encode_frame(&mut bytes, codec::FrameType::Request, 7, br#"{"command":"lease4-update"}"#);
     waiting.write_all(&bytes).unwrap();
     std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(stats(&listener)["idle-closed"], 1, "not closed while the host owes an answer");
     held.lock().unwrap().pop().expect("the request reached the host").respond(b"[]").unwrap();
     waiting.set_read_timeout(Some(WAIT)).unwrap();
     let mut reply = vec![0u8; codec::HELLO_LEN + codec::HEADER_LEN + 2];
     waiting.read_exact(&mut reply).unwrap();
     let (frame, _) = codec::decode_frame(&reply[codec::HELLO_LEN..], 1024).unwrap().unwrap();
     assert_eq!((frame.txid, frame.body), (7, &b"[]"[..]));
-    assert_eq!(stats(&listener)["idle-closed"], 1);
+    // Answered, it is idle again: closed in its turn.
+    assert!(time_until_closed(&mut waiting) < Duration::from_secs(5));
+    assert_eq!(stats(&listener)["idle-closed"], 2);
 }
 
 #[test]
@@ -174,4 +177,47 @@ fn a_flooding_connection_stops_at_its_share_while_another_is_served() {
     for _ in 0..55 {
         assert_eq!(rx.recv_timeout(WAIT).unwrap(), Status::Ok);
     }
+}
+
+/// The host's answer that comes just before a connection's idle timer fires is still
+/// delivered: the idle close flushes what is queued. Two hundred connections, each with
+/// its timer at its own phase, are answered one by one across many timer periods, so
+/// some answers land right at a firing.
+#[test]
+fn an_answer_given_as_the_idle_timer_fires_is_delivered() {
+    let held: Arc<Mutex<Vec<Request>>> = Arc::default();
+    let h = held.clone();
+    let listener =
+        Listener::new(r#"{"idle-timeout-ms": 5}"#, Arc::new(move |req| h.lock().unwrap().push(req))).unwrap();
+    const CONNECTIONS: usize = 200;
+    let mut conns = Vec::new();
+    for txid in 0..CONNECTIONS as u64 {
+        let mut bytes = Vec::new();
+        codec::encode_hello(&mut bytes);
+        codec::encode_frame(&mut bytes, codec::FrameType::Request, txid, br#"{"command":"lease4-update"}"#);
+        let mut s = TcpStream::connect(listener.local_addr()).unwrap();
+        s.write_all(&bytes).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        conns.push(s);
+    }
+    let deadline = Instant::now() + WAIT;
+    while held.lock().unwrap().len() < CONNECTIONS {
+        assert!(Instant::now() < deadline, "every request reaches the host");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let requests: Vec<Request> = std::mem::take(&mut *held.lock().unwrap());
+    for (i, req) in requests.into_iter().enumerate() {
+        req.respond(b"[]").unwrap();
+        std::thread::sleep(Duration::from_micros(137 * (i as u64 % 7)));
+    }
+    let mut lost = 0;
+    for s in &mut conns {
+        let mut reply = vec![0u8; codec::HELLO_LEN + codec::HEADER_LEN + 2];
+        if s.read_exact(&mut reply).is_err() {
+            lost += 1;
+        }
+        assert!(time_until_closed(s) < Duration::from_secs(5), "then closed as idle");
+    }
+    assert_eq!(lost, 0, "answers lost to the idle close");
+    assert_eq!(stats(&listener)["idle-closed"], CONNECTIONS as u64);
 }

@@ -30,6 +30,10 @@ pub(super) enum ReadEnd {
     /// The session stops reading but answers what it has (HTTP `Connection: close`, a
     /// hamux peer's Goaway, a graceful shutdown).
     Draining,
+    /// Silent for `idle-timeout-ms` with nothing owed: flush what is queued, then close.
+    /// The host's last answer may have come a moment before the timer fired and still be
+    /// in the outbox; closing at once would drop it.
+    Idle,
 }
 
 impl SessionContext {
@@ -48,14 +52,15 @@ impl SessionContext {
         }
     }
 
-    /// Reads more of a connection into `reader`; false once the peer closed or reset it,
-    /// or stayed silent for `idle-timeout-ms` with nothing pending.
+    /// Reads more of a connection into `reader`; `Some` once the peer closed or reset it
+    /// ([`ReadEnd::PeerClosed`]), or stayed silent for `idle-timeout-ms` with nothing
+    /// pending ([`ReadEnd::Idle`]).
     pub(super) async fn read_more<D, R: AsyncRead + Unpin>(
         &self,
         reader: &mut FramedReader<D>,
         io: &mut R,
         replies: &Replies,
-    ) -> bool {
+    ) -> Option<ReadEnd> {
         loop {
             let read = reader.read_more(io);
             let outcome = if self.idle_timeout.is_zero() {
@@ -66,7 +71,7 @@ impl SessionContext {
                     // Silent for the idle timeout: close unless the host still owes answers.
                     Err(_) if !replies.owed() => {
                         self.counters.idle_closed.fetch_add(1, Relaxed);
-                        return false;
+                        return Some(ReadEnd::Idle);
                     }
                     Err(_) => continue,
                 }
@@ -74,9 +79,9 @@ impl SessionContext {
             return match outcome {
                 Ok(n) => {
                     self.counters.bytes_in.fetch_add(n as u64, Relaxed);
-                    true
+                    None
                 }
-                Err(_) => false,
+                Err(_) => Some(ReadEnd::PeerClosed),
             };
         }
     }

@@ -61,8 +61,8 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
                 other => return refuse(replies, 0, format!("unexpected {other:?} frame from a client")),
             }
         }
-        if !ctx.read_more(&mut reader, io, replies).await {
-            return ReadEnd::PeerClosed;
+        if let Some(end) = ctx.read_more(&mut reader, io, replies).await {
+            return end;
         }
     }
 }

@@ -71,13 +71,13 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
                 return ReadEnd::Draining;
             }
         }
-        if !read_more(ctx, &mut reader, io, replies, timer.as_mut()).await {
-            return ReadEnd::PeerClosed;
+        if let Some(end) = read_more(ctx, &mut reader, io, replies, timer.as_mut()).await {
+            return end;
         }
     }
 }
 
-/// [`SessionContext::read_more`] with one timer for all of a connection's reads: false
+/// [`SessionContext::read_more`] with one timer for all of a connection's reads: `Some`
 /// once the peer closed or reset the connection, or stayed silent for `idle-timeout-ms`
 /// with nothing pending.
 ///
@@ -92,7 +92,7 @@ async fn read_more<R: AsyncRead + Unpin>(
     io: &mut R,
     replies: &Replies,
     mut timer: Pin<&mut Sleep>,
-) -> bool {
+) -> Option<ReadEnd> {
     let read = reader.read_more(io);
     tokio::pin!(read);
     let outcome = if ctx.idle_timeout.is_zero() {
@@ -111,7 +111,7 @@ async fn read_more<R: AsyncRead + Unpin>(
                     if now >= due {
                         if !replies.owed() {
                             ctx.counters.idle_closed.fetch_add(1, Relaxed);
-                            return false;
+                            return Some(ReadEnd::Idle);
                         }
                         // Silent, but the host still owes answers: wait another idle timeout.
                         due = now + ctx.idle_timeout;
@@ -124,8 +124,8 @@ async fn read_more<R: AsyncRead + Unpin>(
     match outcome {
         Ok(n) => {
             ctx.counters.bytes_in.fetch_add(n as u64, Relaxed);
-            true
+            None
         }
-        Err(_) => false,
+        Err(_) => Some(ReadEnd::PeerClosed),
     }
 }

@@ -82,6 +82,10 @@ pub(crate) async fn serve(
             false
         }
         ReadEnd::Draining => true,
+        ReadEnd::Idle => {
+            replies.close();
+            false
+        }
     };
     // Nothing more is read: (draining) answer what was handed to the host; flush; close.
     // An HTTP session's last answer closes the outbox itself; closing it again is harmless.
@@ -116,7 +120,7 @@ async fn speaks_hamux<R: AsyncRead + Unpin>(
         if have == MAGIC.len() {
             return Some(true);
         }
-        if !ctx.read_more(reader, io, replies).await {
+        if ctx.read_more(reader, io, replies).await.is_some() {
             return None;
         }
     }

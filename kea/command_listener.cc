@@ -4,6 +4,7 @@
 #include <hamux_json.h>
 #include <hamux_log.h>
 #include <hamux_stats.h>
+#include <http_date.h>
 #include <json_parser.h>
 #include <json_writer.h>
 
@@ -78,17 +79,6 @@ requestArrived(void* user_data, hamux_request* request, const uint8_t* body, siz
     }
 }
 
-/// @brief RFC 1123 date, as libdhcp_ha's heartbeat carries it.
-std::string
-httpDate() {
-    time_t now = time(0);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char buffer[64];
-    strftime(buffer, sizeof(buffer), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return (buffer);
-}
-
 /// @brief Runs @c command through Kea's CommandMgr. A handler's exception becomes an
 /// error answer, and so does no answer at all ("no answer from @c who"; the text is made
 /// only then, as this runs for every lease a partner sends).
@@ -106,15 +96,24 @@ processOrError(const ConstElementPtr& command, const char* who) {
 
 } // namespace
 
-CommandListener::CommandListener(const HookConfig& config, size_t index, bool poll,
-                                 MainThreadQueue& main)
+CommandListener::CommandListener(const HookConfig& config, const std::vector<size_t>& group,
+                                 bool poll, MainThreadQueue& main,
+                                 const std::vector<HaServicePtr>& services)
     : listener_(0), main_(main), poll_(poll),
-      restrict_(config.relationships[index].restrict_commands),
-      url_(config.relationships[index].thisServer().url.text) {
+      restrict_(config.relationships[group[0]].restrict_commands),
+      url_(config.relationships[group[0]].thisServer().url.text) {
+    size_t index = group[0];
     const PeerConfig& self = config.relationships[index].thisServer();
-    // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
-    state_ = self.role == "primary" ? "passive-backup" : "backup";
-    scope_ = self.role == "primary" ? self.name : "";
+    for (size_t member : group) {
+        const RelationshipConfig& relationship = config.relationships[member];
+        const PeerConfig& me = relationship.thisServer();
+        // passive-backup: the primary serves its own scope, backups none (libdhcp_ha).
+        bool primary = me.role == "primary";
+        HaService* service = member < services.size() ? services[member].get() : nullptr;
+        heartbeats_.push_back(HeartbeatState{&relationship,
+                                             primary ? "passive-backup" : "backup",
+                                             primary ? me.name : "", service});
+    }
     threads_ = config.listenerThreads(index, poll);
     ConstElementPtr handlers = threads_->get("handler-threads");
     inline_ = !poll && handlers && handlers->getType() == Element::integer &&
@@ -320,13 +319,41 @@ CommandListener::respond(hamux_request* request, const ConstElementPtr& answer) 
 }
 
 ConstElementPtr
-CommandListener::heartbeat() const {
+CommandListener::heartbeat(const ConstElementPtr& args) const {
+    const HeartbeatState* found = &heartbeats_[0];
+    if (args) {
+        if (args->getType() != Element::map) {
+            return (createAnswer(CONTROL_RESULT_ERROR, "arguments in the 'ha-heartbeat'"
+                                 " command are not a map"));
+        }
+        ConstElementPtr server_name = args->get("server-name");
+        if (server_name) {
+            if (server_name->getType() != Element::string) {
+                return (createAnswer(CONTROL_RESULT_ERROR, "'server-name' must be a"
+                                     " string in the 'ha-heartbeat' command"));
+            }
+            found = 0;
+            for (auto const& candidate : heartbeats_) {
+                if (candidate.relationship->hasServer(server_name->stringValue())) {
+                    found = &candidate;
+                    break;
+                }
+            }
+            if (!found) {
+                return (createAnswer(CONTROL_RESULT_ERROR, server_name->stringValue() +
+                                     " matches no configured 'server-name'"));
+            }
+        }
+    }
+    if (found->service) {
+        return (found->service->heartbeatAnswer());
+    }
     ElementPtr arguments = Element::createMap();
-    arguments->set("state", Element::create(state_));
+    arguments->set("state", Element::create(found->state));
     arguments->set("date-time", Element::create(httpDate()));
     ElementPtr scopes = Element::createList();
-    if (!scope_.empty()) {
-        scopes->add(Element::create(scope_));
+    if (!found->scope.empty()) {
+        scopes->add(Element::create(found->scope));
     }
     arguments->set("scopes", scopes);
     arguments->set("unsent-update-count", Element::create(static_cast<int64_t>(0)));
@@ -380,7 +407,7 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
 
     stats::bump(stats::COMMANDS_RECEIVED);
     if (name == "ha-heartbeat") {
-        respond(request, heartbeat());
+        respond(request, heartbeat(arguments));
         return;
     }
 

@@ -3,6 +3,7 @@
 #ifndef HAMUX_COMMAND_LISTENER_H
 #define HAMUX_COMMAND_LISTENER_H
 
+#include <ha_service.h>
 #include <hamux.h>
 #include <hamux_config.h>
 #include <main_thread_queue.h>
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace isc {
 namespace hamux {
@@ -38,13 +40,15 @@ namespace hamux {
 class CommandListener : public boost::noncopyable {
 public:
     /// @brief Binds and starts serving; lease commands wait until @c resume.
-    /// @param index the relationship whose URL of this server it serves (with the
-    /// others that share it: HookConfig::listenerGroups).
+    /// @param group the relationships that give this server one URL
+    /// (HookConfig::listenerGroups); the first one's settings make the listener.
     /// @param poll hand requests over on Kea's thread (single-threaded Kea).
     /// @param main Kea's main thread, for the commands that must run there.
     /// @throw HamuxConfigError with hamux's message if the listener is refused.
-    CommandListener(const HookConfig& config, size_t index, bool poll,
-                    MainThreadQueue& main);
+    /// @param services per relationship, its state machine (hot-standby) or null, which
+    /// answers the heartbeats for it; they outlive this listener.
+    CommandListener(const HookConfig& config, const std::vector<size_t>& group, bool poll,
+                    MainThreadQueue& main, const std::vector<HaServicePtr>& services);
 
     /// @brief Drains: every request handed over is answered, then the port is closed.
     ~CommandListener();
@@ -88,6 +92,13 @@ public:
     /// @brief hamux's request callback.
     void onRequest(hamux_request* request, const uint8_t* body, size_t len);
 
+    /// @brief libdhcp_ha's heartbeat answer (state, date-time, scopes, unsent count)
+    /// for the relationship that has a server named by the arguments' "server-name"
+    /// (libdhcp_ha 2.5.5+ sends its own name), the first one without it, as
+    /// HAImpl::getHAServiceByServerName picks it; an error answer naming a bad or
+    /// unknown name. Any thread.
+    data::ConstElementPtr heartbeat(const data::ConstElementPtr& arguments) const;
+
 private:
     /// @brief Waits until @c deadline for the gate, then counts this thread in.
     /// @return false if the gate stayed closed or was given up.
@@ -127,9 +138,6 @@ private:
     /// @brief Counts this thread out.
     void leaveGate();
 
-    /// @brief libdhcp_ha's heartbeat answer: state, date-time, scopes, unsent count.
-    data::ConstElementPtr heartbeat() const;
-
     /// @brief Applies a lease command through lease_cmds and counts the outcome.
     data::ConstElementPtr applyLease(const data::ConstElementPtr& command);
 
@@ -156,8 +164,16 @@ private:
     bool restrict_;
     std::string url_;
     data::ConstElementPtr threads_;
-    std::string state_;
-    std::string scope_;
+    /// @brief What a heartbeat reports for one relationship served here.
+    struct HeartbeatState {
+        const RelationshipConfig* relationship;  ///< into the HookConfig (outlives this)
+        std::string state;
+        std::string scope;  ///< "" for none
+        /// @brief hot-standby: the state machine, which answers instead.
+        HaService* service;
+    };
+    /// @brief One per relationship of the group, in its order.
+    std::vector<HeartbeatState> heartbeats_;
     std::mutex gate_mutex_;
     std::condition_variable gate_cv_;
     bool open_ = false;

@@ -66,6 +66,33 @@ hamuxStatusHandler(CalloutHandle& handle) {
     return (0);
 }
 
+/// @brief libdhcp_ha's commands on Kea's command channel (and a partner's, which the
+/// listener's serial lane runs through Kea's command manager).
+int
+haCommandHandler(CalloutHandle& handle) {
+    std::string name = "ha command";
+    try {
+        ConstElementPtr command;
+        handle.getArgument("command", command);
+        ConstElementPtr arguments;
+        name = isc::config::parseCommand(arguments, command);
+        ConstElementPtr answer;
+        if (impl) {
+            answer = impl->haCommand(name, arguments);
+        } else {
+            answer = isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR,
+                                               "libdhcp_hamux is not configured");
+        }
+        handle.setArgument("response", answer);
+    } catch (const std::exception& ex) {
+        LOG_ERROR(hamux_logger, HAMUX_COMMAND_FAILED).arg(name).arg(ex.what());
+        handle.setArgument("response",
+                           isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR,
+                                                     ex.what()));
+    }
+    return (0);
+}
+
 int
 serverConfigured(CalloutHandle& handle, bool v6) {
     try {
@@ -111,6 +138,11 @@ load(LibraryHandle& handle) {
         routeLibraryLog();
         impl.reset(new HamuxImpl(handle.getParameter("high-availability")));
         handle.registerCommandCallout("hamux-status", hamuxStatusHandler);
+        for (auto name : {"ha-heartbeat", "ha-reset", "ha-sync-complete-notify",
+                          "ha-continue", "ha-scopes", "ha-maintenance-notify",
+                          "ha-maintenance-start", "ha-maintenance-cancel"}) {
+            handle.registerCommandCallout(name, haCommandHandler);
+        }
     } catch (const std::exception& ex) {
         LOG_ERROR(hamux_logger, HAMUX_CONFIGURATION_FAILED).arg(ex.what());
         impl.reset();
@@ -147,6 +179,21 @@ dhcp4_srv_configured(CalloutHandle& handle) {
 int
 dhcp6_srv_configured(CalloutHandle& handle) {
     return (serverConfigured(handle, true));
+}
+
+int
+command_processed(CalloutHandle& handle) {
+    return (guarded("command_processed", [&handle]() { impl->commandProcessed(handle); }));
+}
+
+int
+buffer4_receive(CalloutHandle& handle) {
+    return (guarded("buffer4_receive", [&handle]() { impl->buffer4Receive(handle); }));
+}
+
+int
+buffer6_receive(CalloutHandle& handle) {
+    return (guarded("buffer6_receive", [&handle]() { impl->buffer6Receive(handle); }));
 }
 
 int

@@ -5,6 +5,7 @@
 // silently ignoring it: an operator who swaps libdhcp_ha for libdhcp_hamux must learn at
 // load time, not from a lost lease, that a key means nothing here.
 
+#include <algorithm>
 #include <hamux_config.h>
 #include <hamux_log.h>
 
@@ -22,13 +23,13 @@ namespace hamux {
 
 namespace {
 
-/// @brief libdhcp_ha 2.2's keys of a relationship; the failover ones are accepted and
-/// logged as without effect (they become meaningful with hot-standby/load-balancing).
+/// @brief libdhcp_ha 2.2's keys of a relationship; the failover ones are read in
+/// hot-standby and logged as without effect in passive-backup, as in libdhcp_ha.
 const std::set<std::string> HA_KEYS = {
     "this-server-name", "mode", "send-lease-updates", "wait-backup-ack", "peers",
     "multi-threading", "trust-anchor", "cert-file", "key-file", "require-client-certs",
     "restrict-commands", "hamux",
-    // failover-only in libdhcp_ha: no effect in passive-backup
+    // failover-only in libdhcp_ha
     "sync-leases", "sync-timeout", "sync-page-limit", "delayed-updates-limit",
     "heartbeat-delay", "max-response-delay", "max-ack-delay", "max-unacked-clients",
     "state-machine",
@@ -111,6 +112,64 @@ boolOf(const ConstElementPtr& map, const std::string& key, const std::string& pa
        bool dflt) {
     ConstElementPtr value = typed(map, key, Element::boolean, path);
     return (value ? value->boolValue() : dflt);
+}
+
+/// @brief An unsigned integer as libdhcp_ha's getAndValidateInteger reads it, with its
+/// messages ("must not be negative", "must not be greater than").
+uint32_t
+unsignedOf(const ConstElementPtr& map, const std::string& key, const std::string& path,
+           uint32_t dflt, int64_t max) {
+    ConstElementPtr value = typed(map, key, Element::integer, path);
+    if (!value) {
+        return (dflt);
+    }
+    int64_t n = value->intValue();
+    if (n < 0) {
+        isc_throw(HamuxConfigError, "'" << where(path, key) << "' must not be negative");
+    }
+    if (n > max) {
+        isc_throw(HamuxConfigError, "'" << where(path, key) << "' must not be greater than "
+                  << max);
+    }
+    return (static_cast<uint32_t>(n));
+}
+
+/// @brief The failover keys (hot-standby), as libdhcp_ha 2.2 reads them: the three
+/// delays are 16-bit in Kea.
+FailoverConfig
+parseFailover(const ConstElementPtr& c, const std::string& path) {
+    FailoverConfig failover;
+    const int64_t u16 = 65535, u32 = 4294967295LL;
+    failover.heartbeat_delay_ms = unsignedOf(c, "heartbeat-delay", path, 10000, u16);
+    failover.max_response_delay_ms = unsignedOf(c, "max-response-delay", path, 60000, u16);
+    failover.max_ack_delay_ms = unsignedOf(c, "max-ack-delay", path, 10000, u16);
+    failover.max_unacked_clients = unsignedOf(c, "max-unacked-clients", path, 10, u32);
+    failover.sync_leases = boolOf(c, "sync-leases", path, true);
+    failover.sync_timeout_ms = unsignedOf(c, "sync-timeout", path, 60000, u32);
+    failover.sync_page_limit = unsignedOf(c, "sync-page-limit", path, 10000, u32);
+    if (failover.sync_page_limit == 0) {
+        isc_throw(HamuxConfigError, "'" << where(path, "sync-page-limit") << "' must be"
+                  " positive (leases per page of a lease sync)");
+    }
+    if (unsignedOf(c, "delayed-updates-limit", path, 0, u32) != 0) {
+        isc_throw(HamuxConfigError, "'" << where(path, "delayed-updates-limit") << "' must"
+                  " be set to 0 in the hot standby configuration");
+    }
+    ConstElementPtr machine = typed(c, "state-machine", Element::map, path);
+    ConstElementPtr states = machine ? typed(machine, "states", Element::list,
+                                             where(path, "state-machine"))
+                                     : ConstElementPtr();
+    for (size_t i = 0; states && i < states->size(); ++i) {
+        ConstElementPtr state = states->get(i);
+        ConstElementPtr pause = state->getType() == Element::map ? state->get("pause")
+                                                                 : ConstElementPtr();
+        if (!pause || pause->getType() != Element::string || pause->stringValue() != "never") {
+            isc_throw(HamuxConfigError, "'" << where(path, "state-machine.states") << "["
+                      << i << "]': pausing the HA state machine is not supported by"
+                      " libdhcp_hamux yet (only \"pause\": \"never\")");
+        }
+    }
+    return (failover);
 }
 
 int64_t
@@ -251,24 +310,44 @@ parseHamuxKeys(const ConstElementPtr& hamux, RelationshipConfig& config) {
 
 void
 checkRoles(const RelationshipConfig& config) {
-    size_t primaries = 0, others = 0;
+    size_t primaries = 0, secondaries = 0, standbys = 0;
     for (auto const& peer : config.peers) {
-        if (peer.role == "primary") {
-            ++primaries;
-        } else if (peer.role == "secondary" || peer.role == "standby") {
-            ++others;
-        }
+        primaries += peer.role == "primary" ? 1 : 0;
+        secondaries += peer.role == "secondary" ? 1 : 0;
+        standbys += peer.role == "standby" ? 1 : 0;
     }
-    if (primaries > 1) {
-        isc_throw(HamuxConfigError, "'" << where(config.path, "peers")
-                  << "': multiple primary servers specified");
+    std::string peers = where(config.path, "peers");
+    if (primaries > 1 || secondaries > 1 || standbys > 1) {
+        isc_throw(HamuxConfigError, "'" << peers << "': multiple "
+                  << (primaries > 1 ? "primary" : secondaries > 1 ? "secondary" : "standby")
+                  << " servers specified");
+    }
+    if (config.failoverMode()) {
+        // libdhcp_ha's HAConfig::validate, hot-standby.
+        if (secondaries > 0) {
+            isc_throw(HamuxConfigError, "'" << peers << "': secondary servers not allowed"
+                      " in the hot standby configuration");
+        }
+        if (standbys == 0) {
+            isc_throw(HamuxConfigError, "'" << peers << "': standby server required in"
+                      " the hot standby configuration");
+        }
+        if (primaries == 0) {
+            isc_throw(HamuxConfigError, "'" << peers << "': primary server required in"
+                      " the hot standby configuration");
+        }
+        if (config.wait_backup_ack) {
+            isc_throw(HamuxConfigError, "'" << where(config.path, "wait-backup-ack")
+                      << "' must be set to false in the hot standby configuration");
+        }
+        return;
     }
     if (primaries == 0) {
-        isc_throw(HamuxConfigError, "'" << where(config.path, "peers")
+        isc_throw(HamuxConfigError, "'" << peers
                   << "': primary server required in the passive-backup mode");
     }
-    if (others > 0) {
-        isc_throw(HamuxConfigError, "'" << where(config.path, "peers")
+    if (secondaries + standbys > 0) {
+        isc_throw(HamuxConfigError, "'" << peers
                   << "': secondary and standby servers are not allowed in the"
                   " passive-backup mode");
     }
@@ -346,21 +425,24 @@ parseRelationship(const ConstElementPtr& c, const std::string& path) {
     RelationshipConfig config;
     config.path = path;
     config.mode = stringOf(c, "mode", path, true);
-    if (config.mode == "hot-standby" || config.mode == "load-balancing") {
-        isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': " << config.mode
-                  << " is not supported by libdhcp_hamux yet: it needs the HA state"
-                  " machine (heartbeats, failover, lease sync) that the failover work adds;"
-                  " use passive-backup, or libdhcp_ha for " << config.mode);
+    if (config.mode == "load-balancing") {
+        isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': load-balancing is"
+                  " not supported by libdhcp_hamux yet (passive-backup and hot-standby"
+                  " are); use libdhcp_ha for load-balancing");
     }
-    if (config.mode != "passive-backup") {
+    if (config.mode != "passive-backup" && config.mode != "hot-standby") {
         isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': unsupported value '"
-                  << config.mode << "' (passive-backup; hot-standby and load-balancing"
-                  " come later)");
+                  << config.mode << "' (passive-backup or hot-standby; load-balancing"
+                  " comes later)");
     }
-    for (auto const& key : FAILOVER_KEYS) {
-        if (c->contains(key)) {
-            LOG_INFO(hamux_logger, HAMUX_FAILOVER_KEY_IGNORED).arg(where(path, key))
-                .arg(config.mode);
+    if (config.failoverMode()) {
+        config.failover = parseFailover(c, path);
+    } else {
+        for (auto const& key : FAILOVER_KEYS) {
+            if (c->contains(key)) {
+                LOG_INFO(hamux_logger, HAMUX_FAILOVER_KEY_IGNORED).arg(where(path, key))
+                    .arg(config.mode);
+            }
         }
     }
     config.this_server_name = stringOf(c, "this-server-name", path, true);
@@ -499,6 +581,14 @@ parseHookConfig(const ConstElementPtr& high_availability) {
                                                           path.str()));
     }
     if (several) {
+        for (auto const& relationship : config->relationships) {
+            if (relationship.failoverMode()) {
+                isc_throw(HamuxConfigError, "'" << relationship.path << ".mode': "
+                          << relationship.mode << " in one of several relationships is"
+                          " not supported by libdhcp_hamux yet (several relationships"
+                          " are passive-backup only)");
+            }
+        }
         checkRelationships(*config);
     }
     return (config);
@@ -507,7 +597,8 @@ parseHookConfig(const ConstElementPtr& high_availability) {
 std::vector<const PeerConfig*>
 RelationshipConfig::updateTargets() const {
     std::vector<const PeerConfig*> targets;
-    if (!send_lease_updates) {
+    // A backup sends nothing (libdhcp_ha's shouldSendLeaseUpdates).
+    if (!send_lease_updates || thisServer().role == "backup") {
         return (targets);
     }
     for (size_t i = 0; i < peers.size(); ++i) {
@@ -516,6 +607,31 @@ RelationshipConfig::updateTargets() const {
         }
     }
     return (targets);
+}
+
+const PeerConfig*
+RelationshipConfig::failoverPeer() const {
+    if (!failoverMode() || thisServer().role == "backup") {
+        return (0);
+    }
+    for (size_t i = 0; i < peers.size(); ++i) {
+        if (i != this_index && peers[i].role != "backup") {
+            return (&peers[i]);
+        }
+    }
+    return (0);
+}
+
+std::vector<const PeerConfig*>
+RelationshipConfig::clientPeers() const {
+    std::vector<const PeerConfig*> contacts;
+    if (const PeerConfig* partner = failoverPeer()) {
+        contacts.push_back(partner);
+    }
+    for (auto const peer : updateTargets()) {
+        contacts.push_back(peer);
+    }
+    return (contacts);
 }
 
 bool
@@ -652,6 +768,14 @@ HookConfig::clientPeer(const RelationshipConfig& relationship,
     if (!p->contains("connections-per-peer") && connections > 0) {
         p->set("connections-per-peer", Element::create(connections));
     }
+    const PeerConfig* partner = relationship.failoverPeer();
+    if (partner && partner->url.text == peer.url.text && !p->contains("max-frame-bytes")) {
+        // A lease sync's page (sync-page-limit leases) comes back in one answer: room
+        // for 2 KiB a lease, beyond hamux's 4 MiB default.
+        int64_t page = static_cast<int64_t>(relationship.failover.sync_page_limit) * 2048;
+        int64_t limit = std::max<int64_t>(4 << 20, std::min<int64_t>(page, 4294967295LL));
+        p->set("max-frame-bytes", Element::create(limit));
+    }
     p->set("url", Element::create(peer.url.text));
     if (peer.url.tls()) {
         p->set("trust-anchor", Element::create(peer.trust_anchor));
@@ -692,7 +816,7 @@ HookConfig::clientJson(bool poll) const {
     ElementPtr list = Element::createList();
     std::set<std::string> listed;
     for (auto const& relationship : relationships) {
-        for (auto const peer : relationship.updateTargets()) {
+        for (auto const peer : relationship.clientPeers()) {
             // A backup of several relationships is one peer (checkRelationships).
             if (listed.insert(peer->url.text).second) {
                 list->add(clientPeer(relationship, *peer));

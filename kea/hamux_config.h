@@ -50,6 +50,23 @@ struct PeerConfig {
     std::string basic_auth_password;
 };
 
+/// @brief libdhcp_ha 2.2's failover settings (hot-standby), with its defaults and
+/// ranges (ha_config_parser.cc).
+struct FailoverConfig {
+    /// @brief Between a heartbeat's answer and the next heartbeat; 0: no heartbeats.
+    uint32_t heartbeat_delay_ms = 10000;
+    /// @brief Without a heartbeat answered for longer, communication is interrupted.
+    uint32_t max_response_delay_ms = 60000;
+    /// @brief A client waiting longer (its secs / elapsed time) counts as unacked.
+    uint32_t max_ack_delay_ms = 10000;
+    /// @brief More unacked clients than this, communication interrupted: partner-down;
+    /// 0: at once when interrupted.
+    uint32_t max_unacked_clients = 10;
+    bool sync_leases = true;
+    uint32_t sync_timeout_ms = 60000;
+    uint32_t sync_page_limit = 10000;
+};
+
 /// @brief One relationship (one entry of "high-availability"): libdhcp_ha's shape and
 /// defaults, plus hamux's own client and listener keys under "hamux".
 struct RelationshipConfig {
@@ -64,6 +81,8 @@ struct RelationshipConfig {
     std::vector<PeerConfig> peers;
     /// @brief The index of this server in @c peers.
     size_t this_index = 0;
+    /// @brief hot-standby only.
+    FailoverConfig failover;
     /// @brief multi-threading.http-listener-threads / http-client-threads; 0 (Kea's
     /// default) means as many as Kea's DHCP threads (HookConfig::dhcp_threads).
     int64_t http_listener_threads = 0;
@@ -79,9 +98,21 @@ struct RelationshipConfig {
     /// @brief This server's peer entry.
     const PeerConfig& thisServer() const { return (peers[this_index]); }
 
-    /// @brief The peers this server sends lease updates to, as libdhcp_ha decides in
-    /// passive-backup: every other peer whose role is backup.
+    /// @brief Whether the relationship runs libdhcp_ha's state machine (hot-standby).
+    bool failoverMode() const { return (mode == "hot-standby"); }
+
+    /// @brief The partner of a failover relationship (libdhcp_ha's
+    /// getFailoverPeerConfig: the first other peer that is not a backup), which this
+    /// server exchanges heartbeats with; null in passive-backup and on a backup.
+    const PeerConfig* failoverPeer() const;
+
+    /// @brief The backups this server sends lease updates to (every other peer whose
+    /// role is backup), not the failover partner, whose updates depend on the HA state.
     std::vector<const PeerConfig*> updateTargets() const;
+
+    /// @brief What this server's client talks to: @c updateTargets, and the failover
+    /// partner (heartbeats, sync, its lease updates) first if there is one.
+    std::vector<const PeerConfig*> clientPeers() const;
 
     /// @brief Whether @c name is one of this relationship's servers.
     bool hasServer(const std::string& name) const;

@@ -11,6 +11,8 @@
 #include <hooks/server_hooks.h>
 #include <util/multi_threading_mgr.h>
 
+#include <boost/weak_ptr.hpp>
+
 using namespace isc::config;
 using namespace isc::data;
 using namespace isc::dhcp;
@@ -81,9 +83,12 @@ serverMap(const ConstElementPtr& json_config) {
 HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
     : config_(parseHookConfig(high_availability)), has_targets_(false), waits_(false) {
     for (auto const& relationship : config_->relationships) {
-        bool targets = !relationship.updateTargets().empty();
-        has_targets_ = has_targets_ || targets;
-        waits_ = waits_ || (targets && relationship.wait_backup_ack);
+        bool backups = !relationship.updateTargets().empty();
+        // hot-standby: the partner's updates are always waited for (libdhcp_ha).
+        bool partner = relationship.send_lease_updates && relationship.failoverPeer();
+        has_targets_ = has_targets_ || backups || partner;
+        waits_ = waits_ || (backups && relationship.wait_backup_ack) || partner;
+        failover_ = failover_ || relationship.failoverMode();
     }
     // kea-dhcp6 registers this hook point, kea-dhcp4 does not: what a start without
     // dhcpX_srv_configured (libreload) goes by.
@@ -163,14 +168,23 @@ HamuxImpl::start(const Settings& settings) {
     // undone (in reverse) if anything fails, so a refused configuration leaves nothing
     // running (a sender without its listener would replicate for a refused
     // configuration, or keep Kea's packets parked).
-    LeaseSenderPtr sender(new LeaseSender(*config_, poll));
+    // hot-standby: each relationship's state machine, started once all is in place.
+    std::vector<HaServicePtr> services;
+    for (auto const& relationship : config_->relationships) {
+        services.push_back(relationship.failoverMode()
+                           ? HaServicePtr(new HaService(relationship, settings.v6,
+                                                        network_state_, main_))
+                           : HaServicePtr());
+    }
+    LeaseSenderPtr sender(new LeaseSender(*config_, poll, services));
     std::vector<CommandListenerPtr> listeners;
     bool sender_socket = false, cs = false;
     size_t listener_sockets = 0;
     try {
         for (auto const& group : config_->listenerGroups()) {
-            listeners.push_back(CommandListenerPtr(new CommandListener(*config_, group[0],
-                                                                       poll, main_)));
+            listeners.push_back(CommandListenerPtr(new CommandListener(*config_, group,
+                                                                       poll, main_,
+                                                                       services)));
         }
         if (poll) {
             IfaceMgr::instance().addExternalSocket(sender->fd(),
@@ -205,6 +219,7 @@ HamuxImpl::start(const Settings& settings) {
     }
     sender_ = sender;
     listeners_ = listeners;
+    services_ = services;
     multi_threaded_ = settings.multi_threaded;
     sockets_registered_ = poll;
     cs_registered_ = !poll;
@@ -214,7 +229,9 @@ HamuxImpl::start(const Settings& settings) {
     for (auto const& relationship : config_->relationships) {
         const PeerConfig& self = relationship.thisServer();
         LOG_INFO(hamux_logger, HAMUX_CONFIGURED).arg(self.name).arg(self.role)
-            .arg(relationship.mode).arg(relationship.updateTargets().size())
+            .arg(relationship.mode)
+            .arg(relationship.updateTargets().size() +
+                 (relationship.send_lease_updates && relationship.failoverPeer() ? 1 : 0))
             .arg(relationship.wait_backup_ack ? "true" : "false").arg(self.url.text);
     }
     for (auto const& listener : listeners_) {
@@ -226,6 +243,28 @@ HamuxImpl::start(const Settings& settings) {
                  : "updates applied on hamux's handler threads");
     }
     checkParkingSettings(settings);
+    // The sender outlives the services' use of it (stop() stops them first).
+    boost::weak_ptr<LeaseSender> weak_sender = sender_;
+    bool poll_mode = poll;
+    for (auto const& service : services_) {
+        if (service) {
+            service->start(
+                [weak_sender](const PeerConfig& peer, const std::string& body,
+                              ControlAnswered done) {
+                    LeaseSenderPtr sender = weak_sender.lock();
+                    return (sender && sender->sendControl(peer, body, std::move(done)));
+                },
+                [weak_sender, poll_mode](const PeerConfig& peer, const std::string& request,
+                                         std::string& body) {
+                    LeaseSenderPtr sender = weak_sender.lock();
+                    if (!sender) {
+                        body = "the hook is not started";
+                        return (HAMUX_E_SHUTDOWN);
+                    }
+                    return (waitForControl(*sender, poll_mode, peer, request, body));
+                });
+        }
+    }
 }
 
 void
@@ -263,6 +302,12 @@ HamuxImpl::registerCriticalSection(const LeaseSenderPtr& sender,
 
 void
 HamuxImpl::stop() {
+    // The state machines first: no heartbeat or sync step starts from here on.
+    for (auto const& service : services_) {
+        if (service) {
+            service->stop();
+        }
+    }
     if (cs_registered_) {
         MultiThreadingMgr::instance().removeCriticalSectionCallbacks(CS_CALLBACKS);
         cs_registered_ = false;
@@ -287,6 +332,8 @@ HamuxImpl::stop() {
         LOG_INFO(hamux_logger, HAMUX_LISTENER_STOPPED).arg(url);
     }
     sender_.reset();
+    // Only now: the sender's last callbacks may still have told them of failures.
+    services_.clear();
 }
 
 void
@@ -304,7 +351,8 @@ HamuxImpl::reconcile() {
         }
         return;
     }
-    if (!network_state_ && !disabled_by_command_ && config_->role() == "backup") {
+    if (!network_state_ && !disabled_by_command_ && config_->role() == "backup" &&
+        !failover_) {
         // libreload: Kea passes no network state; a backup still does not serve.
         try {
             dhcpServiceCommand("dhcp-disable");
@@ -351,7 +399,8 @@ HamuxImpl::reconcile() {
 
 void
 HamuxImpl::adjustNetworkState() {
-    if (!network_state_) {
+    // In hot-standby the state machine switches the service (HaService).
+    if (!network_state_ || failover_) {
         return;
     }
     network_state_->reset(NetworkState::Origin::HA_COMMAND);
@@ -540,6 +589,13 @@ HamuxImpl::status() const {
         relationships->add(entry);
     }
     arguments->set("relationships", relationships);
+    ElementPtr ha = Element::createList();
+    for (auto const& service : services_) {
+        if (service) {
+            ha->add(boost::const_pointer_cast<Element>(service->status()));
+        }
+    }
+    arguments->set("high-availability", ha);
     return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
                                       "hamux status returned.", arguments));
 }

@@ -4,6 +4,7 @@
 #define HAMUX_IMPL_H
 
 #include <command_listener.h>
+#include <ha_service.h>
 #include <hamux_config.h>
 #include <lease_sender.h>
 #include <main_thread_queue.h>
@@ -52,6 +53,21 @@ public:
     void leases4Committed(hooks::CalloutHandle& handle);
     void leases6Committed(hooks::CalloutHandle& handle);
 
+    /// @brief buffer4_receive / buffer6_receive: in hot-standby, drops the queries of a
+    /// scope this server does not serve now (libdhcp_ha's query filter).
+    void buffer4Receive(hooks::CalloutHandle& handle);
+    void buffer6Receive(hooks::CalloutHandle& handle);
+
+    /// @brief ha-heartbeat, ha-reset, ha-sync-complete-notify, ha-continue, ha-scopes,
+    /// ha-maintenance-notify / -start / -cancel on Kea's command channel (and a partner's, through the listener's serial lane), with
+    /// libdhcp_ha's answers (main thread).
+    data::ConstElementPtr haCommand(const std::string& name,
+                                    const data::ConstElementPtr& arguments);
+
+    /// @brief command_processed: adds libdhcp_ha's "high-availability" part to
+    /// status-get's answer, one entry per relationship (main thread).
+    void commandProcessed(hooks::CalloutHandle& handle);
+
     /// @brief The hamux-status command's answer.
     data::ConstElementPtr status() const;
 
@@ -95,6 +111,18 @@ private:
     /// @throw Unexpected if Kea refuses it.
     static void dhcpServiceCommand(const std::string& command);
 
+    /// @brief Sends a control command and waits for its answer (main thread): in poll
+    /// mode by serving the client's completions meanwhile.
+    static hamux_status waitForControl(LeaseSender& sender, bool poll, const PeerConfig& peer,
+                                       const std::string& request, std::string& body);
+
+    /// @brief The hot-standby relationship's state machine (one at most), or null.
+    HaServicePtr failoverService() const;
+
+    /// @brief buffer4_receive / buffer6_receive.
+    template<typename QueryPtr>
+    void bufferReceived(hooks::CalloutHandle& handle, const char* query_name, bool v6);
+
     /// @brief leasesX_committed of a query with a lease of no relationship: dropped.
     void noRelationship(hooks::CalloutHandle& handle, const std::string& label,
                         const std::string& why);
@@ -127,8 +155,12 @@ private:
     HookConfigPtr config_;
     /// @brief Whether any peer is to receive updates (the configuration's).
     bool has_targets_;
-    /// @brief Whether any relationship with backups has wait-backup-ack.
+    /// @brief Whether any query may wait for acknowledgements: a relationship with
+    /// backups and wait-backup-ack, or a hot-standby partner to send to.
     bool waits_;
+    /// @brief Whether a relationship is hot-standby (its HaService switches the DHCP
+    /// service, not adjustNetworkState).
+    bool failover_ = false;
     dhcp::NetworkStatePtr network_state_;
     /// @brief A backup started without the network state disabled DHCP by command.
     bool disabled_by_command_ = false;
@@ -141,6 +173,8 @@ private:
     LeaseSenderPtr sender_;
     /// @brief One per URL of this server (HookConfig::listenerGroups).
     std::vector<CommandListenerPtr> listeners_;
+    /// @brief Per relationship: its state machine (hot-standby) or null.
+    std::vector<HaServicePtr> services_;
     bool sockets_registered_ = false;
     bool cs_registered_ = false;
 };

@@ -3,6 +3,8 @@
 #include <hamux.h>
 #include <hamux_json.h>
 
+#include <cc/command_interpreter.h>
+
 #include <string>
 
 using namespace isc::data;
@@ -18,6 +20,20 @@ takeHamuxJson(char* text) {
     std::string json(text);
     hamux_string_free(text);
     return (Element::fromJSON(json));
+}
+
+int
+answerResult(const ConstElementPtr& answer, std::string& text) {
+    int rcode = isc::config::CONTROL_RESULT_ERROR;
+    try {
+        ConstElementPtr comment = isc::config::parseAnswer(rcode, answer);
+        text = comment && comment->getType() == Element::string ? comment->stringValue()
+               : comment ? comment->str() : "";
+    } catch (const std::exception& ex) {
+        rcode = isc::config::CONTROL_RESULT_ERROR;
+        text = ex.what();
+    }
+    return (rcode);
 }
 
 } // namespace hamux

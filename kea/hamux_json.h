@@ -5,12 +5,18 @@
 
 #include <cc/data.h>
 
+#include <string>
+
 namespace isc {
 namespace hamux {
 
 /// @brief Parses a JSON string hamux returned (hamux_client_stats, hamux_listener_stats)
 /// and frees it with hamux_string_free; an empty map for NULL.
 data::ConstElementPtr takeHamuxJson(char* text);
+
+/// @brief A Kea answer's result code, and its text in @c text; CONTROL_RESULT_ERROR and
+/// the reason if @c answer is not one of Kea's answers.
+int answerResult(const data::ConstElementPtr& answer, std::string& text);
 
 } // namespace hamux
 } // namespace isc

@@ -17,12 +17,27 @@ namespace hamux {
 extern const isc::log::MessageID HAMUX_CALLOUT_FAILED = "HAMUX_CALLOUT_FAILED";
 // A command on Kea's command channel (hamux-status) failed.
 extern const isc::log::MessageID HAMUX_COMMAND_FAILED = "HAMUX_COMMAND_FAILED";
+// No heartbeat was answered for longer than max-response-delay: communication with the
+// partner is interrupted.
+extern const isc::log::MessageID HAMUX_COMMUNICATION_INTERRUPTED = "HAMUX_COMMUNICATION_INTERRUPTED";
 // The hook's parameters were refused; Kea refuses the whole configuration.
 extern const isc::log::MessageID HAMUX_CONFIGURATION_FAILED = "HAMUX_CONFIGURATION_FAILED";
 // The hook accepted its parameters.
 extern const isc::log::MessageID HAMUX_CONFIGURED = "HAMUX_CONFIGURED";
-// A libdhcp_ha key that only the failover modes use was given; it has no effect yet.
+// A libdhcp_ha key that only the failover modes use was given in passive-backup, where it
+// has no effect (as in libdhcp_ha).
 extern const isc::log::MessageID HAMUX_FAILOVER_KEY_IGNORED = "HAMUX_FAILOVER_KEY_IGNORED";
+// A heartbeat to the partner failed (no answer, an error, or an answer libdhcp_ha would
+// refuse): the partner counts as unavailable.
+extern const isc::log::MessageID HAMUX_HEARTBEAT_FAILED = "HAMUX_HEARTBEAT_FAILED";
+// The partner's clock (its heartbeat's date-time) is more than 30 s off ours; at most
+// once a minute.
+extern const isc::log::MessageID HAMUX_HIGH_CLOCK_SKEW = "HAMUX_HIGH_CLOCK_SKEW";
+// The partner's clock is more than 60 s off ours: the server goes to the terminated
+// state, as libdhcp_ha.
+extern const isc::log::MessageID HAMUX_HIGH_CLOCK_SKEW_TERMINATION = "HAMUX_HIGH_CLOCK_SKEW_TERMINATION";
+// The partner reports a state of another HA mode: the two are configured differently.
+extern const isc::log::MessageID HAMUX_INVALID_PARTNER_STATE = "HAMUX_INVALID_PARTNER_STATE";
 // A lease update to a partner failed (timeout, connection, TLS, busy, or an error result).
 extern const isc::log::MessageID HAMUX_LEASE_UPDATE_FAILED = "HAMUX_LEASE_UPDATE_FAILED";
 // A lease6-bulk-apply succeeded but the partner listed leases it could not apply.
@@ -41,6 +56,11 @@ extern const isc::log::MessageID HAMUX_LISTENER_STOPPED = "HAMUX_LISTENER_STOPPE
 // This server is a backup: its DHCP service is disabled, as libdhcp_ha's backup state
 // disables it (origin HA, so a user's dhcp-enable does not enable it).
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE = "HAMUX_LOCAL_DHCP_DISABLE";
+// The HA state machine turned the local DHCP service off (waiting, syncing, ready, in-
+// maintenance, backup).
+extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE_STATE = "HAMUX_LOCAL_DHCP_DISABLE_STATE";
+// The HA state machine turned the local DHCP service on.
+extern const isc::log::MessageID HAMUX_LOCAL_DHCP_ENABLE = "HAMUX_LOCAL_DHCP_ENABLE";
 // The hook is loaded but not started (Kea refused its configuration, or it could not
 // start again): with wait-backup-ack queries with leases are dropped, not answered
 // unreplicated. Logged once per load.
@@ -59,6 +79,10 @@ extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED = "HAMUX_PACKET_NOT_PAR
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEUE_BOUNDED";
 // parked-packet-limit is below what the hook may keep parked.
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKET_LIMIT";
+// A query of a scope this server does not serve now is dropped (the partner answers it).
+extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US = "HAMUX_QUERY_NOT_FOR_US";
+// A query could not be parsed for the scope check: dropped, as Kea drops it.
+extern const isc::log::MessageID HAMUX_QUERY_UNPACK_FAILED = "HAMUX_QUERY_UNPACK_FAILED";
 // A partner sent a request that is not a Kea command.
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID";
 // Kea's multi-threading mode is not the one the hook started in (Kea 2.2 applies it
@@ -73,6 +97,24 @@ extern const isc::log::MessageID HAMUX_START_FAILED = "HAMUX_START_FAILED";
 // The hook starts without dhcpX_srv_configured: libreload (which does not call it), or
 // once more after Kea refused its configuration.
 extern const isc::log::MessageID HAMUX_STARTING = "HAMUX_STARTING";
+// The HA state machine changed state.
+extern const isc::log::MessageID HAMUX_STATE_TRANSITION = "HAMUX_STATE_TRANSITION";
+// A lease sync from the partner failed; it is retried once the partner answers
+// heartbeats again.
+extern const isc::log::MessageID HAMUX_SYNC_FAILED = "HAMUX_SYNC_FAILED";
+// One lease of a sync page could not be applied; the sync goes on.
+extern const isc::log::MessageID HAMUX_SYNC_LEASE_FAILED = "HAMUX_SYNC_LEASE_FAILED";
+// A page of leases was received and applied during a lease sync.
+extern const isc::log::MessageID HAMUX_SYNC_PAGE_RECEIVED = "HAMUX_SYNC_PAGE_RECEIVED";
+// A lease sync from the partner starts (syncing state).
+extern const isc::log::MessageID HAMUX_SYNC_START = "HAMUX_SYNC_START";
+// A lease sync from the partner completed.
+extern const isc::log::MessageID HAMUX_SYNC_SUCCESSFUL = "HAMUX_SYNC_SUCCESSFUL";
+// The HA state machine is in the terminated state: it serves its default scope, sends no
+// updates to the partner and no heartbeats, until restarted.
+extern const isc::log::MessageID HAMUX_TERMINATED = "HAMUX_TERMINATED";
+// The partner is terminated: it must be restarted for this server to go on.
+extern const isc::log::MessageID HAMUX_TERMINATED_RESTART_PARTNER = "HAMUX_TERMINATED_RESTART_PARTNER";
 // The hook released everything it held.
 extern const isc::log::MessageID HAMUX_UNLOADED = "HAMUX_UNLOADED";
 
@@ -84,9 +126,14 @@ namespace {
 const char* values[] = {
     "HAMUX_CALLOUT_FAILED", "%1 callout failed: %2",
     "HAMUX_COMMAND_FAILED", "command %1 failed: %2",
+    "HAMUX_COMMUNICATION_INTERRUPTED", "%1: communication with %2 is interrupted: no heartbeat answered for more than %3 ms",
     "HAMUX_CONFIGURATION_FAILED", "configuration refused: %1",
     "HAMUX_CONFIGURED", "server %1 (%2) in %3 mode: %4 partner(s) to send lease updates to, wait-backup-ack %5, listening on %6",
     "HAMUX_FAILOVER_KEY_IGNORED", "'%1' has no effect in %2 mode (it belongs to the failover modes)",
+    "HAMUX_HEARTBEAT_FAILED", "%1: heartbeat to %2 failed: %3",
+    "HAMUX_HIGH_CLOCK_SKEW", "%1: the partner's clock is %2 s ahead of ours (negative: behind): please synchronize the clocks; past 60 s the server terminates",
+    "HAMUX_HIGH_CLOCK_SKEW_TERMINATION", "%1: the partner's clock is %2 s ahead of ours (negative: behind), more than 60 s: terminating HA",
+    "HAMUX_INVALID_PARTNER_STATE", "%1: the partner is in the %2 state, which is not one of %3: check both servers' HA configurations",
     "HAMUX_LEASE_UPDATE_FAILED", "%1: %2 to %3 failed (%4): %5",
     "HAMUX_LEASE_UPDATE_PARTIAL", "%1: %2 to %3: the partner could not apply %4",
     "HAMUX_LIBRARY_DEBUG", "%1: %2",
@@ -97,17 +144,29 @@ const char* values[] = {
     "HAMUX_LISTENER_STARTED", "listening for partners' lease updates on %1 (hamux:// and HTTP on port %2, %3)",
     "HAMUX_LISTENER_STOPPED", "listener on %1 stopped: every request it was handed was answered",
     "HAMUX_LOCAL_DHCP_DISABLE", "local DHCP service is disabled: %1 is a backup (it only receives lease updates), as libdhcp_ha's backup state",
+    "HAMUX_LOCAL_DHCP_DISABLE_STATE", "%1: local DHCP service disabled in the %2 state",
+    "HAMUX_LOCAL_DHCP_ENABLE", "%1: local DHCP service enabled in the %2 state",
     "HAMUX_NO_RELATIONSHIP", "%1: response dropped, nothing replicated: %2",
     "HAMUX_NOT_STARTED_DROP", "not started (%1): with wait-backup-ack queries with leases are dropped, not answered without replication",
     "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
     "HAMUX_PACKET_NOT_PARKED", "%1: response dropped: with wait-backup-ack it cannot be answered without replication, and it could not be parked (%2)",
     "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
+    "HAMUX_QUERY_NOT_FOR_US", "%1: dropping query to be processed by another server",
+    "HAMUX_QUERY_UNPACK_FAILED", "%1: failed to parse the query: %2",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESTARTING", "starting again: the hook is %1, Kea is %2",
     "HAMUX_SERIAL_COMMAND", "running %1 from a partner on Kea's main thread",
     "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",
     "HAMUX_START_FAILED", "cannot start: %1",
+    "HAMUX_STATE_TRANSITION", "%1: server transitions from %2 to %3 state, partner state is %4",
+    "HAMUX_SYNC_FAILED", "lease database synchronization with %1 failed: %2",
+    "HAMUX_SYNC_LEASE_FAILED", "lease from %1 not applied during synchronization: %2",
+    "HAMUX_SYNC_PAGE_RECEIVED", "received %1 leases from %2",
+    "HAMUX_SYNC_START", "starting lease database synchronization with %1",
+    "HAMUX_SYNC_SUCCESSFUL", "lease database synchronization with %1 completed: %2 leases received, %3 applied, %4 kept as newer here, in %5 ms",
+    "HAMUX_TERMINATED", "%1: HA service terminated; fix the cause (clock skew) and restart the servers",
+    "HAMUX_TERMINATED_RESTART_PARTNER", "%1: waiting for the partner, which is in the terminated state, to be restarted",
     "HAMUX_UNLOADED", "unloaded: every lease update was answered or its packet dropped",
     NULL
 };

@@ -14,9 +14,14 @@ namespace hamux {
 
 extern const isc::log::MessageID HAMUX_CALLOUT_FAILED;
 extern const isc::log::MessageID HAMUX_COMMAND_FAILED;
+extern const isc::log::MessageID HAMUX_COMMUNICATION_INTERRUPTED;
 extern const isc::log::MessageID HAMUX_CONFIGURATION_FAILED;
 extern const isc::log::MessageID HAMUX_CONFIGURED;
 extern const isc::log::MessageID HAMUX_FAILOVER_KEY_IGNORED;
+extern const isc::log::MessageID HAMUX_HEARTBEAT_FAILED;
+extern const isc::log::MessageID HAMUX_HIGH_CLOCK_SKEW;
+extern const isc::log::MessageID HAMUX_HIGH_CLOCK_SKEW_TERMINATION;
+extern const isc::log::MessageID HAMUX_INVALID_PARTNER_STATE;
 extern const isc::log::MessageID HAMUX_LEASE_UPDATE_FAILED;
 extern const isc::log::MessageID HAMUX_LEASE_UPDATE_PARTIAL;
 extern const isc::log::MessageID HAMUX_LIBRARY_DEBUG;
@@ -27,17 +32,29 @@ extern const isc::log::MessageID HAMUX_LISTENER_FAILED;
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED;
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE;
-extern const isc::log::MessageID HAMUX_NO_RELATIONSHIP;
+extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE_STATE;
+extern const isc::log::MessageID HAMUX_LOCAL_DHCP_ENABLE;
 extern const isc::log::MessageID HAMUX_NOT_STARTED_DROP;
+extern const isc::log::MessageID HAMUX_NO_RELATIONSHIP;
 extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
 extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED;
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED;
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;
+extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US;
+extern const isc::log::MessageID HAMUX_QUERY_UNPACK_FAILED;
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID;
 extern const isc::log::MessageID HAMUX_RESTARTING;
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND;
-extern const isc::log::MessageID HAMUX_START_FAILED;
 extern const isc::log::MessageID HAMUX_STARTING;
+extern const isc::log::MessageID HAMUX_START_FAILED;
+extern const isc::log::MessageID HAMUX_STATE_TRANSITION;
+extern const isc::log::MessageID HAMUX_SYNC_FAILED;
+extern const isc::log::MessageID HAMUX_SYNC_LEASE_FAILED;
+extern const isc::log::MessageID HAMUX_SYNC_PAGE_RECEIVED;
+extern const isc::log::MessageID HAMUX_SYNC_START;
+extern const isc::log::MessageID HAMUX_SYNC_SUCCESSFUL;
+extern const isc::log::MessageID HAMUX_TERMINATED;
+extern const isc::log::MessageID HAMUX_TERMINATED_RESTART_PARTNER;
 extern const isc::log::MessageID HAMUX_UNLOADED;
 
 } // namespace hamux

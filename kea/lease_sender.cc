@@ -97,8 +97,10 @@ struct Update {
     std::vector<std::string> keys;
     /// @brief Earlier updates of the same addresses still in flight.
     size_t blockers = 0;
-    /// @brief Its relationship has wait-backup-ack: the query waits for it.
+    /// @brief The query waits for it (wait-backup-ack, or the failover partner).
     bool waits = false;
+    /// @brief Set for an update to the failover partner: told when it fails.
+    HaService* service = nullptr;
     std::shared_ptr<ParkedQuery> parked;  ///< null unless it @c waits and was parked
     /// @brief The query, for the logs' label. Pkt::getLabel formats the client's
     /// identifiers through a stream: made only when a log line needs it, not for
@@ -204,22 +206,31 @@ reasonOf(hamux_status status) {
 
 } // namespace
 
-LeaseSender::LeaseSender(const HookConfig& config, bool poll)
+LeaseSender::LeaseSender(const HookConfig& config, bool poll,
+                         const std::vector<HaServicePtr>& services)
     : client_(0), subnets_(config.subnet_relationships), multiple_(config.multiple()) {
-    // One entry per relationship and backup, under the name that relationship gives it
+    // One entry per relationship and peer, under the name that relationship gives it
     // (for the logs); a backup of several relationships is still one peer of the client
     // and one ordering key per address, both by URL. Reserved first: routes point into it.
     size_t count = 0;
     for (auto const& relationship : config.relationships) {
-        count += relationship.updateTargets().size();
+        count += relationship.clientPeers().size();
     }
     targets_.reserve(count);
-    for (auto const& relationship : config.relationships) {
+    for (size_t r = 0; r < config.relationships.size(); ++r) {
+        const RelationshipConfig& relationship = config.relationships[r];
         Route route;
         route.wait_backup_ack = relationship.wait_backup_ack;
         for (auto const peer : relationship.updateTargets()) {
             targets_.push_back(*peer);
             route.targets.push_back(&targets_.back());
+        }
+        const PeerConfig* partner = relationship.failoverPeer();
+        HaService* service = r < services.size() ? services[r].get() : nullptr;
+        if (partner && service && relationship.send_lease_updates) {
+            targets_.push_back(*partner);
+            route.partner = &targets_.back();
+            route.service = service;
         }
         routes_.push_back(route);
     }
@@ -252,6 +263,49 @@ LeaseSender::~LeaseSender() {
     // Completes every outstanding update (CANCELLED after drain-timeout-ms) on this
     // thread or the IO threads, and joins them: nothing runs hook code afterwards.
     hamux_client_free(client_);
+}
+
+namespace {
+
+/// @brief A control command in flight (LeaseSender::sendControl).
+struct Control {
+    ControlAnswered done;
+};
+
+extern "C" void
+controlAnswered(void* user_data, uint64_t, hamux_status status, const uint8_t* body,
+                size_t len) {
+    std::unique_ptr<Control> control(static_cast<Control*>(user_data));
+    try {
+        control->done(status, std::string(reinterpret_cast<const char*>(body), len));
+    } catch (const std::exception& ex) {
+        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("control command answer")
+            .arg(ex.what());
+    } catch (...) {
+        LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("control command answer")
+            .arg("unknown exception");
+    }
+}
+
+} // namespace
+
+bool
+LeaseSender::sendControl(const PeerConfig& peer, const std::string& body,
+                         ControlAnswered done) noexcept {
+    try {
+        std::unique_ptr<Control> control(new Control{std::move(done)});
+        hamux_status status =
+            hamux_client_send(client_, peer.url.text.c_str(),
+                              reinterpret_cast<const uint8_t*>(body.data()), body.size(),
+                              controlAnswered, control.get(), 0);
+        if (status != HAMUX_OK) {
+            return (false);
+        }
+        control.release();  // controlAnswered owns it now
+        return (true);
+    } catch (...) {
+        return (false);
+    }
 }
 
 int
@@ -301,13 +355,38 @@ LeaseSender::start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >&
     return (parked ? waiting : 0);
 }
 
+std::vector<std::pair<const PeerConfig*, bool> >
+LeaseSender::recipients(const Route& route) const {
+    std::vector<std::pair<const PeerConfig*, bool> > to;
+    if (route.partner) {
+        if (route.service->sendsToPartner()) {
+            to.push_back(std::make_pair(route.partner, true));
+        } else {
+            route.service->countUnsent();
+        }
+    }
+    for (auto const peer : route.targets) {
+        to.push_back(std::make_pair(peer, route.wait_backup_ack));
+    }
+    return (to);
+}
+
 size_t
 LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
                    const Lease4CollectionPtr& deleted, const ParkingLotHandlePtr& lot) {
     std::vector<std::unique_ptr<Update> > updates;
+    // Per relationship, decided once per query (its partner's unsent count once too).
+    std::vector<std::vector<std::pair<const PeerConfig*, bool> > > to(routes_.size());
+    std::vector<bool> decided(routes_.size(), false);
     auto add = [&](const std::string& command, const Lease4Ptr& lease) {
-        const Route& route = routes_[relationshipOf(*lease)];
-        for (auto const peer : route.targets) {
+        size_t r = relationshipOf(*lease);
+        const Route& route = routes_[r];
+        if (!decided[r]) {
+            to[r] = recipients(route);
+            decided[r] = true;
+        }
+        for (auto const& recipient : to[r]) {
+            const PeerConfig* peer = recipient.first;
             ElementPtr args = leaseArguments(lease->toElement());
             if (command == "lease4-update") {
                 args->set("force-create", Element::create(true));
@@ -316,7 +395,8 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
             std::unique_ptr<Update> update(new Update());
             update->sender = this;
             update->peer = peer;
-            update->waits = route.wait_backup_ack;
+            update->waits = recipient.second;
+            update->service = peer == route.partner ? route.service : nullptr;
             update->command = command;
             update->body = commandText(command, args, "dhcp4");
             update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
@@ -345,13 +425,15 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
         if (gone.empty() && kept.empty()) {
             return;
         }
-        for (auto const peer : route.targets) {
+        for (auto const& recipient : recipients(route)) {
+            const PeerConfig* peer = recipient.first;
             ElementPtr deleted_list = Element::createList();
             ElementPtr lease_list = Element::createList();
             std::unique_ptr<Update> update(new Update());
             update->sender = this;
             update->peer = peer;
-            update->waits = route.wait_backup_ack;
+            update->waits = recipient.second;
+            update->service = peer == route.partner ? route.service : nullptr;
             update->command = "lease6-bulk-apply";
             for (auto const& lease : gone) {
                 deleted_list->add(leaseArguments(lease->toElement()));
@@ -594,6 +676,13 @@ LeaseSender::report(const Update& update) noexcept {
     if (update.ok) {
         stats::bump(stats::UPDATES_ACKED);
         return;
+    }
+    if (update.service) {
+        // libdhcp_ha marks the partner unavailable and runs its state machine.
+        try {
+            update.service->partnerUpdateFailed();
+        } catch (...) {
+        }
     }
     static const std::string other = "other";
     const std::string& reason = update.reason.empty() ? other : update.reason;

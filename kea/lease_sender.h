@@ -3,6 +3,7 @@
 #ifndef HAMUX_LEASE_SENDER_H
 #define HAMUX_LEASE_SENDER_H
 
+#include <ha_service.h>
 #include <hamux.h>
 #include <hamux_config.h>
 
@@ -44,13 +45,28 @@ public:
 ///
 /// With wait-backup-ack the query is parked (Kea's parking lot) and unparked when its
 /// last update is acknowledged, or dropped on the first failure, as libdhcp_ha does.
+///
+/// In hot-standby the failover partner gets the updates too while its relationship's
+/// HaService says so (hot-standby, partner-in-maintenance), and the query always waits
+/// for the partner's acknowledgement (not for the backups': wait-backup-ack is false in
+/// that mode); otherwise the query counts as unsent for the partner's next heartbeat.
 class LeaseSender : public boost::noncopyable {
 public:
     /// @brief Creates the hamux client.
     /// @param poll completions run on Kea's thread (single-threaded Kea): the caller
     /// registers @c fd with Kea's IfaceMgr and calls @c dispatch when it is readable.
+    /// @param services per relationship, its state machine (hot-standby) or null; they
+    /// outlive this sender.
     /// @throw HamuxConfigError with hamux's message if the client is refused.
-    LeaseSender(const HookConfig& config, bool poll);
+    LeaseSender(const HookConfig& config, bool poll,
+                const std::vector<HaServicePtr>& services);
+
+    /// @brief Sends a control command (heartbeat, lease sync) to @c peer over the
+    /// client's connections: over hamux:// beside the lease updates, never behind them.
+    /// @c done runs once, on a hamux IO thread (Kea's thread in poll mode, or the one
+    /// freeing the client); false (and @c done never runs) if hamux refused it.
+    bool sendControl(const PeerConfig& peer, const std::string& body,
+                     ControlAnswered done) noexcept;
 
     /// @brief Frees the client: every outstanding update completes first (parked
     /// queries of unanswered updates are dropped), so nothing refers to the hook after.
@@ -144,9 +160,17 @@ private:
 
     /// @brief Where one relationship's updates go.
     struct Route {
-        std::vector<const PeerConfig*> targets;  ///< into @c targets_
+        std::vector<const PeerConfig*> targets;  ///< the backups, into @c targets_
         bool wait_backup_ack = false;
+        /// @brief hot-standby with send-lease-updates: the partner (into @c targets_)
+        /// and the state machine deciding whether it gets them.
+        const PeerConfig* partner = nullptr;
+        HaService* service = nullptr;
     };
+
+    /// @brief The peers of @c route that get a query's updates now, and whether the
+    /// query waits for each; counts the query unsent for a partner that does not.
+    std::vector<std::pair<const PeerConfig*, bool> > recipients(const Route& route) const;
 
     hamux_client* client_;
     /// @brief Every relationship's backups, one entry per relationship and backup; never

@@ -33,6 +33,9 @@ fn exports_only_the_hook_entry_points() {
         "multi_threading_compatible",
         "dhcp4_srv_configured",
         "dhcp6_srv_configured",
+        "buffer4_receive",
+        "buffer6_receive",
+        "command_processed",
         "leases4_committed",
         "leases6_committed",
     ]

@@ -5,6 +5,8 @@
 //!   network tied to them by `ha-server-name`: each backup ends with exactly the leases
 //!   of its relationship's subnet, none of the other's; the same after `libreload`
 //!   (which gives the hook no configuration: it ties the subnets from Kea's running one);
+//!   its one listener answers each relationship's `ha-heartbeat` with that relationship's
+//!   state and scope, picked by `server-name` as libdhcp_ha 2.5.5+ picks it;
 //! - eight primaries replicating into one central backup that has a relationship with
 //!   each, all on one URL (one listener): every primary's leases are on the backup;
 //! - the configurations the hook refuses with several relationships, each named in
@@ -16,11 +18,12 @@
 
 mod support;
 
+use hamux::client::Client;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use support::kea;
 use support::kea_hook::{
-    check_refused, converged_leases, dhcp_body, free_ports, hamux_settings, hamux_stats, hook_library,
+    call, check_refused, converged_leases, dhcp_body, free_ports, hamux_settings, hamux_stats, hook_library,
     hook_under_test, lease_difference, loopback6_ready, perfdhcp, ready, relay_address_ready, server_config,
     Family, PerfdhcpTurn, Replicator, Server, RELAY4,
 };
@@ -200,6 +203,7 @@ fn two_relationships(family: Family) {
     let backups: Vec<&Value> = relationships.iter().map(|r| &r["backups"]).collect();
     assert_eq!(backups, [&json!(["b1"]), &json!(["b2"])], "hamux-status: {status}");
 
+    check_heartbeats(family, &p);
     check_split(&primary, dhcp_port, &backup1, &backup2, "configured");
 
     // libreload calls no dhcpX_srv_configured: the subnets come from config-get.
@@ -207,6 +211,38 @@ fn two_relationships(family: Family) {
     assert_eq!(answer["result"], 0, "libreload: {answer}\n{}", primary.log());
     primary.wait_until_serving();
     check_split(&primary, dhcp_port, &backup1, &backup2, "after libreload");
+}
+
+/// `ha-heartbeat` on the one listener of the primary in both relationships: each
+/// relationship's state and scope, picked by `server-name` (the sender's name, as
+/// libdhcp_ha 2.5.5+ sends it), the first relationship's without it, and an error
+/// naming a name of neither.
+fn check_heartbeats(family: Family, url: &str) {
+    let client = Client::new(r#"{"connections-per-peer": 1, "request-timeout-ms": 10000}"#).unwrap();
+    let heartbeat = |args: Option<Value>| {
+        let mut command = json!({"command": "ha-heartbeat", "service": [family.service()]});
+        if let Some(args) = args {
+            command["arguments"] = args;
+        }
+        let answer = call(&client, url, &command);
+        answer[0].clone()
+    };
+    for (args, scope) in [
+        (None, "p-a"),
+        (Some(json!({"server-name": "b1"})), "p-a"),
+        (Some(json!({"server-name": "p-b"})), "p-b"),
+        (Some(json!({"server-name": "b2"})), "p-b"),
+    ] {
+        let answer = heartbeat(args.clone());
+        assert_eq!(answer["result"], 0, "{args:?}: {answer}");
+        assert_eq!(answer["arguments"]["state"], "passive-backup", "{args:?}: {answer}");
+        assert_eq!(answer["arguments"]["scopes"], json!([scope]), "{args:?}: {answer}");
+    }
+    let unknown = heartbeat(Some(json!({"server-name": "nobody"})));
+    assert_eq!(unknown["result"], 1, "{unknown}");
+    assert_eq!(unknown["text"], "nobody matches no configured 'server-name'", "{unknown}");
+    let not_a_string = heartbeat(Some(json!({"server-name": 7})));
+    assert_eq!(not_a_string["result"], 1, "{not_a_string}");
 }
 
 /// A relationship as another of its servers sees it.

@@ -1,0 +1,1009 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// libdhcp_ha 2.2's state machine (src/hooks/dhcp/high_availability/ha_service.cc,
+// communication_state.cc, query_filter.cc at Kea-2.2.0) for hot-standby: each handler
+// below is the one of the same name there, in the same order of checks.
+
+#include <ha_service.h>
+#include <hamux_log.h>
+#include <hamux_stats.h>
+#include <http_date.h>
+#include <json_parser.h>
+#include <json_writer.h>
+
+#include <cc/command_interpreter.h>
+#include <config/command_mgr.h>
+#include <dhcp/dhcp4.h>
+#include <dhcp/dhcp6.h>
+#include <dhcp/option_int.h>
+
+#include <cctype>
+#include <ctime>
+
+using namespace isc::config;
+using namespace isc::data;
+using namespace isc::dhcp;
+
+namespace isc {
+namespace hamux {
+
+namespace {
+
+/// @brief libdhcp_ha's clock skew limits (communication_state.cc).
+const int64_t WARN_CLOCK_SKEW_S = 30;
+const int64_t TERM_CLOCK_SKEW_S = 60;
+const auto MIN_TIME_SINCE_CLOCK_SKEW_WARN = std::chrono::seconds(60);
+
+struct StateNameEntry {
+    HaState state;
+    const char* name;
+};
+
+const StateNameEntry STATE_NAMES[] = {
+    {HaState::BACKUP, "backup"},
+    {HaState::COMMUNICATION_RECOVERY, "communication-recovery"},
+    {HaState::HOT_STANDBY, "hot-standby"},
+    {HaState::LOAD_BALANCING, "load-balancing"},
+    {HaState::IN_MAINTENANCE, "in-maintenance"},
+    {HaState::PARTNER_DOWN, "partner-down"},
+    {HaState::PARTNER_IN_MAINTENANCE, "partner-in-maintenance"},
+    {HaState::PASSIVE_BACKUP, "passive-backup"},
+    {HaState::READY, "ready"},
+    {HaState::SYNCING, "syncing"},
+    {HaState::TERMINATED, "terminated"},
+    {HaState::WAITING, "waiting"},
+    {HaState::UNAVAILABLE, "unavailable"},
+};
+
+int64_t
+steadyNs() {
+    return (std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+std::string
+upper(const char* name) {
+    std::string text(name);
+    for (auto& c : text) {
+        c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+    }
+    return (text);
+}
+
+/// @brief libdhcp_ha's QueryFilter::isHaType.
+bool
+isHaType(const Pkt4Ptr& query) {
+    switch (query->getType()) {
+    case DHCPDISCOVER:
+    case DHCPREQUEST:
+    case DHCPDECLINE:
+    case DHCPRELEASE:
+    case DHCPINFORM:
+        return (true);
+    default:
+        return (false);
+    }
+}
+
+bool
+isHaType(const Pkt6Ptr& query) {
+    switch (query->getType()) {
+    case DHCPV6_SOLICIT:
+    case DHCPV6_REQUEST:
+    case DHCPV6_CONFIRM:
+    case DHCPV6_RENEW:
+    case DHCPV6_REBIND:
+    case DHCPV6_RELEASE:
+    case DHCPV6_DECLINE:
+        return (true);
+    default:
+        return (false);
+    }
+}
+
+} // namespace
+
+const char*
+stateName(HaState state) {
+    for (auto const& entry : STATE_NAMES) {
+        if (entry.state == state) {
+            return (entry.name);
+        }
+    }
+    return ("");
+}
+
+HaState
+stateFromName(const std::string& name) {
+    for (auto const& entry : STATE_NAMES) {
+        if (name == entry.name) {
+            return (entry.state);
+        }
+    }
+    isc_throw(BadValue, "unknown state " << name);
+}
+
+HaService::HaService(const RelationshipConfig& config, bool v6,
+                     const NetworkStatePtr& network_state, MainThreadQueue& main)
+    : config_(config), v6_(v6), network_state_(network_state), main_(main),
+      partner_(config.failoverPeer()), poke_ns_(steadyNs()) {
+    for (auto const& peer : config.peers) {
+        if (peer.role == "primary") {
+            primary_name_ = peer.name;
+        }
+    }
+}
+
+HaService::~HaService() {
+    stop();
+}
+
+void
+HaService::start(ControlSender send, ControlWaiter wait) {
+    send_ = std::move(send);
+    wait_ = std::move(wait);
+    running_ = true;
+    poke_ns_ = steadyNs();  // as CommunicationState's poke_time_ at construction
+    // As HAService's constructor: what HA disabled is cleared, then the model starts.
+    if (network_state_) {
+        network_state_->reset(NetworkState::Origin::HA_COMMAND);
+    }
+    state_ = HaState::WAITING;
+    prev_state_ = HaState::WAITING;
+    on_entry_ = true;
+    runModel(START);
+}
+
+void
+HaService::stop() {
+    running_ = false;
+    heartbeat_timer_.cancel();
+    heartbeat_running_ = false;
+    sync_.reset();
+    sync_running_ = false;
+    if (disabled_by_command_) {
+        try {
+            ElementPtr arguments = Element::createMap();
+            arguments->set("origin", Element::create("ha-partner"));
+            CommandMgr::instance().processCommand(createCommand("dhcp-enable", arguments));
+        } catch (...) {
+        }
+        disabled_by_command_ = false;
+    }
+}
+
+std::string
+HaService::command(const std::string& name) const {
+    ElementPtr command = Element::createMap();
+    command->set("command", Element::create(name));
+    ElementPtr service = Element::createList();
+    service->add(Element::create(v6_ ? "dhcp6" : "dhcp4"));
+    command->set("service", service);
+    if (name == "ha-heartbeat") {
+        // libdhcp_ha 2.5.5+ sends its name, so a partner with several relationships
+        // answers for this one; 2.2 ignores arguments of ha-heartbeat.
+        ElementPtr arguments = Element::createMap();
+        arguments->set("server-name", Element::create(config_.this_server_name));
+        command->set("arguments", arguments);
+    }
+    return (toJson(command));
+}
+
+// ---- the model
+
+void
+HaService::postNextEvent(Event event) {
+    last_event_ = next_event_;
+    next_event_ = event;
+}
+
+void
+HaService::runModel(Event event) {
+    if (!running_) {
+        return;
+    }
+    postNextEvent(event);
+    // Kea's StateModel::runModel: the current state's handler at least once, then again
+    // after every transition (which keeps the event), until one posts NOP.
+    int guard = 0;
+    do {
+        switch (state_) {
+        case HaState::WAITING:
+            waitingHandler();
+            break;
+        case HaState::SYNCING:
+            syncingHandler();
+            break;
+        case HaState::READY:
+            readyHandler();
+            break;
+        case HaState::HOT_STANDBY:
+            normalHandler();
+            break;
+        case HaState::PARTNER_DOWN:
+            partnerDownHandler();
+            break;
+        case HaState::PARTNER_IN_MAINTENANCE:
+            partnerInMaintenanceHandler();
+            break;
+        case HaState::IN_MAINTENANCE:
+            inMaintenanceHandler();
+            break;
+        case HaState::TERMINATED:
+            terminatedHandler();
+            break;
+        case HaState::BACKUP:
+            backupHandler();
+            break;
+        default:
+            postNop();
+            break;
+        }
+    } while (running_ && next_event_ != NOP && ++guard < 100);
+}
+
+void
+HaService::transition(HaState state) {
+    LOG_INFO(hamux_logger, HAMUX_STATE_TRANSITION).arg(config_.this_server_name)
+        .arg(upper(stateName(state_))).arg(upper(stateName(state)))
+        .arg(partner_state_ == HaState::UNKNOWN ? "UNKNOWN"
+             : upper(stateName(partner_state_)));
+    prev_state_ = state_;
+    state_ = state;
+    on_entry_ = prev_state_ != state_;
+    postNextEvent(next_event_);  // Kea's transition(state, getNextEvent())
+    // The partner's updates go out only in these (libdhcp_ha's shouldSendLeaseUpdates).
+    sends_to_partner_ = config_.send_lease_updates && partner_ &&
+                        (state == HaState::HOT_STANDBY ||
+                         state == HaState::PARTNER_IN_MAINTENANCE);
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    report_state_ = stateName(state);
+}
+
+void
+HaService::partnerDownOrNop() {
+    if (shouldPartnerDown()) {
+        transition(HaState::PARTNER_DOWN);
+    } else {
+        postNop();
+    }
+}
+
+bool
+HaService::doOnEntry() {
+    bool entry = on_entry_;
+    on_entry_ = false;
+    return (entry);
+}
+
+bool
+HaService::commonChecks(bool invalid_goes_waiting) {
+    if (last_event_ == MAINTENANCE_CANCEL) {
+        postNop();  // back in the state maintenance interrupted: entry actions only
+        return (true);
+    }
+    if (shouldTerminate()) {
+        transition(HaState::TERMINATED);
+        return (true);
+    }
+    if (partnerStateInvalid()) {
+        if (invalid_goes_waiting) {
+            transition(HaState::WAITING);
+        } else {
+            postNop();
+        }
+        return (true);
+    }
+    return (false);
+}
+
+void
+HaService::waitingHandler() {
+    if (doOnEntry()) {
+        serveNoScopes();
+        adjustNetworkState();
+    }
+    if (!partner_) {
+        transition(HaState::BACKUP);
+        return;
+    }
+    scheduleHeartbeat();
+    if (commonChecks(false)) {
+        return;
+    }
+    HaState next = config_.failover.sync_leases ? HaState::SYNCING : HaState::READY;
+    switch (partner_state_) {
+    case HaState::COMMUNICATION_RECOVERY:
+    case HaState::HOT_STANDBY:
+    case HaState::LOAD_BALANCING:
+    case HaState::IN_MAINTENANCE:
+    case HaState::PARTNER_DOWN:
+    case HaState::PARTNER_IN_MAINTENANCE:
+    case HaState::READY:
+        transition(next);
+        return;
+    case HaState::TERMINATED:
+        LOG_INFO(hamux_logger, HAMUX_TERMINATED_RESTART_PARTNER)
+            .arg(config_.this_server_name);
+        postNop();
+        return;
+    case HaState::WAITING:
+        if (config_.thisServer().role == "primary") {
+            transition(next);
+        } else {
+            postNop();
+        }
+        return;
+    case HaState::UNAVAILABLE:
+        partnerDownOrNop();
+        return;
+    default:
+        postNop();
+        return;
+    }
+}
+
+void
+HaService::syncingHandler() {
+    if (doOnEntry()) {
+        serveNoScopes();
+        adjustNetworkState();
+    }
+    if (commonChecks(true)) {
+        return;
+    }
+    switch (partner_state_) {
+    case HaState::TERMINATED:
+        transition(HaState::TERMINATED);
+        return;
+    case HaState::UNAVAILABLE:
+        partnerDownOrNop();
+        break;
+    default:
+        // libdhcp_ha synchronizes here, blocking; this one sends the first request and
+        // returns to Kea's loop: onSyncDone runs the model again.
+        if (!sync_running_) {
+            startSync();
+        }
+        postNop();
+        return;
+    }
+    scheduleHeartbeat();
+}
+
+void
+HaService::readyHandler() {
+    if (doOnEntry()) {
+        serveNoScopes();
+        adjustNetworkState();
+    }
+    scheduleHeartbeat();
+    if (commonChecks(true)) {
+        return;
+    }
+    switch (partner_state_) {
+    case HaState::HOT_STANDBY:
+    case HaState::LOAD_BALANCING:
+    case HaState::COMMUNICATION_RECOVERY:
+        transition(HaState::HOT_STANDBY);
+        return;
+    case HaState::IN_MAINTENANCE:
+        transition(HaState::PARTNER_IN_MAINTENANCE);
+        return;
+    case HaState::PARTNER_IN_MAINTENANCE:
+        transition(HaState::IN_MAINTENANCE);
+        return;
+    case HaState::READY:
+        if (config_.thisServer().role == "primary") {
+            transition(HaState::HOT_STANDBY);
+        } else {
+            postNop();
+        }
+        return;
+    case HaState::TERMINATED:
+        transition(HaState::TERMINATED);
+        return;
+    case HaState::UNAVAILABLE:
+        partnerDownOrNop();
+        return;
+    default:
+        postNop();
+        return;
+    }
+}
+
+void
+HaService::normalHandler() {
+    if (doOnEntry()) {
+        serveDefaultScopes();
+        adjustNetworkState();
+    }
+    scheduleHeartbeat();
+    if (commonChecks(true)) {
+        return;
+    }
+    switch (partner_state_) {
+    case HaState::IN_MAINTENANCE:
+        transition(HaState::PARTNER_IN_MAINTENANCE);
+        return;
+    case HaState::PARTNER_DOWN:
+        transition(HaState::WAITING);
+        return;
+    case HaState::PARTNER_IN_MAINTENANCE:
+        transition(HaState::IN_MAINTENANCE);
+        return;
+    case HaState::TERMINATED:
+        transition(HaState::TERMINATED);
+        return;
+    case HaState::UNAVAILABLE:
+        // delayed-updates-limit is 0 in hot-standby: no communication-recovery.
+        partnerDownOrNop();
+        return;
+    default:
+        postNop();
+        return;
+    }
+}
+
+void
+HaService::partnerDownHandler() {
+    if (doOnEntry()) {
+        if (last_event_ == MAINTENANCE_START || config_.thisServer().auto_failover) {
+            serveFailoverScopes();
+        } else {
+            serveDefaultScopes();
+        }
+        adjustNetworkState();
+    } else if (last_event_ == SYNCED_PARTNER_UNAVAILABLE) {
+        // The partner disabled our service for its sync, then vanished: serve again.
+        adjustNetworkState();
+    }
+    scheduleHeartbeat();
+    if (commonChecks(true)) {
+        return;
+    }
+    switch (partner_state_) {
+    case HaState::COMMUNICATION_RECOVERY:
+    case HaState::PARTNER_DOWN:
+    case HaState::PARTNER_IN_MAINTENANCE:
+        transition(HaState::WAITING);
+        return;
+    case HaState::READY: {
+        // CommunicationState::hasPartnerNewUnsentUpdates.
+        bool unsent = partner_unsent_[1] > 0 && partner_unsent_[0] != partner_unsent_[1];
+        transition(unsent ? HaState::WAITING : HaState::HOT_STANDBY);
+        return;
+    }
+    case HaState::TERMINATED:
+        transition(HaState::TERMINATED);
+        return;
+    default:
+        postNop();
+        return;
+    }
+}
+
+void
+HaService::partnerInMaintenanceHandler() {
+    if (doOnEntry()) {
+        serveFailoverScopes();
+        adjustNetworkState();
+    }
+    scheduleHeartbeat();
+    if (shouldTerminate()) {
+        transition(HaState::TERMINATED);
+        return;
+    }
+    if (partner_state_ == HaState::UNAVAILABLE) {
+        transition(HaState::PARTNER_DOWN);
+        return;
+    }
+    postNop();
+}
+
+void
+HaService::inMaintenanceHandler() {
+    if (doOnEntry()) {
+        serveNoScopes();
+        adjustNetworkState();
+    }
+    scheduleHeartbeat();
+    postNop();
+}
+
+void
+HaService::terminatedHandler() {
+    if (doOnEntry()) {
+        serveDefaultScopes();
+        adjustNetworkState();
+        stopHeartbeat();
+        LOG_ERROR(hamux_logger, HAMUX_TERMINATED).arg(config_.this_server_name);
+    }
+    postNop();
+}
+
+void
+HaService::backupHandler() {
+    if (doOnEntry()) {
+        serveNoScopes();
+        adjustNetworkState();
+    }
+    postNop();
+}
+
+// ---- service and scopes
+
+void
+HaService::adjustNetworkState() {
+    bool enable = state_ == HaState::HOT_STANDBY || state_ == HaState::PARTNER_DOWN ||
+                  state_ == HaState::PARTNER_IN_MAINTENANCE ||
+                  state_ == HaState::TERMINATED;
+    if (enable != serviceEnabled()) {
+        setService(enable);
+    }
+}
+
+bool
+HaService::serviceEnabled() const {
+    if (network_state_) {
+        return (network_state_->isServiceEnabled());
+    }
+    return (!disabled_by_command_);
+}
+
+void
+HaService::setService(bool enabled) {
+    if (enabled) {
+        LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_ENABLE).arg(config_.this_server_name)
+            .arg(stateName(state_));
+    } else {
+        LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE_STATE).arg(config_.this_server_name)
+            .arg(stateName(state_));
+    }
+    if (network_state_) {
+        if (enabled) {
+            network_state_->enableService(NetworkState::Origin::HA_COMMAND);
+        } else {
+            network_state_->disableService(NetworkState::Origin::HA_COMMAND);
+        }
+        return;
+    }
+    // libreload gives no network state: Kea's own commands, with the HA origin.
+    ElementPtr arguments = Element::createMap();
+    arguments->set("origin", Element::create("ha-partner"));
+    CommandMgr::instance().processCommand(
+        createCommand(enabled ? "dhcp-enable" : "dhcp-disable", arguments));
+    disabled_by_command_ = !enabled;
+}
+
+void
+HaService::serveNoScopes() {
+    serving_ = false;
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    report_scopes_.clear();
+}
+
+void
+HaService::serveDefaultScopes() {
+    // A primary serves its own scope; a standby or backup none.
+    bool primary = config_.thisServer().role == "primary";
+    serving_ = primary;
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    report_scopes_.clear();
+    if (primary) {
+        report_scopes_.push_back(primary_name_);
+    }
+}
+
+void
+HaService::serveFailoverScopes() {
+    serving_ = true;
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    report_scopes_.assign(1, primary_name_);
+}
+
+bool
+HaService::inScope(const Pkt4Ptr& query) {
+    query->addClass("HA_" + primary_name_);
+    if (!isHaType(query)) {
+        return (true);
+    }
+    bool in = serving_.load();
+    if (!in && communicationInterrupted()) {
+        // CommunicationState4::analyzeMessage: secs (byte-swapped by some clients).
+        uint16_t secs = query->getSecs();
+        if (secs > 255 && (secs & 0xFF) == 0) {
+            secs = static_cast<uint16_t>((secs >> 8) | (secs << 8));
+        }
+        bool unacked = static_cast<uint64_t>(secs) * 1000 > config_.failover.max_ack_delay_ms;
+        std::vector<uint8_t> key;
+        HWAddrPtr hw = query->getHWAddr();
+        if (hw) {
+            key = hw->hwaddr_;
+        }
+        key.push_back(0xff);  // separates the hardware address from the client id
+        OptionPtr client_id = query->getOption(DHO_DHCP_CLIENT_IDENTIFIER);
+        if (client_id) {
+            const OptionBuffer& data = client_id->getData();
+            key.insert(key.end(), data.begin(), data.end());
+        }
+        analyze(std::move(key), unacked);
+    }
+    return (in);
+}
+
+bool
+HaService::inScope(const Pkt6Ptr& query) {
+    query->addClass("HA_" + primary_name_);
+    if (!isHaType(query)) {
+        return (true);
+    }
+    bool in = serving_.load();
+    if (!in && communicationInterrupted()) {
+        // CommunicationState6::analyzeMessage: elapsed time in 1/100 s, by DUID.
+        bool unacked = false;
+        OptionPtr elapsed = query->getOption(D6O_ELAPSED_TIME);
+        if (elapsed && elapsed->getData().size() >= 2) {
+            const OptionBuffer& data = elapsed->getData();
+            uint64_t centis = (static_cast<uint64_t>(data[0]) << 8) | data[1];
+            unacked = centis * 10 > config_.failover.max_ack_delay_ms;
+        }
+        OptionPtr duid = query->getOption(D6O_CLIENTID);
+        if (!duid) {
+            std::lock_guard<std::mutex> lock(analysis_mutex_);
+            ++analyzed_;
+            return (in);
+        }
+        const OptionBuffer& data = duid->getData();
+        analyze(std::vector<uint8_t>(data.begin(), data.end()), unacked);
+    }
+    return (in);
+}
+
+void
+HaService::analyze(std::vector<uint8_t> key, bool unacked) {
+    std::lock_guard<std::mutex> lock(analysis_mutex_);
+    ++analyzed_;
+    auto found = clients_.find(key);
+    if (found == clients_.end()) {
+        clients_.emplace(std::move(key), unacked);
+        unacked_ += unacked ? 1 : 0;
+    } else if (!found->second && unacked) {
+        found->second = true;
+        ++unacked_;
+    }
+}
+
+// ---- failure detection
+
+bool
+HaService::communicationInterrupted() const {
+    int64_t since = steadyNs() - poke_ns_.load();
+    return (since / 1000000 > static_cast<int64_t>(config_.failover.max_response_delay_ms));
+}
+
+bool
+HaService::failureDetected() const {
+    std::lock_guard<std::mutex> lock(analysis_mutex_);
+    return (config_.failover.max_unacked_clients == 0 ||
+            unacked_ > config_.failover.max_unacked_clients);
+}
+
+bool
+HaService::shouldPartnerDown() {
+    if (!communicationInterrupted()) {
+        return (false);
+    }
+    // A standby that serves DHCP waits for clients to go unanswered; a primary, or a
+    // server whose service is off, needs nothing more.
+    if (serviceEnabled() && config_.thisServer().role == "standby") {
+        return (failureDetected());
+    }
+    return (true);
+}
+
+bool
+HaService::shouldTerminate() {
+    int64_t skew = clock_skew_s_ < 0 ? -clock_skew_s_ : clock_skew_s_;
+    if (skew > TERM_CLOCK_SKEW_S) {
+        LOG_ERROR(hamux_logger, HAMUX_HIGH_CLOCK_SKEW_TERMINATION)
+            .arg(config_.this_server_name).arg(clock_skew_s_);
+        return (true);
+    }
+    if (skew > WARN_CLOCK_SKEW_S) {
+        auto now = std::chrono::steady_clock::now();
+        if (!skew_warned_ || now - last_skew_warning_ > MIN_TIME_SINCE_CLOCK_SKEW_WARN) {
+            skew_warned_ = true;
+            last_skew_warning_ = now;
+            LOG_WARN(hamux_logger, HAMUX_HIGH_CLOCK_SKEW).arg(config_.this_server_name)
+                .arg(clock_skew_s_);
+        }
+    }
+    return (false);
+}
+
+bool
+HaService::partnerStateInvalid() const {
+    // In hot-standby, a partner in a load-balancing state is misconfigured.
+    if (partner_state_ == HaState::COMMUNICATION_RECOVERY ||
+        partner_state_ == HaState::LOAD_BALANCING) {
+        LOG_WARN(hamux_logger, HAMUX_INVALID_PARTNER_STATE).arg(config_.this_server_name)
+            .arg(stateName(partner_state_)).arg(config_.mode);
+        return (true);
+    }
+    return (false);
+}
+
+// ---- heartbeats
+
+void
+HaService::scheduleHeartbeat() {
+    if (heartbeat_running_ || config_.failover.heartbeat_delay_ms == 0 || !partner_) {
+        return;
+    }
+    heartbeat_running_ = true;
+    if (!heartbeat_in_flight_) {
+        std::weak_ptr<HaService> weak = shared_from_this();
+        heartbeat_timer_.schedule(config_.failover.heartbeat_delay_ms, [weak]() {
+            if (auto self = weak.lock()) {
+                self->sendHeartbeat();
+            }
+        });
+    }
+}
+
+void
+HaService::stopHeartbeat() {
+    heartbeat_running_ = false;
+    heartbeat_timer_.cancel();
+}
+
+void
+HaService::sendHeartbeat() {
+    if (!running_ || !heartbeat_running_) {
+        return;
+    }
+    bool notified = sync_complete_notified_;
+    sync_complete_notified_ = false;
+    heartbeat_in_flight_ = true;
+    ++heartbeats_sent_;
+    std::weak_ptr<HaService> weak = shared_from_this();
+    sendRaw(command("ha-heartbeat"), [weak, notified](hamux_status status,
+                                                      const std::string& body) {
+        if (auto self = weak.lock()) {
+            self->onHeartbeat(status, body, notified);
+        }
+    });
+}
+
+void
+HaService::sendRaw(const std::string& body, ControlAnswered on_main) {
+    // The answer comes on a hamux thread (or Kea's, in poll mode): it is handled on the
+    // main thread, where the queue outlives this service and the task checks it is
+    // still there.
+    MainThreadQueue* main = &main_;
+    bool sent = send_(*partner_, body, [main, on_main](hamux_status status,
+                                                       const std::string& text) {
+        main->push([on_main, status, text]() { on_main(status, text); });
+    });
+    if (!sent) {
+        main_.push([on_main]() {
+            on_main(HAMUX_E_CONNECT, "the hook's client refused the request");
+        });
+    }
+}
+
+void
+HaService::readHeartbeat(const std::string& body) {
+    ConstElementPtr answer = parseJson(body.data(), body.size());
+    if (answer->getType() == Element::list) {
+        if (answer->empty()) {
+            isc_throw(BadValue, "empty answer");
+        }
+        answer = answer->get(0);
+    }
+    int result = CONTROL_RESULT_ERROR;
+    ConstElementPtr args = parseAnswer(result, answer);
+    if (result != CONTROL_RESULT_SUCCESS && result != CONTROL_RESULT_EMPTY) {
+        isc_throw(BadValue, (args ? args->str() : std::string("no text")) << ", error code "
+                  << result);
+    }
+    args = answer->get("arguments");
+    if (!args || args->getType() != Element::map) {
+        isc_throw(BadValue, "arguments in the heartbeat answer are not a map");
+    }
+    ConstElementPtr state = args->get("state");
+    if (!state || state->getType() != Element::string) {
+        isc_throw(BadValue, "server state not returned in response to a ha-heartbeat"
+                  " command or it is not a string");
+    }
+    HaState partner_state = stateFromName(state->stringValue());
+    ConstElementPtr date = args->get("date-time");
+    if (!date || date->getType() != Element::string) {
+        isc_throw(BadValue, "date-time not returned in response to a ha-heartbeat"
+                  " command or it is not a string");
+    }
+    int64_t skew = parseHttpDate(date->stringValue()) - static_cast<int64_t>(time(0));
+    ConstElementPtr unsent = args->get("unsent-update-count");
+    if (unsent && unsent->getType() != Element::integer) {
+        isc_throw(BadValue, "unsent-update-count returned in the ha-heartbeat response"
+                  " is not a number");
+    }
+    // Optional; a bad list is ignored, as libdhcp_ha ignores it.
+    std::vector<std::string> scopes;
+    ConstElementPtr listed = args->get("scopes");
+    if (listed && listed->getType() == Element::list) {
+        for (size_t i = 0; i < listed->size(); ++i) {
+            if (listed->get(i)->getType() == Element::string) {
+                scopes.push_back(listed->get(i)->stringValue());
+            }
+        }
+    }
+    partner_scopes_.swap(scopes);
+    partner_state_ = partner_state;
+    clock_skew_s_ = skew;
+    if (unsent) {
+        partner_unsent_[0] = partner_unsent_[1];
+        partner_unsent_[1] = unsent->intValue();
+    }
+}
+
+void
+HaService::onHeartbeat(hamux_status status, const std::string& body, bool notified) {
+    heartbeat_in_flight_ = false;
+    if (!running_) {
+        return;
+    }
+    bool ok = false;
+    std::string why;
+    if (status != HAMUX_OK) {
+        why = std::string(hamux_status_name(status)) + ": " + body;
+    } else {
+        try {
+            readHeartbeat(body);
+            ok = true;
+        } catch (const std::exception& ex) {
+            why = ex.what();
+        }
+    }
+    if (ok) {
+        poke();
+    } else {
+        ++heartbeats_failed_;
+        partner_state_ = HaState::UNAVAILABLE;
+        LOG_WARN(hamux_logger, HAMUX_HEARTBEAT_FAILED).arg(config_.this_server_name)
+            .arg(partner_->name).arg(why);
+        if (communicationInterrupted()) {
+            LOG_WARN(hamux_logger, HAMUX_COMMUNICATION_INTERRUPTED)
+                .arg(config_.this_server_name).arg(partner_->name)
+                .arg(config_.failover.max_response_delay_ms);
+        }
+    }
+    if (heartbeat_running_) {
+        std::weak_ptr<HaService> weak = shared_from_this();
+        heartbeat_timer_.schedule(config_.failover.heartbeat_delay_ms, [weak]() {
+            if (auto self = weak.lock()) {
+                self->sendHeartbeat();
+            }
+        });
+    }
+    if (notified && !ok) {
+        postNextEvent(SYNCED_PARTNER_UNAVAILABLE);
+    }
+    runModel(HEARTBEAT_COMPLETE);
+}
+
+void
+HaService::poke() {
+    poke_ns_ = steadyNs();
+    std::lock_guard<std::mutex> lock(analysis_mutex_);
+    clients_.clear();
+    unacked_ = 0;
+    analyzed_ = 0;
+}
+
+// ---- lease updates
+
+void
+HaService::countUnsent() {
+    // As CommunicationState::increaseUnsentUpdateCount: wraps to 1, never 0.
+    int64_t now = unsent_.load();
+    while (!unsent_.compare_exchange_weak(now, now == INT64_MAX ? 1 : now + 1)) {
+    }
+}
+
+void
+HaService::partnerUpdateFailed() {
+    std::weak_ptr<HaService> weak = shared_from_this();
+    main_.push([weak]() {
+        if (auto self = weak.lock()) {
+            if (self->running_) {
+                self->partner_state_ = HaState::UNAVAILABLE;
+                self->runModel(LEASE_UPDATES_COMPLETE);
+            }
+        }
+    });
+}
+
+// ---- lease sync
+
+void
+HaService::sendToPartner(const std::string& body, LeaseSync::Answered done) {
+    std::weak_ptr<HaService> weak = shared_from_this();
+    sendRaw(body, [weak, done](hamux_status status, const std::string& text) {
+        auto self = weak.lock();
+        if (!self || !self->running_) {
+            return;
+        }
+        if (status != HAMUX_OK) {
+            done(ConstElementPtr(), std::string(hamux_status_name(status)) + ": " + text);
+            return;
+        }
+        ConstElementPtr answer;
+        try {
+            answer = parseJson(text.data(), text.size());
+            if (answer->getType() == Element::list) {
+                if (answer->empty()) {
+                    isc_throw(BadValue, "an empty list");
+                }
+                answer = answer->get(0);
+            }
+            if (answer->getType() != Element::map) {
+                isc_throw(BadValue, "not a map");
+            }
+        } catch (const std::exception& ex) {
+            done(ConstElementPtr(), std::string("not a Kea answer (") + ex.what() + "): " +
+                 text.substr(0, 200));
+            return;
+        }
+        done(answer, "");
+    });
+}
+
+void
+HaService::startSync() {
+    stopHeartbeat();
+    sync_running_ = true;
+    ++syncs_;
+    std::weak_ptr<HaService> weak = shared_from_this();
+    uint32_t max_period = config_.failover.sync_timeout_ms / 1000;
+    sync_.reset(new LeaseSync(
+        v6_, partner_->name, config_.failover.sync_page_limit, max_period,
+        [weak](const std::string& body, LeaseSync::Answered done) {
+            if (auto self = weak.lock()) {
+                self->sendToPartner(body, done);
+            }
+        },
+        [weak](const std::string& error) {
+            if (auto self = weak.lock()) {
+                // Not from inside the sync's own call chain: it is destroyed here.
+                self->main_.push([weak, error]() {
+                    if (auto again = weak.lock()) {
+                        again->onSyncDone(error);
+                    }
+                });
+            }
+        }));
+    sync_->start();
+}
+
+void
+HaService::onSyncDone(const std::string& error) {
+    sync_.reset();
+    sync_running_ = false;
+    if (!running_ || state_ != HaState::SYNCING) {
+        return;
+    }
+    scheduleHeartbeat();
+    if (error.empty()) {
+        transition(HaState::READY);
+        runModel(SYNCING_SUCCEEDED);
+    } else {
+        ++syncs_failed_;
+        partner_state_ = HaState::UNAVAILABLE;
+        runModel(SYNCING_FAILED);
+    }
+}
+
+} // namespace hamux
+} // namespace isc

@@ -1,0 +1,341 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// HaService's commands and reports, with libdhcp_ha 2.2's arguments, answers and
+// transitions (ha_service.cc's processHeartbeat, processMaintenance*, processScopes,
+// processStatusGet, processHAReset, processSyncCompleteNotify at Kea-2.2.0).
+
+#include <ha_service.h>
+#include <http_date.h>
+#include <json_parser.h>
+#include <hamux_json.h>
+#include <json_writer.h>
+
+#include <cc/command_interpreter.h>
+
+#include <chrono>
+
+using namespace isc::config;
+using namespace isc::data;
+using namespace isc::dhcp;
+
+namespace isc {
+namespace hamux {
+
+namespace {
+
+int64_t
+steadyNs() {
+    return (std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+} // namespace
+
+ConstElementPtr
+HaService::heartbeatAnswer() const {
+    ElementPtr arguments = Element::createMap();
+    ElementPtr scopes = Element::createList();
+    {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        arguments->set("state", Element::create(report_state_));
+        for (auto const& scope : report_scopes_) {
+            scopes->add(Element::create(scope));
+        }
+    }
+    arguments->set("date-time", Element::create(httpDate()));
+    arguments->set("scopes", scopes);
+    arguments->set("unsent-update-count", Element::create(unsent_.load()));
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "HA peer status returned.", arguments));
+}
+
+ConstElementPtr
+HaService::resetCommand() {
+    if (state_ == HaState::WAITING) {
+        return (createAnswer(CONTROL_RESULT_SUCCESS,
+                             "HA state machine already in WAITING state."));
+    }
+    transition(HaState::WAITING);
+    runModel(RESET);
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "HA state machine reset."));
+}
+
+ConstElementPtr
+HaService::syncCompleteNotifyCommand() {
+    if (state_ == HaState::PARTNER_DOWN) {
+        // The next heartbeat decides (libdhcp_ha): if the partner is gone by then, the
+        // service its sync disabled is enabled again.
+        sync_complete_notified_ = true;
+    } else if (network_state_) {
+        network_state_->enableService(NetworkState::Origin::HA_COMMAND);
+    } else {
+        setService(true);
+    }
+    return (createAnswer(CONTROL_RESULT_SUCCESS,
+                         "Server successfully notified about the synchronization"
+                         " completion."));
+}
+
+ConstElementPtr
+HaService::scopesCommand(const ConstElementPtr& args) {
+    if (!args) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "arguments not found in the 'ha-scopes'"
+                             " command"));
+    }
+    if (args->getType() != Element::map) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "arguments in the 'ha-scopes' command"
+                             " are not a map"));
+    }
+    ConstElementPtr scopes = args->get("scopes");
+    if (!scopes) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'scopes' is mandatory for the"
+                             " 'ha-scopes' command"));
+    }
+    if (scopes->getType() != Element::list) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'scopes' must be a list in the"
+                             " 'ha-scopes' command"));
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < scopes->size(); ++i) {
+        ConstElementPtr name = scopes->get(i);
+        if (name->getType() != Element::string) {
+            return (createAnswer(CONTROL_RESULT_ERROR, "scope name must be a string in"
+                                 " the 'scopes' argument"));
+        }
+        if (!config_.hasServer(name->stringValue())) {
+            return (createAnswer(CONTROL_RESULT_ERROR, "invalid server name specified '" +
+                                 name->stringValue() + "' while enabling/disabling HA"
+                                 " scopes"));
+        }
+        names.push_back(name->stringValue());
+    }
+    // hot-standby has one scope, the primary's: served or not. Until the next state
+    // entry, as in libdhcp_ha.
+    bool primary = false;
+    for (auto const& name : names) {
+        primary = primary || name == primary_name_;
+    }
+    serving_ = primary;
+    {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        report_scopes_.clear();
+        if (primary) {
+            report_scopes_.push_back(primary_name_);
+        }
+    }
+    adjustNetworkState();
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "New HA scopes configured."));
+}
+
+ConstElementPtr
+HaService::maintenanceNotifyCommand(const ConstElementPtr& args) {
+    ConstElementPtr cancel = args && args->getType() == Element::map ? args->get("cancel")
+                                                                     : ConstElementPtr();
+    if (!cancel) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'cancel' is mandatory for the"
+                             " 'ha-maintenance-notify' command"));
+    }
+    if (cancel->getType() != Element::boolean) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'cancel' must be a boolean in the"
+                             " 'ha-maintenance-notify' command"));
+    }
+    if (cancel->boolValue()) {
+        if (state_ != HaState::IN_MAINTENANCE) {
+            return (createAnswer(CONTROL_RESULT_ERROR, "Unable to cancel the maintenance"
+                                 " for the server not in the in-maintenance state."));
+        }
+        postNextEvent(MAINTENANCE_CANCEL);
+        transition(prev_state_);
+        runModel(NOP);
+        return (createAnswer(CONTROL_RESULT_SUCCESS, "Server maintenance canceled."));
+    }
+    if (state_ == HaState::BACKUP || state_ == HaState::PARTNER_IN_MAINTENANCE ||
+        state_ == HaState::TERMINATED) {
+        return (createAnswer(MAINTENANCE_NOT_ALLOWED,
+                             std::string("Unable to transition the server from the ") +
+                             stateName(state_) + " to in-maintenance state."));
+    }
+    transition(HaState::IN_MAINTENANCE);
+    runModel(MAINTENANCE_NOTIFY);
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "Server is in-maintenance state."));
+}
+
+ConstElementPtr
+HaService::maintenanceStartCommand() {
+    if (state_ == HaState::BACKUP || state_ == HaState::IN_MAINTENANCE ||
+        state_ == HaState::PARTNER_IN_MAINTENANCE || state_ == HaState::TERMINATED) {
+        return (createAnswer(CONTROL_RESULT_ERROR,
+                             std::string("Unable to transition the server from the ") +
+                             stateName(state_) + " to partner-in-maintenance state."));
+    }
+    std::string error;
+    ConstElementPtr answer = notifyMaintenance(false, error);
+    std::string text = error;
+    int rcode = answer ? answerResult(answer, text) : CONTROL_RESULT_ERROR;
+    if (!answer || rcode == CONTROL_RESULT_ERROR) {
+        // The partner is unreachable or refused: as if it were down for maintenance.
+        postNextEvent(MAINTENANCE_START);
+        transition(HaState::PARTNER_DOWN);
+        runModel(NOP);
+        return (createAnswer(CONTROL_RESULT_SUCCESS, "Server is now in the partner-down"
+                             " state as its partner appears to be offline for"
+                             " maintenance."));
+    }
+    if (rcode == CONTROL_RESULT_SUCCESS) {
+        postNextEvent(MAINTENANCE_START);
+        transition(HaState::PARTNER_IN_MAINTENANCE);
+        runModel(NOP);
+        return (createAnswer(CONTROL_RESULT_SUCCESS, "Server is now in the"
+                             " partner-in-maintenance state and its partner is in-maintenance"
+                             " state. The partner can be now safely shut down."));
+    }
+    return (createAnswer(CONTROL_RESULT_ERROR, "Unable to transition to the"
+                         " partner-in-maintenance state. The partner server responded with"
+                         " the following message to the ha-maintenance-notify command: " +
+                         text + "."));
+}
+
+ConstElementPtr
+HaService::maintenanceCancelCommand() {
+    if (state_ != HaState::PARTNER_IN_MAINTENANCE) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "Unable to cancel maintenance request"
+                             " because the server is not in the partner-in-maintenance"
+                             " state."));
+    }
+    std::string error;
+    ConstElementPtr answer = notifyMaintenance(true, error);
+    std::string text = error;
+    int rcode = answer ? answerResult(answer, text) : CONTROL_RESULT_ERROR;
+    if (rcode != CONTROL_RESULT_SUCCESS) {
+        partner_state_ = HaState::UNAVAILABLE;
+        return (createAnswer(CONTROL_RESULT_ERROR, "Unable to cancel maintenance. The"
+                             " partner server responded with the following message to the"
+                             " ha-maintenance-notify command: " + text + "."));
+    }
+    postNextEvent(MAINTENANCE_CANCEL);
+    transition(prev_state_);
+    runModel(NOP);
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "Server maintenance successfully"
+                         " canceled."));
+}
+
+ConstElementPtr
+HaService::notifyMaintenance(bool cancel, std::string& error) {
+    ElementPtr command = Element::createMap();
+    command->set("command", Element::create("ha-maintenance-notify"));
+    ElementPtr arguments = Element::createMap();
+    arguments->set("cancel", Element::create(cancel));
+    command->set("arguments", arguments);
+    ElementPtr service = Element::createList();
+    service->add(Element::create(v6_ ? "dhcp6" : "dhcp4"));
+    command->set("service", service);
+    std::string body;
+    hamux_status status = wait_(*partner_, toJson(command), body);
+    if (status != HAMUX_OK) {
+        error = std::string(hamux_status_name(status)) + ": " + body;
+        return (ConstElementPtr());
+    }
+    try {
+        ConstElementPtr answer = parseJson(body.data(), body.size());
+        if (answer->getType() == Element::list && !answer->empty()) {
+            answer = answer->get(0);
+        }
+        if (answer->getType() != Element::map) {
+            isc_throw(BadValue, "not a map");
+        }
+        return (answer);
+    } catch (const std::exception& ex) {
+        error = std::string("not a Kea answer (") + ex.what() + "): " + body.substr(0, 200);
+        return (ConstElementPtr());
+    }
+}
+
+ConstElementPtr
+HaService::continueCommand() const {
+    return (createAnswer(CONTROL_RESULT_SUCCESS, "HA state machine is not paused."));
+}
+
+ConstElementPtr
+HaService::statusGet() const {
+    ElementPtr servers = Element::createMap();
+    ElementPtr local = Element::createMap();
+    local->set("role", Element::create(config_.thisServer().role));
+    local->set("state", Element::create(stateName(state_)));
+    ElementPtr scopes = Element::createList();
+    {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        for (auto const& scope : report_scopes_) {
+            scopes->add(Element::create(scope));
+        }
+    }
+    local->set("scopes", scopes);
+    servers->set("local", local);
+    if (!partner_) {
+        return (servers);
+    }
+    ElementPtr remote = Element::createMap();
+    bool in_touch = partner_state_ != HaState::UNKNOWN;
+    remote->set("in-touch", Element::create(in_touch));
+    int64_t age_ms = (steadyNs() - poke_ns_.load()) / 1000000;
+    remote->set("age", Element::create(in_touch ? age_ms / 1000 : 0));
+    remote->set("last-state", Element::create(stateName(partner_state_)));
+    ElementPtr last_scopes = Element::createList();
+    for (auto const& scope : partner_scopes_) {
+        last_scopes->add(Element::create(scope));
+    }
+    remote->set("last-scopes", last_scopes);
+    bool interrupted = communicationInterrupted();
+    remote->set("communication-interrupted", Element::create(interrupted));
+    size_t connecting = 0, unacked = 0;
+    uint64_t analyzed = 0;
+    {
+        std::lock_guard<std::mutex> lock(analysis_mutex_);
+        connecting = clients_.size();
+        unacked = unacked_;
+        analyzed = analyzed_;
+    }
+    remote->set("connecting-clients", Element::create(static_cast<int64_t>(connecting)));
+    remote->set("unacked-clients", Element::create(static_cast<int64_t>(unacked)));
+    int64_t left = 0;
+    if (interrupted && config_.failover.max_unacked_clients >= unacked) {
+        left = static_cast<int64_t>(config_.failover.max_unacked_clients - unacked + 1);
+    }
+    remote->set("unacked-clients-left", Element::create(left));
+    remote->set("analyzed-packets", Element::create(static_cast<int64_t>(analyzed)));
+    remote->set("role", Element::create(partner_->role));
+    servers->set("remote", remote);
+    return (servers);
+}
+
+ConstElementPtr
+HaService::status() const {
+    ElementPtr entry = Element::createMap();
+    entry->set("this-server-name", Element::create(config_.this_server_name));
+    entry->set("mode", Element::create(config_.mode));
+    entry->set("role", Element::create(config_.thisServer().role));
+    entry->set("state", Element::create(stateName(state_)));
+    entry->set("partner-state", Element::create(stateName(partner_state_)));
+    ElementPtr scopes = Element::createList();
+    {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        for (auto const& scope : report_scopes_) {
+            scopes->add(Element::create(scope));
+        }
+    }
+    entry->set("scopes", scopes);
+    entry->set("communication-interrupted", Element::create(communicationInterrupted()));
+    entry->set("clock-skew", Element::create(clock_skew_s_));
+    entry->set("unsent-update-count", Element::create(unsent_.load()));
+    {
+        std::lock_guard<std::mutex> lock(analysis_mutex_);
+        entry->set("unacked-clients", Element::create(static_cast<int64_t>(unacked_)));
+        entry->set("analyzed-packets", Element::create(static_cast<int64_t>(analyzed_)));
+    }
+    entry->set("heartbeats-sent", Element::create(static_cast<int64_t>(heartbeats_sent_)));
+    entry->set("heartbeats-failed", Element::create(static_cast<int64_t>(heartbeats_failed_)));
+    entry->set("syncs", Element::create(static_cast<int64_t>(syncs_)));
+    entry->set("syncs-failed", Element::create(static_cast<int64_t>(syncs_failed_)));
+    return (entry);
+}
+
+} // namespace hamux
+} // namespace isc

@@ -1,0 +1,235 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// HamuxImpl's part for libdhcp_ha's failover: the query filter callouts, the HA
+// commands on Kea's command channel and status-get's HA part. The state machine itself
+// is HaService (ha_service.cc).
+
+#include <hamux_impl.h>
+#include <hamux_log.h>
+
+#include <cc/command_interpreter.h>
+#include <dhcp/option.h>
+#include <stats/stats_mgr.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <poll.h>
+
+using namespace isc::data;
+using namespace isc::dhcp;
+using namespace isc::hooks;
+
+namespace isc {
+namespace hamux {
+
+hamux_status
+HamuxImpl::waitForControl(LeaseSender& sender, bool poll, const PeerConfig& peer,
+                          const std::string& request, std::string& body) {
+    struct Wait {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool done = false;
+        hamux_status status = HAMUX_E_CANCELLED;
+        std::string body;
+    };
+    auto wait = std::make_shared<Wait>();
+    bool sent = sender.sendControl(peer, request,
+                                   [wait](hamux_status status, const std::string& text) {
+        std::lock_guard<std::mutex> lock(wait->mutex);
+        wait->status = status;
+        wait->body = text;
+        wait->done = true;
+        wait->cv.notify_all();
+    });
+    if (!sent) {
+        body = std::string("the hook's client refused the request: ") + hamux_last_error();
+        return (HAMUX_E_CONNECT);
+    }
+    // Every request completes by the client's request timeout at the latest.
+    if (poll) {
+        // Single-threaded Kea: the answer comes through dispatch, on this thread.
+        for (;;) {
+            {
+                std::lock_guard<std::mutex> lock(wait->mutex);
+                if (wait->done) {
+                    break;
+                }
+            }
+            struct pollfd pfd = {sender.fd(), POLLIN, 0};
+            ::poll(&pfd, 1, 100);
+            sender.dispatch();
+        }
+    } else {
+        std::unique_lock<std::mutex> lock(wait->mutex);
+        wait->cv.wait(lock, [&wait]() { return (wait->done); });
+    }
+    std::lock_guard<std::mutex> lock(wait->mutex);
+    body = wait->body;
+    return (wait->status);
+}
+
+HaServicePtr
+HamuxImpl::failoverService() const {
+    for (auto const& service : services_) {
+        if (service) {
+            return (service);
+        }
+    }
+    return (HaServicePtr());
+}
+
+template<typename QueryPtr>
+void
+HamuxImpl::bufferReceived(CalloutHandle& handle, const char* query_name, bool v6) {
+    HaServicePtr service = failoverService();
+    if (!service || handle.getStatus() == CalloutHandle::NEXT_STEP_DROP) {
+        return;
+    }
+    QueryPtr query;
+    handle.getArgument(query_name, query);
+    // As libdhcp_ha's buffer4_receive / buffer6_receive: parsed here for the scope
+    // check (so Kea must not parse it again: SKIP), dropped if it cannot be.
+    if (handle.getStatus() != CalloutHandle::NEXT_STEP_SKIP) {
+        try {
+            query->unpack();
+        } catch (const SkipRemainingOptionsError&) {
+            // Kea goes on with the options parsed so far.
+        } catch (const std::exception& ex) {
+            LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_UNPACK_FAILED)
+                .arg(query->getLabel()).arg(ex.what());
+            isc::stats::StatsMgr::instance().addValue(v6 ? "pkt6-parse-failed"
+                                                      : "pkt4-parse-failed",
+                                                      static_cast<int64_t>(1));
+            isc::stats::StatsMgr::instance().addValue(v6 ? "pkt6-receive-drop"
+                                                      : "pkt4-receive-drop",
+                                                      static_cast<int64_t>(1));
+            handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+            return;
+        }
+    }
+    if (!service->inScope(query)) {
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_NOT_FOR_US)
+            .arg(query->getLabel());
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+        return;
+    }
+    handle.setStatus(CalloutHandle::NEXT_STEP_SKIP);
+}
+
+void
+HamuxImpl::buffer4Receive(CalloutHandle& handle) {
+    bufferReceived<Pkt4Ptr>(handle, "query4", false);
+}
+
+void
+HamuxImpl::buffer6Receive(CalloutHandle& handle) {
+    bufferReceived<Pkt6Ptr>(handle, "query6", true);
+}
+
+ConstElementPtr
+HamuxImpl::haCommand(const std::string& name, const ConstElementPtr& arguments) {
+    HaServicePtr service = failoverService();
+    if (name == "ha-heartbeat") {
+        if (service) {
+            return (service->heartbeatAnswer());
+        }
+        // passive-backup: the listener that serves the named relationship answers.
+        ConstElementPtr answer;
+        for (auto const& listener : listeners_) {
+            answer = listener->heartbeat(arguments);
+            int result = isc::config::CONTROL_RESULT_ERROR;
+            isc::config::parseAnswer(result, answer);
+            if (result == isc::config::CONTROL_RESULT_SUCCESS) {
+                break;
+            }
+        }
+        if (!answer) {
+            answer = isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR,
+                                               "libdhcp_hamux is not started: " +
+                                               not_started_);
+        }
+        return (answer);
+    }
+    if (name == "ha-continue") {
+        return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
+                                          "HA state machine is not paused."));
+    }
+    if (!service) {
+        // passive-backup has no state to reset or sync to complete, nor maintenance.
+        if (name != "ha-reset" && name != "ha-sync-complete-notify") {
+            return (isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR, "'" + name +
+                                              "' needs the hot-standby mode: passive-backup"
+                                              " has no failover"));
+        }
+        if (name == "ha-reset") {
+            return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
+                                              "HA state machine reset."));
+        }
+        return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
+                                          "Server successfully notified about the"
+                                          " synchronization completion."));
+    }
+    if (name == "ha-reset") {
+        return (service->resetCommand());
+    }
+    if (name == "ha-scopes") {
+        return (service->scopesCommand(arguments));
+    }
+    if (name == "ha-maintenance-notify") {
+        return (service->maintenanceNotifyCommand(arguments));
+    }
+    if (name == "ha-maintenance-start") {
+        return (service->maintenanceStartCommand());
+    }
+    if (name == "ha-maintenance-cancel") {
+        return (service->maintenanceCancelCommand());
+    }
+    return (service->syncCompleteNotifyCommand());
+}
+
+void
+HamuxImpl::commandProcessed(CalloutHandle& handle) {
+    std::string name;
+    handle.getArgument("name", name);
+    if (name != "status-get") {
+        return;
+    }
+    ConstElementPtr response;
+    handle.getArgument("response", response);
+    ConstElementPtr arguments = response && response->getType() == Element::map
+                                ? response->get("arguments") : ConstElementPtr();
+    if (!arguments || arguments->getType() != Element::map) {
+        return;
+    }
+    ElementPtr relationships = Element::createList();
+    for (size_t r = 0; r < config_->relationships.size(); ++r) {
+        const RelationshipConfig& relationship = config_->relationships[r];
+        ElementPtr entry = Element::createMap();
+        entry->set("ha-mode", Element::create(relationship.mode));
+        HaServicePtr service = r < services_.size() ? services_[r] : HaServicePtr();
+        if (service) {
+            entry->set("ha-servers", boost::const_pointer_cast<Element>(service->statusGet()));
+        } else {
+            // passive-backup: libdhcp_ha reports this server only.
+            const PeerConfig& self = relationship.thisServer();
+            bool primary = self.role == "primary";
+            ElementPtr local = Element::createMap();
+            local->set("role", Element::create(self.role));
+            local->set("state", Element::create(primary ? "passive-backup" : "backup"));
+            ElementPtr scopes = Element::createList();
+            if (primary) {
+                scopes->add(Element::create(self.name));
+            }
+            local->set("scopes", scopes);
+            ElementPtr servers = Element::createMap();
+            servers->set("local", local);
+            entry->set("ha-servers", servers);
+        }
+        relationships->add(entry);
+    }
+    boost::const_pointer_cast<Element>(arguments)->set("high-availability", relationships);
+}
+
+} // namespace hamux
+} // namespace isc

@@ -9,7 +9,10 @@
 #include <hamux_stats.h>
 #include <http_date.h>
 #include <json_parser.h>
+#include <hamux_json.h>
 #include <json_writer.h>
+#include <lease_commands.h>
+#include <load_balance_hash.h>
 
 #include <cc/command_interpreter.h>
 #include <config/command_mgr.h>
@@ -17,6 +20,7 @@
 #include <dhcp/dhcp6.h>
 #include <dhcp/option_int.h>
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 
@@ -130,6 +134,8 @@ HaService::HaService(const RelationshipConfig& config, bool v6,
     for (auto const& peer : config.peers) {
         if (peer.role == "primary") {
             primary_name_ = peer.name;
+        } else if (peer.role == "secondary") {
+            secondary_name_ = peer.name;
         }
     }
 }
@@ -218,7 +224,11 @@ HaService::runModel(Event event) {
             readyHandler();
             break;
         case HaState::HOT_STANDBY:
+        case HaState::LOAD_BALANCING:
             normalHandler();
+            break;
+        case HaState::COMMUNICATION_RECOVERY:
+            communicationRecoveryHandler();
             break;
         case HaState::PARTNER_DOWN:
             partnerDownHandler();
@@ -254,8 +264,13 @@ HaService::transition(HaState state) {
     postNextEvent(next_event_);  // Kea's transition(state, getNextEvent())
     // The partner's updates go out only in these (libdhcp_ha's shouldSendLeaseUpdates).
     sends_to_partner_ = config_.send_lease_updates && partner_ &&
-                        (state == HaState::HOT_STANDBY ||
+                        (state == HaState::HOT_STANDBY || state == HaState::LOAD_BALANCING ||
                          state == HaState::PARTNER_IN_MAINTENANCE);
+    queues_for_partner_ = config_.send_lease_updates && partner_ &&
+                          state == HaState::COMMUNICATION_RECOVERY;
+    if (prev_state_ == HaState::COMMUNICATION_RECOVERY && state != prev_state_) {
+        clearBacklog();  // libdhcp_ha clears it on the way out (and in)
+    }
     std::lock_guard<std::mutex> lock(report_mutex_);
     report_state_ = stateName(state);
 }
@@ -385,7 +400,7 @@ HaService::readyHandler() {
     case HaState::HOT_STANDBY:
     case HaState::LOAD_BALANCING:
     case HaState::COMMUNICATION_RECOVERY:
-        transition(HaState::HOT_STANDBY);
+        transition(normalState());
         return;
     case HaState::IN_MAINTENANCE:
         transition(HaState::PARTNER_IN_MAINTENANCE);
@@ -395,7 +410,7 @@ HaService::readyHandler() {
         return;
     case HaState::READY:
         if (config_.thisServer().role == "primary") {
-            transition(HaState::HOT_STANDBY);
+            transition(normalState());
         } else {
             postNop();
         }
@@ -436,13 +451,93 @@ HaService::normalHandler() {
         transition(HaState::TERMINATED);
         return;
     case HaState::UNAVAILABLE:
-        // delayed-updates-limit is 0 in hot-standby: no communication-recovery.
-        partnerDownOrNop();
+        if (shouldPartnerDown()) {
+            transition(HaState::PARTNER_DOWN);
+        } else if (config_.failover.delayed_updates_limit > 0) {
+            // load-balancing (0 in hot-standby): updates wait for the partner's return.
+            transition(HaState::COMMUNICATION_RECOVERY);
+        } else {
+            postNop();
+        }
         return;
     default:
         postNop();
         return;
     }
+}
+
+void
+HaService::communicationRecoveryHandler() {
+    if (doOnEntry()) {
+        serveDefaultScopes();
+        adjustNetworkState();
+        clearBacklog();
+    }
+    scheduleHeartbeat();
+    if (commonChecks(true)) {
+        return;
+    }
+    switch (partner_state_) {
+    case HaState::IN_MAINTENANCE:
+        transition(HaState::PARTNER_IN_MAINTENANCE);
+        return;
+    case HaState::PARTNER_DOWN:
+        transition(HaState::WAITING);
+        return;
+    case HaState::PARTNER_IN_MAINTENANCE:
+        transition(HaState::IN_MAINTENANCE);
+        return;
+    case HaState::TERMINATED:
+        transition(HaState::TERMINATED);
+        return;
+    case HaState::UNAVAILABLE:
+        partnerDownOrNop();
+        return;
+    case HaState::WAITING:
+    case HaState::SYNCING:
+    case HaState::READY: {
+        // The partner restarted and will sync: the backlog is moot unless it
+        // overflowed, in which case both start over.
+        bool overflown;
+        {
+            std::lock_guard<std::mutex> lock(backlog_mutex_);
+            overflown = backlog_overflown_;
+        }
+        if (!communicationInterrupted() && overflown) {
+            transition(HaState::WAITING);
+        } else {
+            postNop();
+        }
+        return;
+    }
+    default:
+        break;
+    }
+    if (communicationInterrupted()) {
+        postNop();
+        return;
+    }
+    if (partner_state_ != HaState::LOAD_BALANCING &&
+        partner_state_ != HaState::COMMUNICATION_RECOVERY) {
+        transition(HaState::WAITING);
+        return;
+    }
+    bool overflown;
+    {
+        std::lock_guard<std::mutex> lock(backlog_mutex_);
+        overflown = backlog_overflown_;
+    }
+    if (overflown || !sendBacklog()) {
+        // Too much was lost for the partner: it resynchronizes, and so do we. If it
+        // does not take the reset, stay (libdhcp_ha would retry at once, forever).
+        if (sendReset()) {
+            transition(HaState::WAITING);
+        } else {
+            postNop();
+        }
+        return;
+    }
+    transition(HaState::LOAD_BALANCING);
 }
 
 void
@@ -471,7 +566,7 @@ HaService::partnerDownHandler() {
     case HaState::READY: {
         // CommunicationState::hasPartnerNewUnsentUpdates.
         bool unsent = partner_unsent_[1] > 0 && partner_unsent_[0] != partner_unsent_[1];
-        transition(unsent ? HaState::WAITING : HaState::HOT_STANDBY);
+        transition(unsent ? HaState::WAITING : normalState());
         return;
     }
     case HaState::TERMINATED:
@@ -535,7 +630,8 @@ HaService::backupHandler() {
 
 void
 HaService::adjustNetworkState() {
-    bool enable = state_ == HaState::HOT_STANDBY || state_ == HaState::PARTNER_DOWN ||
+    bool enable = state_ == HaState::HOT_STANDBY || state_ == HaState::LOAD_BALANCING ||
+                  state_ == HaState::COMMUNICATION_RECOVERY || state_ == HaState::PARTNER_DOWN ||
                   state_ == HaState::PARTNER_IN_MAINTENANCE ||
                   state_ == HaState::TERMINATED;
     if (enable != serviceEnabled()) {
@@ -577,38 +673,50 @@ HaService::setService(bool enabled) {
 }
 
 void
-HaService::serveNoScopes() {
-    serving_ = false;
-    std::lock_guard<std::mutex> lock(report_mutex_);
-    report_scopes_.clear();
-}
-
-void
-HaService::serveDefaultScopes() {
-    // A primary serves its own scope; a standby or backup none.
-    bool primary = config_.thisServer().role == "primary";
+HaService::serve(bool primary, bool secondary) {
     serving_ = primary;
+    serving_secondary_ = secondary && !secondary_name_.empty();
     std::lock_guard<std::mutex> lock(report_mutex_);
     report_scopes_.clear();
     if (primary) {
         report_scopes_.push_back(primary_name_);
     }
+    if (serving_secondary_) {
+        report_scopes_.push_back(secondary_name_);
+    }
+    // As libdhcp_ha's std::set of names: in name order.
+    std::sort(report_scopes_.begin(), report_scopes_.end());
+}
+
+void
+HaService::serveNoScopes() {
+    serve(false, false);
+}
+
+void
+HaService::serveDefaultScopes() {
+    // A primary or secondary serves its own scope; a standby or backup none.
+    const std::string& role = config_.thisServer().role;
+    serve(role == "primary", role == "secondary");
 }
 
 void
 HaService::serveFailoverScopes() {
-    serving_ = true;
-    std::lock_guard<std::mutex> lock(report_mutex_);
-    report_scopes_.assign(1, primary_name_);
+    serve(true, true);
 }
 
 bool
 HaService::inScope(const Pkt4Ptr& query) {
-    query->addClass("HA_" + primary_name_);
     if (!isHaType(query)) {
+        query->addClass("HA_" + primary_name_);
         return (true);
     }
-    bool in = serving_.load();
+    int scope = scopeOf(query);
+    if (scope < 0) {
+        return (false);  // no identifier to balance by
+    }
+    query->addClass("HA_" + (scope == 0 ? primary_name_ : secondary_name_));
+    bool in = (scope == 0 ? serving_ : serving_secondary_).load();
     if (!in && communicationInterrupted()) {
         // CommunicationState4::analyzeMessage: secs (byte-swapped by some clients).
         uint16_t secs = query->getSecs();
@@ -634,11 +742,16 @@ HaService::inScope(const Pkt4Ptr& query) {
 
 bool
 HaService::inScope(const Pkt6Ptr& query) {
-    query->addClass("HA_" + primary_name_);
     if (!isHaType(query)) {
+        query->addClass("HA_" + primary_name_);
         return (true);
     }
-    bool in = serving_.load();
+    int scope = scopeOf(query);
+    if (scope < 0) {
+        return (false);
+    }
+    query->addClass("HA_" + (scope == 0 ? primary_name_ : secondary_name_));
+    bool in = (scope == 0 ? serving_ : serving_secondary_).load();
     if (!in && communicationInterrupted()) {
         // CommunicationState6::analyzeMessage: elapsed time in 1/100 s, by DUID.
         bool unacked = false;
@@ -658,6 +771,41 @@ HaService::inScope(const Pkt6Ptr& query) {
         analyze(std::vector<uint8_t>(data.begin(), data.end()), unacked);
     }
     return (in);
+}
+
+int
+HaService::scopeOf(const Pkt4Ptr& query) const {
+    if (!config_.loadBalancing()) {
+        return (0);
+    }
+    // QueryFilter::loadBalance: the client identifier, else the hardware address.
+    OptionPtr client_id = query->getOption(DHO_DHCP_CLIENT_IDENTIFIER);
+    if (client_id && !client_id->getData().empty()) {
+        const OptionBuffer& data = client_id->getData();
+        return (loadBalanceHash(data.data(), data.size()) % 2);
+    }
+    HWAddrPtr hw = query->getHWAddr();
+    if (hw && !hw->hwaddr_.empty()) {
+        return (loadBalanceHash(hw->hwaddr_.data(), hw->hwaddr_.size()) % 2);
+    }
+    LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_LOAD_BALANCING_NO_IDENTIFIER)
+        .arg(query->getLabel());
+    return (-1);
+}
+
+int
+HaService::scopeOf(const Pkt6Ptr& query) const {
+    if (!config_.loadBalancing()) {
+        return (0);
+    }
+    OptionPtr duid = query->getOption(D6O_CLIENTID);
+    if (duid && !duid->getData().empty()) {
+        const OptionBuffer& data = duid->getData();
+        return (loadBalanceHash(data.data(), data.size()) % 2);
+    }
+    LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_LOAD_BALANCING_NO_IDENTIFIER)
+        .arg(query->getLabel());
+    return (-1);
 }
 
 void
@@ -696,7 +844,8 @@ HaService::shouldPartnerDown() {
     }
     // A standby that serves DHCP waits for clients to go unanswered; a primary, or a
     // server whose service is off, needs nothing more.
-    if (serviceEnabled() && config_.thisServer().role == "standby") {
+    if (serviceEnabled() &&
+        (config_.loadBalancing() || config_.thisServer().role == "standby")) {
         return (failureDetected());
     }
     return (true);
@@ -724,9 +873,12 @@ HaService::shouldTerminate() {
 
 bool
 HaService::partnerStateInvalid() const {
-    // In hot-standby, a partner in a load-balancing state is misconfigured.
-    if (partner_state_ == HaState::COMMUNICATION_RECOVERY ||
-        partner_state_ == HaState::LOAD_BALANCING) {
+    // A partner in the other mode's state is configured otherwise.
+    bool invalid = config_.loadBalancing()
+                   ? partner_state_ == HaState::HOT_STANDBY
+                   : (partner_state_ == HaState::COMMUNICATION_RECOVERY ||
+                      partner_state_ == HaState::LOAD_BALANCING);
+    if (invalid) {
         LOG_WARN(hamux_logger, HAMUX_INVALID_PARTNER_STATE).arg(config_.this_server_name)
             .arg(stateName(partner_state_)).arg(config_.mode);
         return (true);
@@ -925,6 +1077,99 @@ HaService::partnerUpdateFailed() {
     });
 }
 
+// ---- communication-recovery
+
+void
+HaService::queue(bool add, const LeasePtr& lease) {
+    std::lock_guard<std::mutex> lock(backlog_mutex_);
+    // LeaseUpdateBacklog::push: past the limit nothing more is kept.
+    if (backlog_.size() >= config_.failover.delayed_updates_limit) {
+        backlog_overflown_ = true;
+        return;
+    }
+    backlog_.push_back(std::make_pair(add, lease));
+}
+
+void
+HaService::clearBacklog() {
+    std::lock_guard<std::mutex> lock(backlog_mutex_);
+    backlog_.clear();
+    backlog_overflown_ = false;
+}
+
+bool
+HaService::sendBacklog() {
+    std::deque<std::pair<bool, LeasePtr> > pending;
+    {
+        std::lock_guard<std::mutex> lock(backlog_mutex_);
+        pending.swap(backlog_);
+    }
+    if (pending.empty()) {
+        return (true);
+    }
+    LOG_INFO(hamux_logger, HAMUX_BACKLOG_SENDING).arg(config_.this_server_name)
+        .arg(pending.size()).arg(partner_->name);
+    auto accepted = [this](const std::string& body) {
+        std::string text;
+        int rcode = askPartner(body, text);
+        if (rcode != CONTROL_RESULT_SUCCESS && rcode != CONTROL_RESULT_EMPTY) {
+            LOG_WARN(hamux_logger, HAMUX_BACKLOG_FAILED).arg(config_.this_server_name)
+                .arg(partner_->name).arg(text);
+            return (false);
+        }
+        return (true);
+    };
+    if (v6_) {
+        // One lease6-bulk-apply with the whole backlog, as libdhcp_ha.
+        Lease6Collection deleted, leases;
+        for (auto const& entry : pending) {
+            Lease6Ptr lease = boost::dynamic_pointer_cast<Lease6>(entry.second);
+            (entry.first ? leases : deleted).push_back(lease);
+        }
+        return (accepted(lease6BulkApply(deleted, leases)));
+    }
+    // In commit order, one at a time; the first failure ends it.
+    for (auto const& entry : pending) {
+        Lease4Ptr lease = boost::dynamic_pointer_cast<Lease4>(entry.second);
+        if (!accepted(lease4Command(entry.first ? "lease4-update" : "lease4-del", lease))) {
+            return (false);
+        }
+    }
+    return (true);
+}
+
+bool
+HaService::sendReset() {
+    std::string text;
+    int rcode = askPartner(command("ha-reset"), text);
+    bool ok = rcode == CONTROL_RESULT_SUCCESS || rcode == CONTROL_RESULT_EMPTY;
+    if (!ok) {
+        LOG_WARN(hamux_logger, HAMUX_RESET_FAILED).arg(config_.this_server_name)
+            .arg(partner_->name).arg(text);
+    }
+    return (ok);
+}
+
+int
+HaService::askPartner(const std::string& body, std::string& text) {
+    std::string answer;
+    hamux_status status = wait_(*partner_, body, answer);
+    if (status != HAMUX_OK) {
+        text = std::string(hamux_status_name(status)) + ": " + answer;
+        return (CONTROL_RESULT_ERROR);
+    }
+    try {
+        ConstElementPtr parsed = parseJson(answer.data(), answer.size());
+        if (parsed->getType() == Element::list && !parsed->empty()) {
+            parsed = parsed->get(0);
+        }
+        return (answerResult(parsed, text));
+    } catch (const std::exception& ex) {
+        text = ex.what();
+        return (CONTROL_RESULT_ERROR);
+    }
+}
+
 // ---- lease sync
 
 void
@@ -966,7 +1211,7 @@ HaService::startSync() {
     sync_running_ = true;
     ++syncs_;
     std::weak_ptr<HaService> weak = shared_from_this();
-    uint32_t max_period = config_.failover.sync_timeout_ms / 1000;
+    uint32_t max_period = std::max<uint32_t>(1, config_.failover.sync_timeout_ms / 1000);
     sync_.reset(new LeaseSync(
         v6_, partner_->name, config_.failover.sync_page_limit, max_period,
         [weak](const std::string& body, LeaseSync::Answered done) {

@@ -12,11 +12,13 @@
 #include <cc/data.h>
 #include <dhcp/pkt4.h>
 #include <dhcp/pkt6.h>
+#include <dhcpsrv/lease.h>
 #include <dhcpsrv/network_state.h>
 
 #include <boost/noncopyable.hpp>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,12 +58,16 @@ typedef std::function<bool(const PeerConfig& peer, const std::string& body,
 typedef std::function<hamux_status(const PeerConfig& peer, const std::string& request,
                                    std::string& body)> ControlWaiter;
 
-/// @brief libdhcp_ha 2.2's HA state machine for one hot-standby relationship
-/// (HAService, CommunicationState, QueryFilter), on Kea's main thread like libdhcp_ha's:
+/// @brief libdhcp_ha 2.2's HA state machine for one hot-standby or load-balancing
+/// relationship (HAService, CommunicationState, QueryFilter, LeaseUpdateBacklog), on
+/// Kea's main thread like libdhcp_ha's:
 /// heartbeats every heartbeat-delay, partner-down after max-response-delay (and, on a
-/// standby serving DHCP, more than max-unacked-clients clients waiting longer than
-/// max-ack-delay), lease sync when it starts or comes back, the DHCP service and the
-/// primary's scope switched per state, clock skew checked from the heartbeats.
+/// standby or a load-balancing server serving DHCP, more than max-unacked-clients
+/// clients waiting longer than max-ack-delay), lease sync when it starts or comes back,
+/// the DHCP service and the scopes switched per state (load-balancing splits the
+/// clients by libdhcp_ha's hash), communication-recovery (load-balancing: a partner
+/// unreachable for a moment gets the queued updates when it is back), clock skew checked
+/// from the heartbeats.
 ///
 /// The states, transitions and answers are libdhcp_ha's (see ha_service.cc, which names
 /// its handlers). Differences: the lease sync does not block Kea's main thread, and
@@ -95,8 +101,17 @@ public:
     bool inScope(const dhcp::Pkt6Ptr& query);
 
     /// @brief Whether a committed lease goes to the partner now (libdhcp_ha's
-    /// shouldSendLeaseUpdates: hot-standby and partner-in-maintenance).
+    /// shouldSendLeaseUpdates: hot-standby, load-balancing, partner-in-maintenance).
     bool sendsToPartner() const { return (sends_to_partner_.load()); }
+
+    /// @brief Whether committed leases are queued for the partner instead
+    /// (communication-recovery, libdhcp_ha's shouldQueueLeaseUpdates).
+    bool queuesForPartner() const { return (queues_for_partner_.load()); }
+
+    /// @brief Queues a lease for the partner (any thread): an update (@c add) or a
+    /// deletion; past delayed-updates-limit the backlog overflows and the partner is
+    /// made to resynchronize instead (ha-reset).
+    void queue(bool add, const dhcp::LeasePtr& lease);
 
     /// @brief A query's leases were not sent to the partner (it is down or not ready):
     /// counted for the heartbeat's unsent-update-count, which tells the partner a sync
@@ -149,12 +164,12 @@ private:
     void transition(HaState state);
     void postNop() { postNextEvent(NOP); }
 
-    /// @brief ha-maintenance-notify to the partner, waited for: its answer, or null and
-    /// @c error.
-    data::ConstElementPtr notifyMaintenance(bool cancel, std::string& error);
+    /// @brief The ha-maintenance-notify command for the partner.
+    std::string maintenanceNotify(bool cancel) const;
     bool doOnEntry();
 
     void waitingHandler();
+    void communicationRecoveryHandler();
     void syncingHandler();
     void readyHandler();
     void normalHandler();
@@ -177,6 +192,28 @@ private:
     void serveNoScopes();
     void serveDefaultScopes();
     void serveFailoverScopes();
+    /// @brief Serves the scopes of the primary and / or the secondary.
+    void serve(bool primary, bool secondary);
+
+    /// @brief hot-standby or load-balancing, this relationship's normal state.
+    HaState normalState() const {
+        return (config_.loadBalancing() ? HaState::LOAD_BALANCING : HaState::HOT_STANDBY);
+    }
+
+    /// @brief The scope of @c query (0: the primary's, 1: the secondary's), -1 for a
+    /// load-balanced query without an identifier to hash (dropped, as libdhcp_ha).
+    int scopeOf(const dhcp::Pkt4Ptr& query) const;
+    int scopeOf(const dhcp::Pkt6Ptr& query) const;
+
+    /// @brief communication-recovery: sends the backlog to the partner, waiting (v4 one
+    /// update at a time, stopping at the first failure; v6 one lease6-bulk-apply).
+    bool sendBacklog();
+    /// @brief ha-reset to the partner, waited for: true if it took it.
+    bool sendReset();
+    /// @brief Sends @c body to the partner and waits for Kea's answer: its result code
+    /// and text (CONTROL_RESULT_ERROR and the reason when there is none).
+    int askPartner(const std::string& body, std::string& text);
+    void clearBacklog();
 
     /// @brief libdhcp_ha's shouldPartnerDown / isCommunicationInterrupted /
     /// failureDetected / shouldTerminate.
@@ -223,6 +260,8 @@ private:
     /// @brief The failover partner; null on a backup (which only receives).
     const PeerConfig* partner_;
     std::string primary_name_;
+    /// @brief load-balancing only.
+    std::string secondary_name_;
     bool running_ = false;
 
     HaState state_ = HaState::WAITING;
@@ -256,7 +295,15 @@ private:
     /// @brief Whether this server answers the primary's scope (the one scope of
     /// hot-standby), read by packet threads.
     std::atomic<bool> serving_{false};
+    /// @brief load-balancing: the secondary's scope.
+    std::atomic<bool> serving_secondary_{false};
     std::atomic<bool> sends_to_partner_{false};
+    std::atomic<bool> queues_for_partner_{false};
+
+    /// @brief communication-recovery's updates for the partner, in commit order.
+    std::mutex backlog_mutex_;
+    std::deque<std::pair<bool, dhcp::LeasePtr> > backlog_;
+    bool backlog_overflown_ = false;
     std::atomic<int64_t> unsent_{0};
 
     /// @brief Clients seen while communication is interrupted: key -> unacked.

@@ -6,7 +6,6 @@
 
 #include <ha_service.h>
 #include <http_date.h>
-#include <json_parser.h>
 #include <hamux_json.h>
 #include <json_writer.h>
 
@@ -108,20 +107,14 @@ HaService::scopesCommand(const ConstElementPtr& args) {
         }
         names.push_back(name->stringValue());
     }
-    // hot-standby has one scope, the primary's: served or not. Until the next state
-    // entry, as in libdhcp_ha.
-    bool primary = false;
+    // Until the next state entry, as in libdhcp_ha. A backup's or standby's name is
+    // accepted and serves nothing (no client is in its scope).
+    bool primary = false, secondary = false;
     for (auto const& name : names) {
         primary = primary || name == primary_name_;
+        secondary = secondary || (!secondary_name_.empty() && name == secondary_name_);
     }
-    serving_ = primary;
-    {
-        std::lock_guard<std::mutex> lock(report_mutex_);
-        report_scopes_.clear();
-        if (primary) {
-            report_scopes_.push_back(primary_name_);
-        }
-    }
+    serve(primary, secondary);
     adjustNetworkState();
     return (createAnswer(CONTROL_RESULT_SUCCESS, "New HA scopes configured."));
 }
@@ -167,11 +160,9 @@ HaService::maintenanceStartCommand() {
                              std::string("Unable to transition the server from the ") +
                              stateName(state_) + " to partner-in-maintenance state."));
     }
-    std::string error;
-    ConstElementPtr answer = notifyMaintenance(false, error);
-    std::string text = error;
-    int rcode = answer ? answerResult(answer, text) : CONTROL_RESULT_ERROR;
-    if (!answer || rcode == CONTROL_RESULT_ERROR) {
+    std::string text;
+    int rcode = askPartner(maintenanceNotify(false), text);
+    if (rcode == CONTROL_RESULT_ERROR) {
         // The partner is unreachable or refused: as if it were down for maintenance.
         postNextEvent(MAINTENANCE_START);
         transition(HaState::PARTNER_DOWN);
@@ -201,10 +192,8 @@ HaService::maintenanceCancelCommand() {
                              " because the server is not in the partner-in-maintenance"
                              " state."));
     }
-    std::string error;
-    ConstElementPtr answer = notifyMaintenance(true, error);
-    std::string text = error;
-    int rcode = answer ? answerResult(answer, text) : CONTROL_RESULT_ERROR;
+    std::string text;
+    int rcode = askPartner(maintenanceNotify(true), text);
     if (rcode != CONTROL_RESULT_SUCCESS) {
         partner_state_ = HaState::UNAVAILABLE;
         return (createAnswer(CONTROL_RESULT_ERROR, "Unable to cancel maintenance. The"
@@ -218,8 +207,8 @@ HaService::maintenanceCancelCommand() {
                          " canceled."));
 }
 
-ConstElementPtr
-HaService::notifyMaintenance(bool cancel, std::string& error) {
+std::string
+HaService::maintenanceNotify(bool cancel) const {
     ElementPtr command = Element::createMap();
     command->set("command", Element::create("ha-maintenance-notify"));
     ElementPtr arguments = Element::createMap();
@@ -228,25 +217,7 @@ HaService::notifyMaintenance(bool cancel, std::string& error) {
     ElementPtr service = Element::createList();
     service->add(Element::create(v6_ ? "dhcp6" : "dhcp4"));
     command->set("service", service);
-    std::string body;
-    hamux_status status = wait_(*partner_, toJson(command), body);
-    if (status != HAMUX_OK) {
-        error = std::string(hamux_status_name(status)) + ": " + body;
-        return (ConstElementPtr());
-    }
-    try {
-        ConstElementPtr answer = parseJson(body.data(), body.size());
-        if (answer->getType() == Element::list && !answer->empty()) {
-            answer = answer->get(0);
-        }
-        if (answer->getType() != Element::map) {
-            isc_throw(BadValue, "not a map");
-        }
-        return (answer);
-    } catch (const std::exception& ex) {
-        error = std::string("not a Kea answer (") + ex.what() + "): " + body.substr(0, 200);
-        return (ConstElementPtr());
-    }
+    return (toJson(command));
 }
 
 ConstElementPtr

@@ -140,7 +140,7 @@ load(LibraryHandle& handle) {
         handle.registerCommandCallout("hamux-status", hamuxStatusHandler);
         for (auto name : {"ha-heartbeat", "ha-reset", "ha-sync-complete-notify",
                           "ha-continue", "ha-scopes", "ha-maintenance-notify",
-                          "ha-maintenance-start", "ha-maintenance-cancel"}) {
+                          "ha-maintenance-start", "ha-maintenance-cancel", "ha-sync"}) {
             handle.registerCommandCallout(name, haCommandHandler);
         }
     } catch (const std::exception& ex) {

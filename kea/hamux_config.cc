@@ -137,7 +137,7 @@ unsignedOf(const ConstElementPtr& map, const std::string& key, const std::string
 /// @brief The failover keys (hot-standby), as libdhcp_ha 2.2 reads them: the three
 /// delays are 16-bit in Kea.
 FailoverConfig
-parseFailover(const ConstElementPtr& c, const std::string& path) {
+parseFailover(const ConstElementPtr& c, const std::string& path, bool load_balancing) {
     FailoverConfig failover;
     const int64_t u16 = 65535, u32 = 4294967295LL;
     failover.heartbeat_delay_ms = unsignedOf(c, "heartbeat-delay", path, 10000, u16);
@@ -151,7 +151,10 @@ parseFailover(const ConstElementPtr& c, const std::string& path) {
         isc_throw(HamuxConfigError, "'" << where(path, "sync-page-limit") << "' must be"
                   " positive (leases per page of a lease sync)");
     }
-    if (unsignedOf(c, "delayed-updates-limit", path, 0, u32) != 0) {
+    // libdhcp_ha applies its load-balancing defaults first: 100 there.
+    failover.delayed_updates_limit =
+        unsignedOf(c, "delayed-updates-limit", path, load_balancing ? 100 : 0, u32);
+    if (!load_balancing && failover.delayed_updates_limit != 0) {
         isc_throw(HamuxConfigError, "'" << where(path, "delayed-updates-limit") << "' must"
                   " be set to 0 in the hot standby configuration");
     }
@@ -322,6 +325,26 @@ checkRoles(const RelationshipConfig& config) {
                   << (primaries > 1 ? "primary" : secondaries > 1 ? "secondary" : "standby")
                   << " servers specified");
     }
+    if (config.loadBalancing()) {
+        // libdhcp_ha's HAConfig::validate, load-balancing.
+        if (standbys > 0) {
+            isc_throw(HamuxConfigError, "'" << peers << "': standby servers not allowed in"
+                      " the load balancing configuration");
+        }
+        if (secondaries == 0) {
+            isc_throw(HamuxConfigError, "'" << peers << "': secondary server required in"
+                      " the load balancing configuration");
+        }
+        if (primaries == 0) {
+            isc_throw(HamuxConfigError, "'" << peers << "': primary server required in"
+                      " the load balancing configuration");
+        }
+        if (config.wait_backup_ack) {
+            isc_throw(HamuxConfigError, "'" << where(config.path, "wait-backup-ack")
+                      << "' must be set to false in the load balancing configuration");
+        }
+        return;
+    }
     if (config.failoverMode()) {
         // libdhcp_ha's HAConfig::validate, hot-standby.
         if (secondaries > 0) {
@@ -425,18 +448,12 @@ parseRelationship(const ConstElementPtr& c, const std::string& path) {
     RelationshipConfig config;
     config.path = path;
     config.mode = stringOf(c, "mode", path, true);
-    if (config.mode == "load-balancing") {
-        isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': load-balancing is"
-                  " not supported by libdhcp_hamux yet (passive-backup and hot-standby"
-                  " are); use libdhcp_ha for load-balancing");
-    }
-    if (config.mode != "passive-backup" && config.mode != "hot-standby") {
+    if (config.mode != "passive-backup" && !config.failoverMode()) {
         isc_throw(HamuxConfigError, "'" << where(path, "mode") << "': unsupported value '"
-                  << config.mode << "' (passive-backup or hot-standby; load-balancing"
-                  " comes later)");
+                  << config.mode << "' (passive-backup, hot-standby or load-balancing)");
     }
     if (config.failoverMode()) {
-        config.failover = parseFailover(c, path);
+        config.failover = parseFailover(c, path, config.loadBalancing());
     } else {
         for (auto const& key : FAILOVER_KEYS) {
             if (c->contains(key)) {

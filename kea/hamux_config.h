@@ -50,8 +50,8 @@ struct PeerConfig {
     std::string basic_auth_password;
 };
 
-/// @brief libdhcp_ha 2.2's failover settings (hot-standby), with its defaults and
-/// ranges (ha_config_parser.cc).
+/// @brief libdhcp_ha 2.2's failover settings (hot-standby, load-balancing), with its
+/// defaults and ranges (ha_config_parser.cc).
 struct FailoverConfig {
     /// @brief Between a heartbeat's answer and the next heartbeat; 0: no heartbeats.
     uint32_t heartbeat_delay_ms = 10000;
@@ -62,6 +62,9 @@ struct FailoverConfig {
     /// @brief More unacked clients than this, communication interrupted: partner-down;
     /// 0: at once when interrupted.
     uint32_t max_unacked_clients = 10;
+    /// @brief Updates queued for the partner in communication-recovery (load-balancing
+    /// only: 100 there by default, 0 in hot-standby); 0: no communication-recovery.
+    uint32_t delayed_updates_limit = 0;
     bool sync_leases = true;
     uint32_t sync_timeout_ms = 60000;
     uint32_t sync_page_limit = 10000;
@@ -81,7 +84,7 @@ struct RelationshipConfig {
     std::vector<PeerConfig> peers;
     /// @brief The index of this server in @c peers.
     size_t this_index = 0;
-    /// @brief hot-standby only.
+    /// @brief hot-standby and load-balancing only.
     FailoverConfig failover;
     /// @brief multi-threading.http-listener-threads / http-client-threads; 0 (Kea's
     /// default) means as many as Kea's DHCP threads (HookConfig::dhcp_threads).
@@ -98,8 +101,12 @@ struct RelationshipConfig {
     /// @brief This server's peer entry.
     const PeerConfig& thisServer() const { return (peers[this_index]); }
 
-    /// @brief Whether the relationship runs libdhcp_ha's state machine (hot-standby).
-    bool failoverMode() const { return (mode == "hot-standby"); }
+    /// @brief Whether the relationship runs libdhcp_ha's state machine (hot-standby,
+    /// load-balancing).
+    bool failoverMode() const { return (mode == "hot-standby" || mode == "load-balancing"); }
+
+    /// @brief load-balancing: both servers serve, each its half of the clients.
+    bool loadBalancing() const { return (mode == "load-balancing"); }
 
     /// @brief The partner of a failover relationship (libdhcp_ha's
     /// getFailoverPeerConfig: the first other peer that is not a backup), which this

@@ -111,6 +111,10 @@ private:
     /// @throw Unexpected if Kea refuses it.
     static void dhcpServiceCommand(const std::string& command);
 
+    /// @brief ha-sync (any mode): a lease sync from the named partner, answered once it
+    /// is over, as libdhcp_ha answers it; the HA state does not change.
+    data::ConstElementPtr syncCommand(const data::ConstElementPtr& arguments);
+
     /// @brief Sends a control command and waits for its answer (main thread): in poll
     /// mode by serving the client's completions meanwhile.
     static hamux_status waitForControl(LeaseSender& sender, bool poll, const PeerConfig& peer,

@@ -6,12 +6,15 @@
 
 #include <hamux_impl.h>
 #include <hamux_log.h>
+#include <json_parser.h>
+#include <lease_sync.h>
 
 #include <cc/command_interpreter.h>
 #include <dhcp/option.h>
 #include <stats/stats_mgr.h>
 
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <poll.h>
@@ -128,7 +131,107 @@ HamuxImpl::buffer6Receive(CalloutHandle& handle) {
 }
 
 ConstElementPtr
+HamuxImpl::syncCommand(const ConstElementPtr& args) {
+    using isc::config::createAnswer;
+    using isc::config::CONTROL_RESULT_ERROR;
+    if (!args) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "arguments not found in the 'ha-sync'"
+                             " command"));
+    }
+    if (args->getType() != Element::map) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "arguments in the 'ha-sync' command are"
+                             " not a map"));
+    }
+    ConstElementPtr server_name = args->get("server-name");
+    if (!server_name) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'server-name' is mandatory for the"
+                             " 'ha-sync' command"));
+    }
+    if (server_name->getType() != Element::string) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'server-name' must be a string in the"
+                             " 'ha-sync' command"));
+    }
+    ConstElementPtr period = args->get("max-period");
+    if (period && (period->getType() != Element::integer || period->intValue() <= 0 ||
+                   period->intValue() > 4294967295LL)) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "'max-period' must be a positive integer"
+                             " in the 'ha-sync' command"));
+    }
+    const RelationshipConfig* relationship = 0;
+    const PeerConfig* peer = 0;
+    for (auto const& candidate : config_->relationships) {
+        for (size_t i = 0; i < candidate.peers.size(); ++i) {
+            if (i != candidate.this_index &&
+                candidate.peers[i].name == server_name->stringValue()) {
+                relationship = &candidate;
+                peer = &candidate.peers[i];
+            }
+        }
+    }
+    if (!peer) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "server '" + server_name->stringValue() +
+                             "' is not a partner of this server"));
+    }
+    LeaseSenderPtr sender = sender_;
+    if (!sender) {
+        return (createAnswer(CONTROL_RESULT_ERROR, "libdhcp_hamux is not started: " +
+                             not_started_));
+    }
+    // libdhcp_ha answers ha-sync once the sync is over: the requests are made one after
+    // the other here, each waited for, through a queue rather than from each other's
+    // callbacks (no recursion however many pages).
+    std::deque<std::pair<std::string, LeaseSync::Answered> > requests;
+    std::string error;
+    bool done = false;
+    bool poll = sockets_registered_;
+    LeaseSync sync(settings_.v6, peer->name, relationship->failover.sync_page_limit,
+                   period ? static_cast<uint32_t>(period->intValue()) : 0,
+                   [&requests](const std::string& body, LeaseSync::Answered answered) {
+                       requests.push_back(std::make_pair(body, answered));
+                   },
+                   [&error, &done](const std::string& failure) {
+                       error = failure;
+                       done = true;
+                   });
+    sync.start();
+    while (!done && !requests.empty()) {
+        auto request = requests.front();
+        requests.pop_front();
+        std::string body;
+        hamux_status status = waitForControl(*sender, poll, *peer, request.first, body);
+        if (status != HAMUX_OK) {
+            request.second(ConstElementPtr(),
+                           std::string(hamux_status_name(status)) + ": " + body);
+            continue;
+        }
+        ConstElementPtr answer;
+        try {
+            answer = parseJson(body.data(), body.size());
+            if (answer->getType() == Element::list && !answer->empty()) {
+                answer = answer->get(0);
+            }
+            if (answer->getType() != Element::map) {
+                isc_throw(BadValue, "not a map");
+            }
+        } catch (const std::exception& ex) {
+            request.second(ConstElementPtr(), std::string("not a Kea answer (") + ex.what() +
+                           "): " + body.substr(0, 200));
+            continue;
+        }
+        request.second(answer, "");
+    }
+    if (!error.empty()) {
+        return (createAnswer(CONTROL_RESULT_ERROR, error));
+    }
+    return (createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
+                         "Lease database synchronization complete."));
+}
+
+ConstElementPtr
 HamuxImpl::haCommand(const std::string& name, const ConstElementPtr& arguments) {
+    if (name == "ha-sync") {
+        return (syncCommand(arguments));
+    }
     HaServicePtr service = failoverService();
     if (name == "ha-heartbeat") {
         if (service) {

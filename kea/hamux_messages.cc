@@ -12,6 +12,11 @@
 namespace isc {
 namespace hamux {
 
+// communication-recovery: an update from the backlog was not taken by the partner; it is
+// made to resynchronize (ha-reset).
+extern const isc::log::MessageID HAMUX_BACKLOG_FAILED = "HAMUX_BACKLOG_FAILED";
+// communication-recovery: the partner is back, the updates queued meanwhile are sent.
+extern const isc::log::MessageID HAMUX_BACKLOG_SENDING = "HAMUX_BACKLOG_SENDING";
 // A callout threw: the packet is handled as if the hook were absent for it (logged at
 // ERROR because it is a bug in the hook).
 extern const isc::log::MessageID HAMUX_CALLOUT_FAILED = "HAMUX_CALLOUT_FAILED";
@@ -53,6 +58,9 @@ extern const isc::log::MessageID HAMUX_LISTENER_FAILED = "HAMUX_LISTENER_FAILED"
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED = "HAMUX_LISTENER_STARTED";
 // The listener drained and stopped (unload or reconfiguration).
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED = "HAMUX_LISTENER_STOPPED";
+// load-balancing: a query with no client identifier, hardware address or DUID to hash is
+// dropped, as libdhcp_ha drops it.
+extern const isc::log::MessageID HAMUX_LOAD_BALANCING_NO_IDENTIFIER = "HAMUX_LOAD_BALANCING_NO_IDENTIFIER";
 // This server is a backup: its DHCP service is disabled, as libdhcp_ha's backup state
 // disables it (origin HA, so a user's dhcp-enable does not enable it).
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE = "HAMUX_LOCAL_DHCP_DISABLE";
@@ -85,6 +93,9 @@ extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US = "HAMUX_QUERY_NOT_FOR_U
 extern const isc::log::MessageID HAMUX_QUERY_UNPACK_FAILED = "HAMUX_QUERY_UNPACK_FAILED";
 // A partner sent a request that is not a Kea command.
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID = "HAMUX_REQUEST_INVALID";
+// communication-recovery: the partner did not take ha-reset; the server stays in
+// communication-recovery and tries again at the next heartbeat.
+extern const isc::log::MessageID HAMUX_RESET_FAILED = "HAMUX_RESET_FAILED";
 // Kea's multi-threading mode is not the one the hook started in (Kea 2.2 applies it
 // after dhcpX_srv_configured and can leave it off after a failed config-set): it starts
 // again in Kea's mode.
@@ -124,6 +135,8 @@ extern const isc::log::MessageID HAMUX_UNLOADED = "HAMUX_UNLOADED";
 namespace {
 
 const char* values[] = {
+    "HAMUX_BACKLOG_FAILED", "%1: the partner %2 did not take an update from the backlog: %3",
+    "HAMUX_BACKLOG_SENDING", "%1: sending %2 queued lease updates to %3",
     "HAMUX_CALLOUT_FAILED", "%1 callout failed: %2",
     "HAMUX_COMMAND_FAILED", "command %1 failed: %2",
     "HAMUX_COMMUNICATION_INTERRUPTED", "%1: communication with %2 is interrupted: no heartbeat answered for more than %3 ms",
@@ -143,6 +156,7 @@ const char* values[] = {
     "HAMUX_LISTENER_FAILED", "cannot listen on %1: %2",
     "HAMUX_LISTENER_STARTED", "listening for partners' lease updates on %1 (hamux:// and HTTP on port %2, %3)",
     "HAMUX_LISTENER_STOPPED", "listener on %1 stopped: every request it was handed was answered",
+    "HAMUX_LOAD_BALANCING_NO_IDENTIFIER", "%1: no client identifier to load-balance by: dropped",
     "HAMUX_LOCAL_DHCP_DISABLE", "local DHCP service is disabled: %1 is a backup (it only receives lease updates), as libdhcp_ha's backup state",
     "HAMUX_LOCAL_DHCP_DISABLE_STATE", "%1: local DHCP service disabled in the %2 state",
     "HAMUX_LOCAL_DHCP_ENABLE", "%1: local DHCP service enabled in the %2 state",
@@ -155,6 +169,7 @@ const char* values[] = {
     "HAMUX_QUERY_NOT_FOR_US", "%1: dropping query to be processed by another server",
     "HAMUX_QUERY_UNPACK_FAILED", "%1: failed to parse the query: %2",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
+    "HAMUX_RESET_FAILED", "%1: ha-reset on %2 failed: %3",
     "HAMUX_RESTARTING", "starting again: the hook is %1, Kea is %2",
     "HAMUX_SERIAL_COMMAND", "running %1 from a partner on Kea's main thread",
     "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",

@@ -12,6 +12,8 @@
 namespace isc {
 namespace hamux {
 
+extern const isc::log::MessageID HAMUX_BACKLOG_FAILED;
+extern const isc::log::MessageID HAMUX_BACKLOG_SENDING;
 extern const isc::log::MessageID HAMUX_CALLOUT_FAILED;
 extern const isc::log::MessageID HAMUX_COMMAND_FAILED;
 extern const isc::log::MessageID HAMUX_COMMUNICATION_INTERRUPTED;
@@ -31,6 +33,7 @@ extern const isc::log::MessageID HAMUX_LIBRARY_WARN;
 extern const isc::log::MessageID HAMUX_LISTENER_FAILED;
 extern const isc::log::MessageID HAMUX_LISTENER_STARTED;
 extern const isc::log::MessageID HAMUX_LISTENER_STOPPED;
+extern const isc::log::MessageID HAMUX_LOAD_BALANCING_NO_IDENTIFIER;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_DISABLE_STATE;
 extern const isc::log::MessageID HAMUX_LOCAL_DHCP_ENABLE;
@@ -43,6 +46,7 @@ extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;
 extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US;
 extern const isc::log::MessageID HAMUX_QUERY_UNPACK_FAILED;
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID;
+extern const isc::log::MessageID HAMUX_RESET_FAILED;
 extern const isc::log::MessageID HAMUX_RESTARTING;
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND;
 extern const isc::log::MessageID HAMUX_STARTING;

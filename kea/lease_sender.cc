@@ -1,15 +1,12 @@
 // Copyright (C) 2026 The hamux authors. MPL-2.0.
 //
-// The commands are those of libdhcp_ha 2.2's CommandCreator (createLease4Update,
-// createLease4Delete, createLease6BulkApply): the lease's own toElement(), "expire"
-// instead of "cltt", "force-create" on updates, and "service"; plus "origin":
-// "ha-partner", which later Kea versions send so the partner does not replicate back.
+// The commands are libdhcp_ha 2.2's (lease_commands.h).
 
 #include <lease_sender.h>
 #include <hamux_json.h>
 #include <hamux_log.h>
 #include <hamux_stats.h>
-#include <json_writer.h>
+#include <lease_commands.h>
 
 #include <cc/command_interpreter.h>
 
@@ -152,32 +149,6 @@ updateAnswered(void* user_data, uint64_t, hamux_status status, const uint8_t* bo
         LOG_ERROR(hamux_logger, HAMUX_CALLOUT_FAILED).arg("lease update answer")
             .arg("unknown exception");
     }
-}
-
-/// @brief libdhcp_ha's insertLeaseExpireTime: the partner takes "expire", not "cltt".
-ElementPtr
-leaseArguments(const ElementPtr& lease) {
-    ConstElementPtr cltt = lease->get("cltt");
-    ConstElementPtr valid = lease->get("valid-lft");
-    if (!cltt || !valid || cltt->getType() != Element::integer ||
-        valid->getType() != Element::integer) {
-        isc_throw(Unexpected, "invalid lease format: " << lease->str());
-    }
-    lease->set("expire", Element::create(cltt->intValue() + valid->intValue()));
-    lease->remove("cltt");
-    return (lease);
-}
-
-std::string
-commandText(const std::string& name, const ElementPtr& arguments,
-            const std::string& service) {
-    ElementPtr command = Element::createMap();
-    command->set("command", Element::create(name));
-    command->set("arguments", arguments);
-    ElementPtr services = Element::createList();
-    services->add(Element::create(service));
-    command->set("service", services);
-    return (toJson(command));
 }
 
 /// @brief The failure reason counted for a hamux status.
@@ -356,11 +327,14 @@ LeaseSender::start(const QueryPtr& query, std::vector<std::unique_ptr<Update> >&
 }
 
 std::vector<std::pair<const PeerConfig*, bool> >
-LeaseSender::recipients(const Route& route) const {
+LeaseSender::recipients(const Route& route, bool& queue) const {
     std::vector<std::pair<const PeerConfig*, bool> > to;
+    queue = false;
     if (route.partner) {
         if (route.service->sendsToPartner()) {
             to.push_back(std::make_pair(route.partner, true));
+        } else if (route.service->queuesForPartner()) {
+            queue = true;  // communication-recovery: sent once the partner is back
         } else {
             route.service->countUnsent();
         }
@@ -378,27 +352,32 @@ LeaseSender::send(const Pkt4Ptr& query, const Lease4CollectionPtr& leases,
     // Per relationship, decided once per query (its partner's unsent count once too).
     std::vector<std::vector<std::pair<const PeerConfig*, bool> > > to(routes_.size());
     std::vector<bool> decided(routes_.size(), false);
+    std::vector<bool> queue(routes_.size(), false);
     auto add = [&](const std::string& command, const Lease4Ptr& lease) {
         size_t r = relationshipOf(*lease);
         const Route& route = routes_[r];
         if (!decided[r]) {
-            to[r] = recipients(route);
+            bool queued = false;
+            to[r] = recipients(route, queued);
+            queue[r] = queued;
             decided[r] = true;
         }
+        if (queue[r]) {
+            route.service->queue(command == "lease4-update", lease);
+        }
+        if (to[r].empty()) {
+            return;
+        }
+        std::string body = lease4Command(command, lease);
         for (auto const& recipient : to[r]) {
             const PeerConfig* peer = recipient.first;
-            ElementPtr args = leaseArguments(lease->toElement());
-            if (command == "lease4-update") {
-                args->set("force-create", Element::create(true));
-            }
-            args->set("origin", Element::create("ha-partner"));
             std::unique_ptr<Update> update(new Update());
             update->sender = this;
             update->peer = peer;
             update->waits = recipient.second;
             update->service = peer == route.partner ? route.service : nullptr;
             update->command = command;
-            update->body = commandText(command, args, "dhcp4");
+            update->body = body;
             update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
             update->query = query;
             update->lease = lease;
@@ -425,10 +404,22 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
         if (gone.empty() && kept.empty()) {
             return;
         }
-        for (auto const& recipient : recipients(route)) {
+        bool queued = false;
+        auto to = recipients(route, queued);
+        if (queued) {
+            for (auto const& lease : gone) {
+                route.service->queue(false, lease);
+            }
+            for (auto const& lease : kept) {
+                route.service->queue(true, lease);
+            }
+        }
+        if (to.empty()) {
+            return;
+        }
+        std::string body = lease6BulkApply(gone, kept);
+        for (auto const& recipient : to) {
             const PeerConfig* peer = recipient.first;
-            ElementPtr deleted_list = Element::createList();
-            ElementPtr lease_list = Element::createList();
             std::unique_ptr<Update> update(new Update());
             update->sender = this;
             update->peer = peer;
@@ -436,18 +427,12 @@ LeaseSender::send(const Pkt6Ptr& query, const Lease6CollectionPtr& leases,
             update->service = peer == route.partner ? route.service : nullptr;
             update->command = "lease6-bulk-apply";
             for (auto const& lease : gone) {
-                deleted_list->add(leaseArguments(lease->toElement()));
                 update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
             }
             for (auto const& lease : kept) {
-                lease_list->add(leaseArguments(lease->toElement()));
                 update->keys.push_back(peer->url.text + " " + lease->addr_.toText());
             }
-            ElementPtr args = Element::createMap();
-            args->set("deleted-leases", deleted_list);
-            args->set("leases", lease_list);
-            args->set("origin", Element::create("ha-partner"));
-            update->body = commandText("lease6-bulk-apply", args, "dhcp6");
+            update->body = body;
             update->query = query;
             updates.push_back(std::move(update));
         }

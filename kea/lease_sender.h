@@ -169,8 +169,11 @@ private:
     };
 
     /// @brief The peers of @c route that get a query's updates now, and whether the
-    /// query waits for each; counts the query unsent for a partner that does not.
-    std::vector<std::pair<const PeerConfig*, bool> > recipients(const Route& route) const;
+    /// query waits for each; counts the query unsent for a partner that does not, or
+    /// sets @c queue when its leases go to the partner's backlog instead
+    /// (communication-recovery).
+    std::vector<std::pair<const PeerConfig*, bool> > recipients(const Route& route,
+                                                                bool& queue) const;
 
     hamux_client* client_;
     /// @brief Every relationship's backups, one entry per relationship and backup; never

@@ -36,7 +36,7 @@ integerOf(const ConstElementPtr& lease, const std::string& key, int64_t dflt) {
 LeaseSync::LeaseSync(bool v6, const std::string& partner, uint32_t page_limit,
                      uint32_t max_period_s, Sender send, Done done)
     : v6_(v6), partner_(partner), page_limit_(page_limit),
-      max_period_s_(max_period_s > 0 ? max_period_s : 1), send_(std::move(send)),
+      max_period_s_(max_period_s), send_(std::move(send)),
       done_(std::move(done)) {
 }
 
@@ -64,7 +64,9 @@ void
 LeaseSync::disablePartner() {
     ElementPtr arguments = Element::createMap();
     arguments->set("origin", Element::create("ha-partner"));
-    arguments->set("max-period", Element::create(static_cast<int64_t>(max_period_s_)));
+    if (max_period_s_ > 0) {
+        arguments->set("max-period", Element::create(static_cast<int64_t>(max_period_s_)));
+    }
     send_(command("dhcp-disable", arguments),
           [this](const ConstElementPtr& answer, const std::string& error) {
               std::string text = error;

@@ -41,7 +41,7 @@ public:
     typedef std::function<void(const std::string& error)> Done;
 
     /// @param max_period_s dhcp-disable's max-period (libdhcp_ha: sync-timeout in
-    /// seconds, at least 1).
+    /// seconds, at least 1, for its own syncs; ha-sync's, or none: 0).
     LeaseSync(bool v6, const std::string& partner, uint32_t page_limit,
               uint32_t max_period_s, Sender send, Done done);
 

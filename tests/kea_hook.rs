@@ -645,20 +645,6 @@ fn refuses_two_primaries() {
     });
 }
 
-#[test]
-fn refuses_load_balancing_until_it_is_done() {
-    refuse(BadConfig {
-        change: |ha| {
-            // Otherwise valid for that mode (Kea's HA refuses wait-backup-ack there).
-            ha["mode"] = json!("load-balancing");
-            ha["peers"][1]["role"] = json!("secondary");
-            ha.as_object_mut().unwrap().remove("wait-backup-ack");
-        },
-        hook_says: &["load-balancing", "not supported"],
-        kea_ha_says: None,
-    });
-}
-
 // ---------------------------------------------------------------- differential
 
 /// DHCPv4 lease commands as an HA partner sends them, and the mistakes it might make.

@@ -29,27 +29,19 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+use support::ack_log::{missing_leases, Ack, AckLog};
 use support::kea;
 use support::kea_hook::{
-    call, dhcp_body, free_ports, ha_entry, hamux_stats, hook_under_test, perfdhcp_with, ready,
-    relay_address_ready, scheme, server_config, test_hook, Family, PerfdhcpReport, PerfdhcpTurn, Replicator,
-    Server, TempDir,
+    call, dhcp_body, first, free_ports, ha_entry, hamux_stats, hamux_under_test, hook_under_test, hook_url,
+    perfdhcp_with, ready, relay_address_ready, server_config, test_hook, Family, PerfdhcpReport,
+    PerfdhcpTurn, Server, TempDir,
 };
 
 const V4: Family = Family::V4;
-
-fn url(port: u16) -> String {
-    let hook = hook_under_test();
-    format!("{}://127.0.0.1:{port}/", scheme(hook, hook, false))
-}
-
-fn hamux() -> bool {
-    hook_under_test() == Replicator::Hamux
-}
 
 /// What the test needs; false (and why) where it cannot run.
 fn can_run() -> bool {
@@ -92,106 +84,6 @@ fn config(
 }
 
 // ---------------------------------------------------------------- the primary's ACKs
-
-/// The primary's log of the ACKs it sends and the leases it allocates, one file each.
-struct AckLog {
-    packets: PathBuf,
-    leases: PathBuf,
-}
-
-/// One DHCPACK the primary sent.
-#[derive(Debug, Clone)]
-struct Ack {
-    label: String,
-    hw: String,
-    /// The address allocated (or renewed) for the same query; `None` if none was logged.
-    address: Option<String>,
-}
-
-impl AckLog {
-    fn new(dir: &Path) -> AckLog {
-        AckLog { packets: dir.join("packets.log"), leases: dir.join("leases.log") }
-    }
-
-    /// `maxsize` 0: never rotated. Kea's child loggers do not pass their messages to the
-    /// parent's output (stdout stays quiet).
-    fn loggers(&self) -> Vec<Value> {
-        vec![
-            json!({"name": "kea-dhcp4.packets", "severity": "DEBUG", "debuglevel": 50,
-                   "output_options": [{"output": self.packets, "maxsize": 0, "flush": true}]}),
-            json!({"name": "kea-dhcp4.leases", "severity": "INFO",
-                   "output_options": [{"output": self.leases, "maxsize": 0, "flush": true}]}),
-        ]
-    }
-
-    /// A mark in the ACK log: [`AckLog::acks`] from it reads only what was logged later.
-    fn mark(&self) -> u64 {
-        std::fs::metadata(&self.packets).map(|m| m.len()).unwrap_or(0)
-    }
-
-    /// The ACKs logged from `mark` on, in log order.
-    fn acks(&self, mark: u64) -> Vec<Ack> {
-        let packets = std::fs::read(&self.packets).unwrap_or_default();
-        let packets = String::from_utf8_lossy(&packets[(mark as usize).min(packets.len())..]).into_owned();
-        let leases = std::fs::read_to_string(&self.leases).unwrap_or_default();
-        // DHCP4_LEASE_ALLOC <label>: lease <address> has been allocated for <n> seconds
-        let mut allocated: HashMap<&str, &str> = HashMap::new();
-        for line in leases.lines() {
-            let Some((_, rest)) = line.split_once(" DHCP4_LEASE_ALLOC ") else { continue };
-            let Some((label, rest)) = rest.split_once(": lease ") else { continue };
-            let Some((address, _)) = rest.split_once(" has been allocated") else { continue };
-            allocated.insert(label, address);
-        }
-        // DHCP4_PACKET_SEND <label>: trying to send packet DHCPACK (type 5) from ...
-        // (and DHCP4_PACKET_SEND_FAIL <label>: ... if sending failed)
-        let mut failed = HashSet::new();
-        let mut sent = Vec::new();
-        for line in packets.lines() {
-            if let Some((_, rest)) = line.split_once(" DHCP4_PACKET_SEND_FAIL ") {
-                if let Some((label, _)) = rest.split_once(": ") {
-                    failed.insert(label.to_string());
-                }
-            } else if let Some((_, rest)) = line.split_once(" DHCP4_PACKET_SEND ") {
-                if let Some((label, what)) = rest.split_once(": trying to send packet ") {
-                    if what.starts_with("DHCPACK ") {
-                        sent.push(label.to_string());
-                    }
-                }
-            }
-        }
-        sent.into_iter()
-            .filter(|label| !failed.contains(label))
-            .map(|label| {
-                // [hwtype=1 00:0c:01:02:03:04], cid=[...], tid=0x2a
-                let hw = label
-                    .strip_prefix("[hwtype=")
-                    .and_then(|l| l.split_once(' '))
-                    .and_then(|(_, l)| l.split_once(']'))
-                    .map(|(hw, _)| hw.to_string())
-                    .unwrap_or_default();
-                let address = allocated.get(label.as_str()).map(|a| a.to_string());
-                Ack { label, hw, address }
-            })
-            .collect()
-    }
-}
-
-/// What of `acks` the backup lacks: ACKs without an allocation in the log, and ACKed
-/// addresses the backup has no lease of, or of another client. Empty: all there.
-fn missing_at_backup(acks: &[Ack], backup: &BTreeMap<String, String>) -> Vec<String> {
-    let mut missing = Vec::new();
-    for ack in acks {
-        match &ack.address {
-            None => missing.push(format!("ACK {} without a DHCP4_LEASE_ALLOC line", ack.label)),
-            Some(address) => match backup.get(address) {
-                Some(hw) if *hw == ack.hw => {}
-                Some(hw) => missing.push(format!("{address} ACKed to {} is {hw}'s at the backup", ack.label)),
-                None => missing.push(format!("{address} ACKed to {} is no lease at the backup", ack.label)),
-            },
-        }
-    }
-    missing
-}
 
 /// Checks that the log holds the ACKs perfdhcp counted: at least as many (every ACK
 /// perfdhcp received was sent, and logged), and not many more (only those perfdhcp
@@ -324,7 +216,7 @@ fn converged(acks: &[Ack], backup: &Server) -> (BTreeMap<String, String>, Vec<St
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let leases = backup.leases();
-        let missing = missing_at_backup(acks, &leases);
+        let missing = missing_leases(acks, &leases, "at the backup");
         if missing.is_empty() || Instant::now() > deadline {
             return (leases, missing);
         }
@@ -357,10 +249,6 @@ fn failures(log: &str) -> BTreeMap<String, (usize, String)> {
     failures
 }
 
-fn first<T: std::fmt::Debug>(items: &[T], n: usize) -> &[T] {
-    &items[..items.len().min(n)]
-}
-
 // ---------------------------------------------------------------- tests
 
 /// The backup is SIGKILLed 2 s into 6 s of DORA (renewals, no releases) at 300 clients/s
@@ -375,9 +263,10 @@ fn backup_killed_under_load_and_restarted() {
     }
     let began = Instant::now();
     let dir = TempDir::new("faults-kill");
-    let ack_log = AckLog::new(dir.path());
+    let ack_log = AckLog::new(dir.path(), "primary");
     let [primary_port, backup_port, dhcp_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let lease_file = dir.path().join("leases4.csv");
     let backup_config = config("server2", &peers, false, true, Some(&lease_file), None);
     let backup = Server::start(V4, backup_config.clone(), &peers[1].1, None);
@@ -434,7 +323,7 @@ fn backup_killed_under_load_and_restarted() {
         leases.len()
     );
 
-    if hamux() {
+    if hamux_under_test() {
         let stats = settled(&primary);
         assert!(stat(&stats, "hamux-updates-failed") > 0, "the kill was not felt: {stats:?}{}", logs());
         assert!(stat(&stats, "hamux-packets-dropped") > 0, "the kill was not felt: {stats:?}{}", logs());
@@ -476,9 +365,10 @@ fn reconfiguration_under_load() {
     }
     let began = Instant::now();
     let dir = TempDir::new("faults-reconfigure");
-    let ack_log = AckLog::new(dir.path());
+    let ack_log = AckLog::new(dir.path(), "primary");
     let [primary_port, backup_port, dhcp_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let backup_leases = dir.path().join("leases4.csv");
     let primary_leases = dir.path().join("primary-leases4.csv");
     let backup = Server::start(
@@ -495,7 +385,7 @@ fn reconfiguration_under_load() {
     );
     primary.wait_until_serving();
     let (primary_pid, backup_pid) = (primary.pid(), backup.pid());
-    let hook_loads = |s: &Server| if hamux() { listener_starts(s) } else { 0 };
+    let hook_loads = |s: &Server| if hamux_under_test() { listener_starts(s) } else { 0 };
     let (primary_loads, backup_loads) = (hook_loads(&primary), hook_loads(&backup));
 
     let started = Instant::now();
@@ -509,7 +399,7 @@ fn reconfiguration_under_load() {
     assert_eq!(answer["result"], 0, "backup config-reload: {answer}\n{}", backup.log());
 
     at(3000);
-    let stats_before_set = if hamux() { hamux_stats(&primary) } else { BTreeMap::new() };
+    let stats_before_set = if hamux_under_test() { hamux_stats(&primary) } else { BTreeMap::new() };
     let answer = primary.command("config-set", Some(primary.config()));
     timeline.push(format!("{:?} primary config-set: {answer}", started.elapsed()));
     assert_eq!(
@@ -520,13 +410,13 @@ fn reconfiguration_under_load() {
         reload_diagnosis(&primary),
         primary.log()
     );
-    let stats_after_set = if hamux() { hamux_stats(&primary) } else { BTreeMap::new() };
+    let stats_after_set = if hamux_under_test() { hamux_stats(&primary) } else { BTreeMap::new() };
 
     at(4200);
     primary.signal(libc::SIGHUP);
     // Kea answers a SIGHUP with nothing: the reload is done when the hook has started its
     // listener again (Kea's HA: give it half a second).
-    let reloaded = if hamux() {
+    let reloaded = if hamux_under_test() {
         wait_for(|| listener_starts(&primary) == primary_loads + 2)
     } else {
         sleep(Duration::from_millis(500));
@@ -571,7 +461,7 @@ fn reconfiguration_under_load() {
     let late = ack_log.acks(after_reloads);
     assert!(late.len() > 100, "only {} ACKs after the last reload: {counts}{}", late.len(), logs());
     let (leases, missing) = converged(&acks, &backup);
-    let missing_late = missing_at_backup(&late, &leases);
+    let missing_late = missing_leases(&late, &leases, "at the backup");
     assert!(
         missing_late.is_empty(),
         "{} of the {} addresses ACKed after the last reload are not leases of their clients on the \
@@ -599,7 +489,7 @@ fn reconfiguration_under_load() {
         leases.len()
     );
 
-    if hamux() {
+    if hamux_under_test() {
         // Each reconfiguration unloaded and loaded the hook: one listener start more each.
         assert_eq!(listener_starts(&primary), primary_loads + 2, "{}", logs());
         assert_eq!(listener_starts(&backup), backup_loads + 1, "{}", logs());
@@ -644,12 +534,13 @@ fn reconfiguration_under_load() {
 #[test]
 fn backup_unreachable_drops_instead_of_acking() {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() || !hamux() {
+    if !can_run() || !hamux_under_test() {
         return;
     }
     let began = Instant::now();
     let [primary_port, closed_port, dhcp_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(closed_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(closed_port), "backup")];
     let primary =
         Server::start(V4, config("server1", &peers, true, true, None, None), &peers[0].1, Some(dhcp_port));
     primary.wait_until_serving();
@@ -720,9 +611,10 @@ impl HeldUpdate {
         let dir = TempDir::new(name);
         let log = dir.path().join("slow.log");
         let [primary_port, backup_port] = free_ports();
-        let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+        let peers =
+            [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
         let mut backup_config = config("server2", &peers, false, false, None, None);
-        if hamux() {
+        if hamux_under_test() {
             backup_config[V4.key()]["hooks-libraries"][1]["parameters"]["high-availability"][0]["hamux"]
                 ["handler-threads"] = json!(2);
         }
@@ -800,11 +692,12 @@ fn critical_section_waits_for_a_lease_command_being_applied() {
 #[test]
 fn refused_configuration_leaves_nothing_half_started() {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() || !hamux() {
+    if !can_run() || !hamux_under_test() {
         return;
     }
     let [primary_port, backup_port, dhcp_port, taken_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
     let mut primary_config = config("server1", &peers, true, true, None, None);
     primary_config[V4.key()]["multi-threading"] = json!({"enable-multi-threading": false});
@@ -820,7 +713,7 @@ fn refused_configuration_leaves_nothing_half_started() {
     let taken = std::net::TcpListener::bind(("127.0.0.1", taken_port)).unwrap();
     let mut bad = primary.config();
     bad[V4.key()]["hooks-libraries"][1]["parameters"]["high-availability"][0]["peers"][0]["url"] =
-        json!(url(taken_port));
+        json!(hook_url(taken_port));
     let answer = primary.command("config-set", Some(bad));
     assert_ne!(answer["result"], 0, "config-set with a taken port: {answer}\n{}", primary.log());
     let before = hamux_stats(&primary);
@@ -881,13 +774,14 @@ fn with_unknown_option(config: &Value) -> Value {
 #[test]
 fn failed_config_set_under_load() {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() || !hamux() {
+    if !can_run() || !hamux_under_test() {
         return;
     }
     let dir = TempDir::new("faults-failed-config-set");
-    let ack_log = AckLog::new(dir.path());
+    let ack_log = AckLog::new(dir.path(), "primary");
     let [primary_port, backup_port, dhcp_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
     let primary = Server::start(
         V4,
@@ -985,13 +879,14 @@ fn failed_config_set_under_load() {
 #[test]
 fn libreload_starts_the_hook() {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() || !hamux() {
+    if !can_run() || !hamux_under_test() {
         return;
     }
     let dir = TempDir::new("faults-libreload");
-    let ack_log = AckLog::new(dir.path());
+    let ack_log = AckLog::new(dir.path(), "primary");
     let [primary_port, backup_port, dhcp_port, backup_dhcp] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let backup =
         Server::start(V4, config("server2", &peers, true, true, None, None), &peers[1].1, Some(backup_dhcp));
     let primary = Server::start(
@@ -1055,11 +950,12 @@ fn libreload_starts_the_hook() {
 #[test]
 fn query_kea_refuses_to_park_is_dropped() {
     let _one_at_a_time = PerfdhcpTurn::wait();
-    if !can_run() || !hamux() {
+    if !can_run() || !hamux_under_test() {
         return;
     }
     let [primary_port, backup_port, dhcp_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let backup = Server::start(V4, config("server2", &peers, false, true, None, None), &peers[1].1, None);
     let mut primary_config = config("server1", &peers, true, true, None, None);
     let refuse = json!({"library": test_hook(), "parameters": {"unpark-first": true}});
@@ -1086,7 +982,7 @@ fn query_kea_refuses_to_park_is_dropped() {
 /// one: it waited for that update, and stopped Kea's packet threads meanwhile.)
 #[test]
 fn serial_commands_do_not_wait_for_lease_commands() {
-    if !ready(V4, &[hook_under_test()]) || !hamux() {
+    if !ready(V4, &[hook_under_test()]) || !hamux_under_test() {
         return;
     }
     let mut held = HeldUpdate::start("faults-serial", 8000, 6);
@@ -1111,14 +1007,15 @@ fn serial_commands_do_not_wait_for_lease_commands() {
 /// pings that IO thread answers), and the update is applied once the section ends.
 #[test]
 fn inline_lease_command_waits_out_a_critical_section_off_the_io_thread() {
-    if !ready(V4, &[hook_under_test()]) || !hamux() {
+    if !ready(V4, &[hook_under_test()]) || !hamux_under_test() {
         return;
     }
     let dir = TempDir::new("faults-inline-cs");
     let log = dir.path().join("cs.log");
     let notes = || std::fs::read_to_string(&log).unwrap_or_default();
     let [primary_port, backup_port] = free_ports();
-    let peers = [("server1", url(primary_port), "primary"), ("server2", url(backup_port), "backup")];
+    let peers =
+        [("server1", hook_url(primary_port), "primary"), ("server2", hook_url(backup_port), "backup")];
     let mut backup_config = config("server2", &peers, false, false, None, None);
     let holder = json!({"library": test_hook(), "parameters": {"log": log, "critical-section-ms": 6000}});
     backup_config[V4.key()]["hooks-libraries"].as_array_mut().unwrap().insert(0, holder);

@@ -2,6 +2,9 @@
 //! not instrumented): a primary and a backup replicating perfdhcp's leases, each
 //! reconfigured under load, then shut down (unloading the hook).
 //!
+//! The failover state machine (hot-standby) runs under AddressSanitizer too: timers,
+//! heartbeats, maintenance, a takeover, a lease sync and `ha-sync`, then the unload.
+//!
 //! - AddressSanitizer: the hook's C++ compiled with `-fsanitize=address`
 //!   (`support::kea_hook::asan_hook_library`), Kea run with the compiler's libasan
 //!   preloaded. A report aborts the daemon and leaves `asan.<pid>` behind.
@@ -18,6 +21,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::failover::{self, failover_settings, wait_for_state, PRIMARY, STANDBY};
 use support::kea::{self, Launcher};
 use support::kea_hook::{
     converged_leases, dhcp_body, free_ports, ha_entry, hook_library, lease_difference, perfdhcp,
@@ -103,21 +107,15 @@ fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-#[test]
-fn hook_under_address_sanitizer() {
-    let _one_at_a_time = PerfdhcpTurn::wait();
-    if !ready(Family::V4, &[Replicator::Hamux]) || !relay_address_ready() {
-        return;
-    }
+/// Kea run with the compiler's libasan preloaded, its reports in `reports`.
+fn asan_launcher(reports: &TempDir) -> Launcher {
     let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .arg("-print-file-name=libasan.so")
         .output()
         .expect("the C compiler (for libasan)");
     let libasan = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(Path::new(&libasan).is_absolute(), "no libasan.so from the compiler: {libasan:?}");
-    let library = support::kea_hook::asan_hook_library();
-    let reports = TempDir::new("asan");
-    let launcher = Launcher {
+    Launcher {
         program: vec![],
         env: vec![
             ("LD_PRELOAD".into(), libasan),
@@ -127,7 +125,25 @@ fn hook_under_address_sanitizer() {
             ),
         ],
         start_timeout: Some(Duration::from_secs(30)),
-    };
+    }
+}
+
+/// Fails with what AddressSanitizer wrote to `reports`, if anything.
+fn check_no_asan_report(reports: &TempDir) {
+    let found = files_starting_with(reports.path(), "asan");
+    let text: Vec<String> = found.iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect();
+    assert!(found.is_empty(), "AddressSanitizer reported:\n{}", text.join("\n"));
+}
+
+#[test]
+fn hook_under_address_sanitizer() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !ready(Family::V4, &[Replicator::Hamux]) || !relay_address_ready() {
+        return;
+    }
+    let library = support::kea_hook::asan_hook_library();
+    let reports = TempDir::new("asan");
+    let launcher = asan_launcher(&reports);
     let (primary, backup) = replicate_and_reload(library, &launcher);
     assert!(primary.running() && backup.running(), "a daemon died:\n{}\n{}", primary.log(), backup.log());
     for server in [&backup, &primary] {
@@ -136,9 +152,71 @@ fn hook_under_address_sanitizer() {
     // Kea 2.2 under an ASan preload can hang in libp11-kit's exit handlers after the
     // hook is gone; Server's drop ends it.
     drop((primary, backup));
-    let found = files_starting_with(reports.path(), "asan");
-    let text: Vec<String> = found.iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect();
-    assert!(found.is_empty(), "AddressSanitizer reported:\n{}", text.join("\n"));
+    check_no_asan_report(&reports);
+}
+
+/// The failover state machine under AddressSanitizer: a hot-standby pair through its
+/// timers, heartbeats, maintenance (the commands that wait for the partner), the
+/// primary's shutdown (the standby takes over), its restart (a lease sync of many
+/// pages), an operator's `ha-sync`, and the unload of both.
+#[test]
+fn hot_standby_under_address_sanitizer() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !ready(Family::V4, &[Replicator::Hamux]) || !relay_address_ready() {
+        return;
+    }
+    let library = support::kea_hook::asan_hook_library();
+    let reports = TempDir::new("asan-ha");
+    let launcher = asan_launcher(&reports);
+    let [primary_port, standby_port, primary_dhcp, standby_dhcp] = free_ports();
+    let url = |port: u16| format!("hamux://127.0.0.1:{port}/");
+    let peers = [(PRIMARY, url(primary_port), "primary"), (STANDBY, url(standby_port), "standby")];
+    let start = |this: &str, own: &str, dhcp: u16| {
+        let mut config = failover::config(
+            Family::V4,
+            Replicator::Hamux,
+            this,
+            "hot-standby",
+            &peers,
+            failover_settings(),
+            true,
+        );
+        config["Dhcp4"]["hooks-libraries"][1]["library"] = json!(library);
+        // INFO: shut_down waits for Kea's HOOKS_LIBRARY_CLOSED.
+        config["Dhcp4"]["loggers"][0]["severity"] = json!("INFO");
+        Server::start_with(Family::V4, config, own, Some(dhcp), &launcher)
+    };
+    let heartbeat: failover::Heartbeat = |server, _| server.command("ha-heartbeat", None);
+    let standby = start(STANDBY, &peers[1].1, standby_dhcp);
+    let primary = start(PRIMARY, &peers[0].1, primary_dhcp);
+    wait_for_state(&[(PRIMARY, &primary), (STANDBY, &standby)], "hot-standby", heartbeat);
+    let served = perfdhcp(Family::V4, primary_dhcp, 1);
+    assert!(served.lease_acks(Family::V4) > 0, "the primary answered nothing:\n{}", served.text);
+
+    let answer = standby.command("ha-maintenance-start", None);
+    assert_eq!(answer["result"], 0, "ha-maintenance-start: {answer}\n{}", standby.log());
+    wait_for_state(&[(STANDBY, &standby)], "partner-in-maintenance", heartbeat);
+    let answer = standby.command("ha-maintenance-cancel", None);
+    assert_eq!(answer["result"], 0, "ha-maintenance-cancel: {answer}\n{}", standby.log());
+    wait_for_state(&[(PRIMARY, &primary), (STANDBY, &standby)], "hot-standby", heartbeat);
+
+    shut_down(&primary, library);
+    drop(primary);
+    wait_for_state(&[(STANDBY, &standby)], "partner-down", heartbeat);
+    let served = perfdhcp(Family::V4, standby_dhcp, 1);
+    assert!(served.lease_acks(Family::V4) > 0, "the standby answered nothing:\n{}", served.text);
+    let primary = start(PRIMARY, &peers[0].1, primary_dhcp);
+    wait_for_state(&[(PRIMARY, &primary), (STANDBY, &standby)], "hot-standby", heartbeat);
+    let answer = standby.command("ha-sync", Some(json!({"server-name": PRIMARY})));
+    assert_eq!(answer["result"], 0, "ha-sync: {answer}\n{}", standby.log());
+    let (at_primary, at_standby) = converged_leases(&primary, &standby);
+    assert_eq!(at_primary, at_standby, "{}", lease_difference(&at_primary, &at_standby));
+    assert!(primary.running() && standby.running(), "a daemon died:\n{}\n{}", primary.log(), standby.log());
+    for server in [&standby, &primary] {
+        shut_down(server, library);
+    }
+    drop((primary, standby));
+    check_no_asan_report(&reports);
 }
 
 /// Whether valgrind runs here (else the skip policy's line, or a failure in CI).

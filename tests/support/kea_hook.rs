@@ -43,6 +43,19 @@ pub fn hook_under_test() -> Replicator {
     }
 }
 
+/// Whether the hook under test is hamux's (not Kea's HA standing in): the hamux-only
+/// checks run only then.
+pub fn hamux_under_test() -> bool {
+    hook_under_test() == Replicator::Hamux
+}
+
+/// The URL of a server on `port` (on 127.0.0.1) whose partners all replicate with the
+/// hook under test: what [`scheme`] gives two of them, without TLS.
+pub fn hook_url(port: u16) -> String {
+    let hook = hook_under_test();
+    format!("{}://127.0.0.1:{port}/", scheme(hook, hook, false))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
     V4,
@@ -602,6 +615,11 @@ pub fn lease_difference(a: &BTreeMap<String, String>, b: &BTreeMap<String, Strin
         a.len(),
         b.len()
     )
+}
+
+/// The first `n` of `items` (all of them if fewer), for messages.
+pub fn first<T: std::fmt::Debug>(items: &[T], n: usize) -> &[T] {
+    &items[..items.len().min(n)]
 }
 
 /// The `hamux-*` statistics of a server, for messages.

@@ -6,4 +6,6 @@
 
 pub use testkit::{certs, kea, library, perfdhcp, process, skip};
 
+pub mod ack_log;
+pub mod failover;
 pub mod kea_hook;

@@ -47,14 +47,16 @@ const char* stateName(HaState state);
 HaState stateFromName(const std::string& name);
 
 /// @brief How the state machine reaches its partner: @c send puts a command on the
-/// hook's hamux client (the connections lease updates use, so over hamux:// a slow update
-/// never delays a heartbeat); the callback runs on any thread.
+/// hook's hamux client, on the connections the lease updates use (over hamux:// replies
+/// come in any order, so a heartbeat does not wait behind an update in flight); the
+/// callback runs on any thread.
 typedef std::function<void(hamux_status status, const std::string& body)> ControlAnswered;
 typedef std::function<bool(const PeerConfig& peer, const std::string& body,
                            ControlAnswered done)> ControlSender;
 /// @brief The same, waiting (main thread, at most the client's request timeout) for the
-/// answer, which goes in @c body: for the commands libdhcp_ha answers only once the
-/// partner has (ha-maintenance-start, ha-maintenance-cancel).
+/// answer, which goes in @c body: where libdhcp_ha waits for the partner too
+/// (ha-maintenance-start, ha-maintenance-cancel, communication-recovery's backlog and
+/// ha-reset, ha-sync).
 typedef std::function<hamux_status(const PeerConfig& peer, const std::string& request,
                                    std::string& body)> ControlWaiter;
 
@@ -70,8 +72,10 @@ typedef std::function<hamux_status(const PeerConfig& peer, const std::string& re
 /// from the heartbeats.
 ///
 /// The states, transitions and answers are libdhcp_ha's (see ha_service.cc, which names
-/// its handlers). Differences: the lease sync does not block Kea's main thread, and
-/// state-machine pausing is not supported (refused in the configuration).
+/// its handlers). Differences: the lease sync does not block Kea's main thread; a
+/// refused ha-reset in communication-recovery is tried again at the next heartbeat, not
+/// at once in a loop; state-machine pausing is not supported (refused in the
+/// configuration).
 ///
 /// Threads: the state machine runs on the main thread (timers, answers posted to it);
 /// @c inScope, @c sendsToPartner, @c countUnsent, @c partnerUpdateFailed and

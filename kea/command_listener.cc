@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <set>
-#include <ctime>
 
 using namespace isc::config;
 using namespace isc::data;

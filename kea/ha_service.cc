@@ -8,7 +8,6 @@
 #include <hamux_log.h>
 #include <hamux_stats.h>
 #include <http_date.h>
-#include <json_parser.h>
 #include <hamux_json.h>
 #include <json_writer.h>
 #include <lease_commands.h>
@@ -168,13 +167,12 @@ HaService::stop() {
     sync_.reset();
     sync_running_ = false;
     if (disabled_by_command_) {
+        // Undone the way it was done (libreload: no network state).
         try {
-            ElementPtr arguments = Element::createMap();
-            arguments->set("origin", Element::create("ha-partner"));
-            CommandMgr::instance().processCommand(createCommand("dhcp-enable", arguments));
+            setService(true);
         } catch (...) {
+            disabled_by_command_ = false;
         }
-        disabled_by_command_ = false;
     }
 }
 
@@ -947,13 +945,7 @@ HaService::sendRaw(const std::string& body, ControlAnswered on_main) {
 
 void
 HaService::readHeartbeat(const std::string& body) {
-    ConstElementPtr answer = parseJson(body.data(), body.size());
-    if (answer->getType() == Element::list) {
-        if (answer->empty()) {
-            isc_throw(BadValue, "empty answer");
-        }
-        answer = answer->get(0);
-    }
+    ConstElementPtr answer = keaAnswer(body);
     int result = CONTROL_RESULT_ERROR;
     ConstElementPtr args = parseAnswer(result, answer);
     if (result != CONTROL_RESULT_SUCCESS && result != CONTROL_RESULT_EMPTY) {
@@ -1159,11 +1151,7 @@ HaService::askPartner(const std::string& body, std::string& text) {
         return (CONTROL_RESULT_ERROR);
     }
     try {
-        ConstElementPtr parsed = parseJson(answer.data(), answer.size());
-        if (parsed->getType() == Element::list && !parsed->empty()) {
-            parsed = parsed->get(0);
-        }
-        return (answerResult(parsed, text));
+        return (answerResult(keaAnswer(answer), text));
     } catch (const std::exception& ex) {
         text = ex.what();
         return (CONTROL_RESULT_ERROR);
@@ -1180,28 +1168,7 @@ HaService::sendToPartner(const std::string& body, LeaseSync::Answered done) {
         if (!self || !self->running_) {
             return;
         }
-        if (status != HAMUX_OK) {
-            done(ConstElementPtr(), std::string(hamux_status_name(status)) + ": " + text);
-            return;
-        }
-        ConstElementPtr answer;
-        try {
-            answer = parseJson(text.data(), text.size());
-            if (answer->getType() == Element::list) {
-                if (answer->empty()) {
-                    isc_throw(BadValue, "an empty list");
-                }
-                answer = answer->get(0);
-            }
-            if (answer->getType() != Element::map) {
-                isc_throw(BadValue, "not a map");
-            }
-        } catch (const std::exception& ex) {
-            done(ConstElementPtr(), std::string("not a Kea answer (") + ex.what() + "): " +
-                 text.substr(0, 200));
-            return;
-        }
-        done(answer, "");
+        LeaseSync::deliver(status, text, done);
     });
 }
 

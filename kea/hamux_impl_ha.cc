@@ -6,7 +6,6 @@
 
 #include <hamux_impl.h>
 #include <hamux_log.h>
-#include <json_parser.h>
 #include <lease_sync.h>
 
 #include <cc/command_interpreter.h>
@@ -199,26 +198,7 @@ HamuxImpl::syncCommand(const ConstElementPtr& args) {
         requests.pop_front();
         std::string body;
         hamux_status status = waitForControl(*sender, poll, *peer, request.first, body);
-        if (status != HAMUX_OK) {
-            request.second(ConstElementPtr(),
-                           std::string(hamux_status_name(status)) + ": " + body);
-            continue;
-        }
-        ConstElementPtr answer;
-        try {
-            answer = parseJson(body.data(), body.size());
-            if (answer->getType() == Element::list && !answer->empty()) {
-                answer = answer->get(0);
-            }
-            if (answer->getType() != Element::map) {
-                isc_throw(BadValue, "not a map");
-            }
-        } catch (const std::exception& ex) {
-            request.second(ConstElementPtr(), std::string("not a Kea answer (") + ex.what() +
-                           "): " + body.substr(0, 200));
-            continue;
-        }
-        request.second(answer, "");
+        LeaseSync::deliver(status, body, request.second);
     }
     if (!error.empty()) {
         return (createAnswer(CONTROL_RESULT_ERROR, error));

@@ -2,6 +2,7 @@
 
 #include <hamux.h>
 #include <hamux_json.h>
+#include <json_parser.h>
 
 #include <cc/command_interpreter.h>
 
@@ -34,6 +35,21 @@ answerResult(const ConstElementPtr& answer, std::string& text) {
         text = ex.what();
     }
     return (rcode);
+}
+
+ConstElementPtr
+keaAnswer(const std::string& reply) {
+    ConstElementPtr answer = parseJson(reply.data(), reply.size());
+    if (answer->getType() == Element::list) {
+        if (answer->empty()) {
+            isc_throw(BadValue, "an empty list");
+        }
+        answer = answer->get(0);
+    }
+    if (answer->getType() != Element::map) {
+        isc_throw(BadValue, "not a map");
+    }
+    return (answer);
 }
 
 } // namespace hamux

@@ -18,6 +18,11 @@ data::ConstElementPtr takeHamuxJson(char* text);
 /// the reason if @c answer is not one of Kea's answers.
 int answerResult(const data::ConstElementPtr& answer, std::string& text);
 
+/// @brief A partner's reply as Kea's answer: the first element of the list Kea sends (or
+/// the map itself).
+/// @throw if it is not JSON, an empty list or not a map.
+data::ConstElementPtr keaAnswer(const std::string& reply);
+
 } // namespace hamux
 } // namespace isc
 

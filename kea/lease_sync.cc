@@ -54,6 +54,23 @@ LeaseSync::command(const std::string& name, const ElementPtr& arguments) const {
 }
 
 void
+LeaseSync::deliver(hamux_status status, const std::string& reply, const Answered& done) {
+    if (status != HAMUX_OK) {
+        done(ConstElementPtr(), std::string(hamux_status_name(status)) + ": " + reply);
+        return;
+    }
+    ConstElementPtr answer;
+    try {
+        answer = keaAnswer(reply);
+    } catch (const std::exception& ex) {
+        done(ConstElementPtr(), std::string("not a Kea answer (") + ex.what() + "): " +
+             reply.substr(0, 200));
+        return;
+    }
+    done(answer, "");
+}
+
+void
 LeaseSync::start() {
     started_ = std::chrono::steady_clock::now();
     LOG_INFO(hamux_logger, HAMUX_SYNC_START).arg(partner_);

@@ -3,6 +3,8 @@
 #ifndef HAMUX_LEASE_SYNC_H
 #define HAMUX_LEASE_SYNC_H
 
+#include <hamux.h>
+
 #include <cc/data.h>
 
 #include <boost/noncopyable.hpp>
@@ -37,6 +39,10 @@ public:
     typedef std::function<void(const data::ConstElementPtr& answer, const std::string& error)>
         Answered;
     typedef std::function<void(const std::string& body, Answered done)> Sender;
+    /// @brief Hands hamux's outcome of a request to @c done: Kea's answer, or null and
+    /// why (a failed request, or a reply that is not a Kea answer).
+    static void deliver(hamux_status status, const std::string& reply, const Answered& done);
+
     /// @brief The sync ended: @c error is empty on success.
     typedef std::function<void(const std::string& error)> Done;
 

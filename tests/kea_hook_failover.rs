@@ -118,7 +118,16 @@ fn heartbeat_over_url(client: &Client, server: &Server, what: &str) -> Value {
 /// server's name, the mode, its state and scopes as `ha-heartbeat` says, and its
 /// partner's state.
 fn check_status(server: &Server, this: &str, heartbeat: &Value, partner_state: &str) {
-    let status = server.command("hamux-status", None);
+    // The partner's state is what its last heartbeat answer said: one heartbeat-delay
+    // behind the partner's own answer at most.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut status = server.command("hamux-status", None);
+    while status["arguments"]["high-availability"][0]["partner-state"] != partner_state
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        status = server.command("hamux-status", None);
+    }
     assert_eq!(status["result"], 0, "{this}: hamux-status: {status}\n{}", server.log());
     let entries = status["arguments"]["high-availability"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len(), 1, "{this}: hamux-status: one high-availability entry: {status}");

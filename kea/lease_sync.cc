@@ -5,11 +5,13 @@
 #include <hamux_json.h>
 #include <json_writer.h>
 
+#include <asiolink/io_address.h>
 #include <cc/command_interpreter.h>
 #include <config/command_mgr.h>
 
 #include <sstream>
 
+using namespace isc::asiolink;
 using namespace isc::config;
 using namespace isc::data;
 
@@ -133,15 +135,27 @@ LeaseSync::onPage(const ConstElementPtr& answer) {
     size_t count = leases && leases->getType() == Element::list ? leases->size() : 0;
     ++pages_;
     received_ += count;
+    // Pages come in address order: the last lease's address ends the page's range.
     std::string last;
     for (size_t i = 0; i < count; ++i) {
         ConstElementPtr lease = leases->get(i);
-        apply(lease);
         ConstElementPtr address = lease->getType() == Element::map
                                   ? lease->get("ip-address") : ConstElementPtr();
         if (address && address->getType() == Element::string) {
             last = address->stringValue();
         }
+    }
+    Cltts local;
+    if (!last.empty()) {
+        try {
+            local = localCltts(from_, last);
+        } catch (const std::exception& ex) {
+            finish(std::string("reading this server's leases: ") + ex.what());
+            return;
+        }
+    }
+    for (size_t i = 0; i < count; ++i) {
+        apply(leases->get(i), local);
     }
     LOG_INFO(hamux_logger, HAMUX_SYNC_PAGE_RECEIVED).arg(count).arg(partner_);
     if (count >= page_limit_ && !last.empty()) {
@@ -152,35 +166,71 @@ LeaseSync::onPage(const ConstElementPtr& answer) {
     finish("");
 }
 
+std::string
+LeaseSync::keyOf(const ConstElementPtr& lease) const {
+    ConstElementPtr address = lease->getType() == Element::map ? lease->get("ip-address")
+                                                               : ConstElementPtr();
+    if (!address || address->getType() != Element::string) {
+        isc_throw(BadValue, "no ip-address in " << lease->str());
+    }
+    if (!v6_) {
+        return (address->stringValue());
+    }
+    ConstElementPtr type = lease->get("type");
+    return (address->stringValue() + " " +
+            (type && type->getType() == Element::string ? type->stringValue() : "IA_NA"));
+}
+
+LeaseSync::Cltts
+LeaseSync::localCltts(const std::string& from, const std::string& last) const {
+    const IOAddress end(last);
+    const std::string name = v6_ ? "lease6-get-page" : "lease4-get-page";
+    Cltts cltts;
+    std::string after = from;
+    for (;;) {
+        ElementPtr arguments = Element::createMap();
+        arguments->set("from", Element::create(after));
+        arguments->set("limit", Element::create(static_cast<int64_t>(page_limit_)));
+        ConstElementPtr answer = runLocally(name, arguments);
+        std::string text;
+        int result = answerResult(answer, text);
+        if (result == CONTROL_RESULT_EMPTY) {
+            return (cltts);
+        }
+        ConstElementPtr args = answer->get("arguments");
+        ConstElementPtr leases = args && args->getType() == Element::map ? args->get("leases")
+                                                                         : ConstElementPtr();
+        if (result != CONTROL_RESULT_SUCCESS || !leases || leases->getType() != Element::list) {
+            isc_throw(Unexpected, name << ": " << (text.empty() ? answer->str() : text));
+        }
+        for (size_t i = 0; i < leases->size(); ++i) {
+            ConstElementPtr lease = leases->get(i);
+            std::string key = keyOf(lease);
+            after = lease->get("ip-address")->stringValue();
+            if (end < IOAddress(after)) {
+                return (cltts);
+            }
+            cltts[key] = integerOf(lease, "cltt", 0);
+        }
+        if (leases->size() < page_limit_) {
+            return (cltts);
+        }
+    }
+}
+
 bool
-LeaseSync::apply(const ConstElementPtr& lease) {
+LeaseSync::apply(const ConstElementPtr& lease, const Cltts& local) {
     try {
         if (lease->getType() != Element::map) {
             isc_throw(BadValue, "not a lease map: " << lease->str());
         }
-        ConstElementPtr address = lease->get("ip-address");
-        if (!address || address->getType() != Element::string) {
-            isc_throw(BadValue, "no ip-address in " << lease->str());
+        auto ours = local.find(keyOf(lease));
+        // libdhcp_ha: the partner's lease replaces ours only if it is newer.
+        if (ours != local.end() && integerOf(lease, "cltt", 0) <= ours->second) {
+            ++skipped_;
+            return (true);
         }
-        ElementPtr key = Element::createMap();
-        key->set("ip-address", address);
-        if (v6_) {
-            ConstElementPtr type = lease->get("type");
-            key->set("type", type ? type : Element::create("IA_NA"));
-        }
-        ConstElementPtr existing = runLocally(v6_ ? "lease6-get" : "lease4-get", key);
         std::string text;
-        int result = answerResult(existing, text);
-        if (result == CONTROL_RESULT_SUCCESS) {
-            // libdhcp_ha: the partner's lease replaces ours only if it is newer.
-            int64_t ours = integerOf(existing->get("arguments"), "cltt", 0);
-            if (integerOf(lease, "cltt", 0) <= ours) {
-                ++skipped_;
-                return (true);
-            }
-        } else if (result != CONTROL_RESULT_EMPTY) {
-            isc_throw(Unexpected, (v6_ ? "lease6-get: " : "lease4-get: ") << text);
-        }
         // lease_cmds takes "expire", not "cltt" (libdhcp_ha's insertLeaseExpireTime).
         ElementPtr update = isc::data::copy(lease);
         int64_t cltt = integerOf(lease, "cltt", -1);

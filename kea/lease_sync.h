@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 namespace isc {
@@ -25,9 +26,12 @@ namespace hamux {
 ///    from the last lease's address while pages come back full;
 /// 3. each lease applied here with libdhcp_ha's rule: added if absent, replacing the
 ///    local one only if its cltt is newer (an equal cltt keeps the local lease); local
-///    leases the partner lacks are kept. Applied through lease_cmds (lease4-get,
-///    lease4-update with force-create), on the main thread: kea-dev 2.2 cannot compile
-///    the lease manager's headers (see command_listener.h);
+///    leases the partner lacks are kept. Applied through lease_cmds, on the main
+///    thread (kea-dev 2.2 cannot compile the lease manager's headers, see
+///    command_listener.h): this server's leases of the page's address range are read
+///    with lease4-get-page / lease6-get-page (a lease4-get per lease cost a command per
+///    lease more), and each lease to add or replace is written with lease4-update /
+///    lease6-update with force-create;
 /// 4. ha-sync-complete-notify (dhcp-enable for a partner that does not know it); after
 ///    a failure, dhcp-enable if the partner was disabled.
 ///
@@ -63,8 +67,18 @@ private:
     void disablePartner();
     void getPage();
     void onPage(const data::ConstElementPtr& answer);
-    /// @brief Applies one lease of a page; false (logged) if it could not be.
-    bool apply(const data::ConstElementPtr& lease);
+    /// @brief A lease's identity: its address, and for DHCPv6 its type.
+    /// @throw BadValue if the lease has no address.
+    std::string keyOf(const data::ConstElementPtr& lease) const;
+    /// @brief The cltt of this server's leases by @c keyOf.
+    typedef std::map<std::string, int64_t> Cltts;
+    /// @brief This server's leases with an address above @c from ("start": any) up to
+    /// @c last, read page by page from the local lease_cmds.
+    /// @throw Unexpected if a page is refused.
+    Cltts localCltts(const std::string& from, const std::string& last) const;
+    /// @brief Applies one lease of a page, given this server's leases of the page's
+    /// range; false (logged) if it could not be.
+    bool apply(const data::ConstElementPtr& lease, const Cltts& local);
     /// @brief Ends the sync: re-enables the partner as libdhcp_ha does, then @c done_.
     void finish(const std::string& error);
     void enablePartner(const std::string& error);

@@ -117,7 +117,13 @@ Scenarios:
                    500 ms, at 1,000/s: the other 99%'s p50/p99. Prints the ratios
                    (3)/(1) (target >= 90%) and (3)/(2) (target >= 2.5x). Needs Kea,
                    perfdhcp and target/kea/libdhcp_hamux.so ('make kea'); exits 1
-                   without them
+                   without them. Then the failover pairs (about 4 minutes more):
+                   two kea-dhcp4 both with Kea's HA (http://) or both with the hook
+                   (hamux://), same timers, in hot-standby and in load-balancing:
+                   leases/s and ACK p50/p99 (the relay client sending to both
+                   servers), failover time (SIGKILL of the primary -> the standby's
+                   first ACK) and the time a fresh primary takes to sync 100,000
+                   leases and serve. --part passive-backup|failover runs one half
   kea-hub          not run by default, runs alone (about 10 s per N): one real kea-dhcp4
                    with the hook and libdhcp_lease_cmds as the central passive-backup of
                    N primaries (one relationship and one subnet 10.K.0.0/16 each, all on
@@ -288,6 +294,7 @@ const BENCH_FLAGS: &[&str] = &[
     "--total-in-flight",
     "--idle-connections",
     "--primaries",
+    "--part",
 ];
 const LISTEN_FLAGS: &[&str] = &[
     "--port",
@@ -474,6 +481,7 @@ fn kea_e2e(flags: &Flags, others: bool) -> Result<(), Fail> {
         json: flags.switch("--json"),
         seconds: usage(flags.seconds("--seconds", Some(Duration::from_secs(DEFAULT_SECONDS))))?
             .unwrap_or_default(),
+        parts: usage(kea_e2e::Parts::parse(flags.last("--part").unwrap_or("all")))?,
     };
     kea_e2e::run(&options).map_err(Fail::Run)
 }

@@ -6,6 +6,10 @@
 //!
 //! One thread sends the DISCOVERs on schedule; the calling thread receives, sends the
 //! REQUESTs and keeps the per-exchange state, so no state is shared but two counters.
+//!
+//! With several servers the relay forwards every message to each of them, as a relay
+//! with two helper addresses does for an HA pair: the server whose scope the client is in
+//! answers, the other drops it.
 
 use super::dhcp::{self, Answer, ACK, NAK, OFFER};
 use crate::histogram::Histogram;
@@ -14,7 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 pub struct DoraSpec {
-    pub server: SocketAddr,
+    /// Where the relay forwards each message (all of them).
+    pub servers: Vec<SocketAddr>,
     /// New clients per second.
     pub rate: f64,
     /// Exchanges started in this first period are not counted (connections, caches).
@@ -35,6 +40,10 @@ pub struct DoraResult {
     /// ACKs of the warm-up's exchanges (not in `acks`).
     pub warm_acks: u64,
     pub naks: u64,
+    /// DISCOVERs of the measured period sent by the end of the sending period: fewer than
+    /// `offered` when this client could not keep the pace (the machine's limit, not the
+    /// server's).
+    pub on_time: u64,
     /// Per ACK: the leased address and its REQUEST → ACK time in nanoseconds.
     pub samples: Vec<(Ipv4Addr, u64)>,
 }
@@ -72,7 +81,7 @@ pub fn run(spec: &DoraSpec) -> Result<DoraResult, String> {
     if total >= 1 << INDEX_BITS {
         return Err(format!("{total} exchanges in one run: at most {}", (1u32 << INDEX_BITS) - 1));
     }
-    let (server, run, interval) = (spec.server, spec.run, Duration::from_secs_f64(1.0 / spec.rate));
+    let (servers, run, interval) = (&spec.servers, spec.run, Duration::from_secs_f64(1.0 / spec.rate));
     let xid = |index: u32| (run as u32) << INDEX_BITS | index;
     let start = Instant::now();
     let failed = AtomicBool::new(false);
@@ -83,10 +92,13 @@ pub fn run(spec: &DoraSpec) -> Result<DoraResult, String> {
         acks: 0,
         warm_acks: 0,
         naks: 0,
+        on_time: 0,
         samples: Vec::new(),
     };
+    let sending_ends = start + interval * total;
+    let on_time = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|scope| {
-        let failed = &failed;
+        let (failed, on_time) = (&failed, &on_time);
         scope.spawn(move || {
             for index in 0..total {
                 let due = start + interval * index;
@@ -94,12 +106,15 @@ pub fn run(spec: &DoraSpec) -> Result<DoraResult, String> {
                     std::thread::sleep(wait);
                 }
                 let discover = dhcp::client_message(xid(index), chaddr(run, index), None);
-                if sender.send_to(&discover, server).is_err() {
+                if !send_to_all(&sender, &discover, servers) {
                     failed.store(true, Relaxed);
+                }
+                if index >= warm && Instant::now() <= sending_ends {
+                    on_time.fetch_add(1, Relaxed);
                 }
             }
         });
-        let end = start + interval * total + spec.drain;
+        let end = sending_ends + spec.drain;
         let (mut buf, mut open) = ([0u8; 1500], total);
         while open > 0 && Instant::now() < end {
             let Ok((n, _)) = socket.recv_from(&mut buf) else { continue };
@@ -116,7 +131,7 @@ pub fn run(spec: &DoraSpec) -> Result<DoraResult, String> {
                     let Answer { yiaddr, server: Some(id), .. } = answer else { continue };
                     let request = dhcp::client_message(answer.xid, answer.chaddr, Some((yiaddr, id)));
                     *state = State::Requested(start.elapsed().as_nanos() as u64);
-                    if socket.send_to(&request, server).is_err() {
+                    if !send_to_all(&socket, &request, servers) {
                         failed.store(true, Relaxed);
                     }
                     result.offers += counted as u64;
@@ -140,7 +155,13 @@ pub fn run(spec: &DoraSpec) -> Result<DoraResult, String> {
         }
     });
     if failed.load(Relaxed) {
-        return Err(format!("sending to {server} failed"));
+        return Err(format!("sending to {servers:?} failed"));
     }
+    result.on_time = on_time.load(Relaxed);
     Ok(result)
+}
+
+/// Sends `message` to every server; false if any send failed.
+fn send_to_all(socket: &std::net::UdpSocket, message: &[u8], servers: &[SocketAddr]) -> bool {
+    servers.iter().filter(|server| socket.send_to(message, server).is_err()).count() == 0
 }

@@ -12,6 +12,7 @@
 
 mod dhcp;
 mod dora;
+mod failover;
 mod machine;
 mod perfdhcp;
 mod report;
@@ -32,13 +33,43 @@ pub struct Options {
     pub json: bool,
     /// The measured period of each fixed-rate run.
     pub seconds: Duration,
+    /// Which parts run.
+    pub parts: Parts,
+}
+
+/// `--part`: the passive-backup configurations and the head-of-line runs, the failover
+/// pairs ([`failover`]), or both.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Parts {
+    All,
+    PassiveBackup,
+    Failover,
+}
+
+impl Parts {
+    pub fn parse(text: &str) -> Result<Parts, String> {
+        match text {
+            "all" => Ok(Parts::All),
+            "passive-backup" => Ok(Parts::PassiveBackup),
+            "failover" => Ok(Parts::Failover),
+            other => Err(format!("--part {other}: one of all, passive-backup, failover")),
+        }
+    }
+
+    fn passive_backup(self) -> bool {
+        self != Parts::Failover
+    }
+
+    fn failover(self) -> bool {
+        self != Parts::PassiveBackup
+    }
 }
 
 /// New clients/s of the latency runs.
 pub const LATENCY_RATE: f64 = 2000.0;
 /// New clients/s of the head-of-line runs.
 pub const HOL_RATE: f64 = 1000.0;
-const WARMUP: Duration = Duration::from_millis(500);
+pub const WARMUP: Duration = Duration::from_millis(500);
 /// Answers up to 3 s after the last DISCOVER count: a DHCP client's first retransmission
 /// (RFC 2131) would come after about 4 s.
 const DRAIN: Duration = Duration::from_secs(3);
@@ -95,20 +126,26 @@ pub fn run(o: &Options) -> Result<(), String> {
     let started = Instant::now();
     let before = machine::sample();
     let mut runs = 0u8..;
-    let mut measured = Vec::new();
-    for (name, label, primary, backup) in CONFIGURATIONS {
-        let setup = servers::start(primary, backup, &hook)?;
-        measured.push(measure(name, label, &setup, o.seconds, runs.next().expect("endless"))?);
+    let (mut measured, mut hol) = (Vec::new(), Vec::new());
+    if o.parts.passive_backup() {
+        for (name, label, primary, backup) in CONFIGURATIONS {
+            let setup = servers::start(primary, backup, &hook)?;
+            measured.push(measure(name, label, &setup, o.seconds, runs.next().expect("endless"))?);
+        }
+        for (name, label, primary) in HEAD_OF_LINE {
+            hol.push(head_of_line(name, label, primary, &hook, o.seconds, runs.next().expect("endless"))?);
+        }
     }
-    let mut hol = Vec::new();
-    for (name, label, primary) in HEAD_OF_LINE {
-        hol.push(head_of_line(name, label, primary, &hook, o.seconds, runs.next().expect("endless"))?);
-    }
+    let failover = match o.parts.failover() {
+        true => Some(failover::run(&hook, o.seconds, &mut runs)?),
+        false => None,
+    };
     let report = report::Report {
         version: kea::version(),
         seconds: o.seconds,
         measured,
         hol,
+        failover,
         elapsed: started.elapsed(),
         others: machine::others_share(&before, &machine::sample()),
     };
@@ -172,7 +209,7 @@ fn head_of_line(
 }
 
 fn spec(server: SocketAddr, rate: f64, duration: Duration, run: u8) -> DoraSpec {
-    DoraSpec { server, rate, warmup: WARMUP, duration, drain: DRAIN, run }
+    DoraSpec { servers: vec![server], rate, warmup: WARMUP, duration, drain: DRAIN, run }
 }
 
 /// After an overloaded step: waits (up to 10 s) until the server completes a DORA within

@@ -1,6 +1,7 @@
 //! The kea-e2e figures: a table for people, one JSON object with `--json`, and the
 //! ratios the hook's target is stated in.
 
+use super::failover::Figures;
 use super::perfdhcp::{self, Step};
 use super::{slow_backup, HeadOfLine, Measured, HOL_RATE, LATENCY_RATE};
 use crate::histogram::Histogram;
@@ -19,6 +20,8 @@ pub struct Report {
     pub seconds: Duration,
     pub measured: Vec<Measured>,
     pub hol: Vec<HeadOfLine>,
+    /// The failover part's, if it ran.
+    pub failover: Option<Figures>,
     pub elapsed: Duration,
     /// The share of the machine's CPU other processes (and steal) took meanwhile.
     pub others: f64,
@@ -82,6 +85,27 @@ impl Report {
             group(LATENCY_RATE as u64),
             self.seconds.as_secs_f64(),
         );
+        if !self.measured.is_empty() {
+            self.passive_backup_table(&mut out);
+        }
+        if let Some(failover) = &self.failover {
+            failover.table(&mut out);
+        }
+        let _ = writeln!(
+            out,
+            "{:.0} s in all; other work on this machine took {:.0}% of its CPU meanwhile{}",
+            self.elapsed.as_secs_f64(),
+            self.others * 100.0,
+            if self.others > BUSY_MACHINE {
+                ": the figures are not reliable, run it again on a quiet machine"
+            } else {
+                ""
+            }
+        );
+        out
+    }
+
+    fn passive_backup_table(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "{:<38} {:>9} {:>8} {:>10} {:>10} {:>15} {:>12}",
@@ -157,18 +181,6 @@ impl Report {
             let _ =
                 writeln!(out, "+: perfdhcp could not send more on these cores; the figure is a lower bound");
         }
-        let _ = writeln!(
-            out,
-            "{:.0} s in all; other work on this machine took {:.0}% of its CPU meanwhile{}",
-            self.elapsed.as_secs_f64(),
-            self.others * 100.0,
-            if self.others > BUSY_MACHINE {
-                ": the figures are not reliable, run it again on a quiet machine"
-            } else {
-                ""
-            }
-        );
-        out
     }
 
     pub fn json(&self) -> Value {
@@ -228,6 +240,7 @@ impl Report {
             },
             "configurations": configurations,
             "head-of-line": hol,
+            "failover": self.failover.as_ref().map(Figures::json),
             "ratios": {
                 "hook-vs-no-ha": round2(vs_none),
                 "target-hook-vs-no-ha": TARGET_VS_NO_HA,

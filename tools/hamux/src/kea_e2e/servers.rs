@@ -52,7 +52,7 @@ impl Setup {
     }
 }
 
-fn dhcp4(hooks: Vec<Value>, serves_dhcp: bool) -> Value {
+pub fn dhcp4(hooks: Vec<Value>, serves_dhcp: bool) -> Value {
     let interfaces = if serves_dhcp {
         json!({"interfaces": ["lo"], "dhcp-socket-type": "udp"})
     } else {
@@ -71,11 +71,21 @@ fn dhcp4(hooks: Vec<Value>, serves_dhcp: bool) -> Value {
     }})
 }
 
-/// The hooks of a server named `this` replicating with `replicator` among `peers`.
-fn hooks(replicator: Replicator, hook: &Path, this: &str, peers: &Value) -> Vec<Value> {
+/// The hooks of a server named `this` in HA `mode` among `peers`, replicating with
+/// `replicator`, `settings` (an object) merged into its HA entry.
+pub fn hooks(
+    replicator: Replicator,
+    hook: &Path,
+    this: &str,
+    mode: &str,
+    peers: &Value,
+    settings: &Value,
+) -> Vec<Value> {
     let lease_cmds = kea::lease_cmds_hook();
-    let mut ha =
-        json!({"this-server-name": this, "mode": "passive-backup", "wait-backup-ack": true, "peers": peers});
+    let mut ha = json!({"this-server-name": this, "mode": mode, "peers": peers});
+    for (key, value) in settings.as_object().into_iter().flatten() {
+        ha[key] = value.clone();
+    }
     let library = match replicator {
         Replicator::KeaHa => {
             ha["multi-threading"] = json!({"enable-multi-threading": true, "http-dedicated-listener": true,
@@ -90,7 +100,13 @@ fn hooks(replicator: Replicator, hook: &Path, this: &str, peers: &Value) -> Vec<
     vec![lease_cmds, json!({"library": library, "parameters": {"high-availability": [ha]}})]
 }
 
-fn free_udp_port() -> Result<u16, String> {
+const PASSIVE_BACKUP: &str = "passive-backup";
+
+fn wait_backup_ack() -> Value {
+    json!({"wait-backup-ack": true})
+}
+
+pub fn free_udp_port() -> Result<u16, String> {
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("no free UDP port: {e}"))?;
     socket.local_addr().map(|a| a.port()).map_err(|e| format!("no free UDP port: {e}"))
 }
@@ -125,13 +141,14 @@ pub fn start(primary: Option<Replicator>, backup: Backup, hook: &Path) -> Result
                        {"name": "server2", "url": url(backup_port), "role": "backup"}]);
     let backup = match backup {
         Backup::Kea(kind) => {
-            let config = dhcp4(hooks(kind, hook, "server2", &peers), false);
+            let config =
+                dhcp4(hooks(kind, hook, "server2", PASSIVE_BACKUP, &peers, &wait_backup_ack()), false);
             Some(launch("backup", &config, backup_port, None, backup_port)?)
         }
         Backup::Listener(_) => None,
         Backup::None => return Err("a replicating primary needs a backup".into()),
     };
-    let config = dhcp4(hooks(replicator, hook, "server1", &peers), true);
+    let config = dhcp4(hooks(replicator, hook, "server1", PASSIVE_BACKUP, &peers, &wait_backup_ack()), true);
     let kea = launch("primary", &config, dhcp.port(), Some(dhcp), primary_port)?;
     Ok(Setup { primary: kea, backup, dhcp })
 }
@@ -169,12 +186,22 @@ mod tests {
     #[test]
     fn replicators_get_their_own_hook_entries() {
         let peers = json!([]);
-        let kea_ha = hooks(Replicator::KeaHa, Path::new("/h.so"), "server1", &peers);
+        let kea_ha = hooks(
+            Replicator::KeaHa,
+            Path::new("/h.so"),
+            "server1",
+            PASSIVE_BACKUP,
+            &peers,
+            &wait_backup_ack(),
+        );
         assert!(kea_ha[0]["library"].as_str().unwrap().ends_with("libdhcp_lease_cmds.so"));
         let ha = &kea_ha[1]["parameters"]["high-availability"][0];
         assert_eq!(ha["multi-threading"]["http-client-threads"], 2);
         assert_eq!(ha["wait-backup-ack"], true);
-        let hook = hooks(Replicator::Hook, Path::new("/h.so"), "server2", &peers);
+        let hook =
+            hooks(Replicator::Hook, Path::new("/h.so"), "server2", "hot-standby", &peers, &json!({"x": 1}));
+        assert_eq!(hook[1]["parameters"]["high-availability"][0]["mode"], "hot-standby");
+        assert_eq!(hook[1]["parameters"]["high-availability"][0]["x"], 1, "settings are merged");
         assert_eq!(hook[1]["library"], "/h.so");
         assert_eq!(hook[1]["parameters"]["high-availability"][0]["hamux"]["connections-per-peer"], 4);
         let config = dhcp4(hook, false);

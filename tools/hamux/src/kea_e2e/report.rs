@@ -31,7 +31,7 @@ pub struct Report {
 const BUSY_MACHINE: f64 = 0.1;
 
 /// "0.42 ms", "1.23 s".
-fn ms(ns: u64) -> String {
+pub(super) fn ms(ns: u64) -> String {
     match ns {
         n if n >= 1_000_000_000 => format!("{:.2} s", n as f64 / 1e9),
         n if n >= 100_000_000 => format!("{:.0} ms", n as f64 / 1e6),
@@ -39,7 +39,7 @@ fn ms(ns: u64) -> String {
     }
 }
 
-fn round2(x: f64) -> f64 {
+pub(super) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

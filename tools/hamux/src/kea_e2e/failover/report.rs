@@ -2,6 +2,7 @@
 //! and the hook's ratios to Kea's HA measured in the same run.
 
 use super::super::perfdhcp::{self, Step};
+use super::super::report::{self, round2};
 use super::{pair, Figures, Recovery, Throughput, STEP_DRAIN, SYNC_LEASES};
 use crate::histogram::Histogram;
 use crate::progress::group;
@@ -13,16 +14,9 @@ fn leases(t: &Throughput) -> f64 {
     t.saturation.best().map_or(0.0, Step::leases_per_second)
 }
 
+/// A duration as the kea-e2e table writes one.
 fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1e3)
-}
-
-fn hms(ns: u64) -> String {
-    format!("{:.2} ms", ns as f64 / 1e6)
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    report::ms(d.as_nanos() as u64)
 }
 
 impl Figures {
@@ -73,8 +67,8 @@ impl Figures {
                 format!("{} {}", x.name, x.mode),
                 format!("{}{bound}", group(leases(x) as u64)),
                 x.saturation.best().map_or("-".into(), |s| group(s.rate as u64)),
-                hms(h.quantile(0.5)),
-                hms(h.quantile(0.99)),
+                report::ms(h.quantile(0.5)),
+                report::ms(h.quantile(0.99)),
                 format!("{}/{}", group(x.latency.acks), group(x.latency.offered)),
                 x.cpu_per_lease.as_micros(),
             );

@@ -51,6 +51,15 @@ pub fn timers() -> Value {
     })
 }
 
+/// Load-balancing's pools, split between the servers by the `HA_<server>` class the HA
+/// library gives each query, as Kea's ARM requires: with one shared pool both servers
+/// allocate the same free address to different clients at once, and the second REQUEST
+/// to arrive is NAKed once the partner's update has taken the address.
+fn split_pools() -> Value {
+    json!([{"pool": "10.1.0.0 - 10.7.255.255", "client-class": format!("HA_{PRIMARY}")},
+           {"pool": "10.8.0.0 - 10.15.255.255", "client-class": format!("HA_{PARTNER}")}])
+}
+
 /// One server of a pair, running or not.
 pub struct Server {
     pub name: &'static str,
@@ -159,6 +168,9 @@ impl Pair {
             let hooks = servers::hooks(replicator, hook, name, mode.name(), &peers, &merged);
             let mut config = servers::dhcp4(hooks, true);
             let body = &mut config["Dhcp4"];
+            if mode == Mode::LoadBalancing {
+                body["subnet4"][0]["pools"] = split_pools();
+            }
             body["control-socket"] = json!({"socket-type": "unix", "socket-name": socket});
             if let Some(file) = leases {
                 body["lease-database"] =

@@ -13,6 +13,9 @@
 //!   log says) and both return to `hot-standby` with the same leases, none that either
 //!   answered missing; then the primary serves and replicates again, and the standby
 //!   answers nothing again;
+//! - with `max-unacked-clients` 2, the standby whose primary is gone goes to
+//!   `partner-down` only once a third client has tried for longer than `max-ack-delay`
+//!   (`secs` of DISCOVERs of the test's own);
 //! - a standby whose own peer entry has `auto-failover: false` reaches `partner-down`
 //!   but serves nothing there;
 //! - a primary or a standby whose partner never answers goes from `waiting` to
@@ -377,6 +380,20 @@ fn fails_over_and_back(family: Family) {
     println!("{summary}; {:?} in all", began.elapsed());
 }
 
+/// A DHCPv4 primary and standby (started, standby first), serving DHCP, `change` made to
+/// both HA entries; and the standby's DHCP port.
+fn v4_pair(change: &dyn Fn(&mut Value)) -> (Server, Server, u16) {
+    let [primary_port, standby_port, primary_dhcp, standby_dhcp] = free_ports();
+    let peers = peers(primary_port, standby_port);
+    let start = |this: &str, own: &str, dhcp_port: u16| {
+        let mut config = config(V4, this, &peers, true, None);
+        change(ha_of(&mut config, V4));
+        Server::start(V4, config, own, Some(dhcp_port))
+    };
+    let standby = start(STANDBY, &peers[1].1, standby_dhcp);
+    (start(PRIMARY, &peers[0].1, primary_dhcp), standby, standby_dhcp)
+}
+
 /// The standby's own peer entry has `auto-failover: false`: once its primary is killed it
 /// reaches partner-down, but serves no scope there, so it answers nothing.
 #[test]
@@ -385,15 +402,7 @@ fn v4_standby_without_auto_failover_serves_nothing_in_partner_down() {
     if !can_run(V4, &[hook_under_test()]) {
         return;
     }
-    let [primary_port, standby_port, primary_dhcp, standby_dhcp] = free_ports();
-    let peers = peers(primary_port, standby_port);
-    let start = |this: &str, own: &str, dhcp_port: u16| {
-        let mut config = config(V4, this, &peers, true, None);
-        ha_of(&mut config, V4)["peers"][1]["auto-failover"] = json!(false);
-        Server::start(V4, config, own, Some(dhcp_port))
-    };
-    let standby = start(STANDBY, &peers[1].1, standby_dhcp);
-    let primary = start(PRIMARY, &peers[0].1, primary_dhcp);
+    let (primary, standby, standby_dhcp) = v4_pair(&|ha| ha["peers"][1]["auto-failover"] = json!(false));
     wait_for_state(&[("primary", &primary), ("standby", &standby)], "hot-standby", heartbeat);
 
     let killed_primary_log = primary.kill();
@@ -441,6 +450,65 @@ fn v4_a_server_whose_partner_never_answers_takes_over() {
         );
         println!("the {name} alone answered {} in partner-down", report.lease_acks(V4));
     }
+}
+
+/// `max-unacked-clients` 2: with the primary SIGKILLed the standby's heartbeats fail and,
+/// once `max-response-delay` has passed, communication is interrupted, but the standby stays
+/// in hot-standby until more than 2 distinct clients have tried for longer than
+/// `max-ack-delay` (their `secs`): a client seen twice counts once, one whose `secs` is
+/// under the delay is connecting but not unacked. The third unacked client moves it to
+/// partner-down, serving the primary's scope. `status-get` shows the count as libdhcp_ha
+/// does (`unacked-clients`, `unacked-clients-left`).
+#[test]
+fn v4_standby_waits_for_unacked_clients_before_partner_down() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run(V4, &[hook_under_test()]) {
+        return;
+    }
+    let (primary, standby, standby_dhcp) = v4_pair(&|ha| ha["max-unacked-clients"] = json!(2));
+    wait_for_hot_standby(("primary", &primary), ("standby", &standby), heartbeat);
+    let _killed_primary_log = primary.kill();
+
+    let remote = |what: &str| -> Value {
+        let answer = standby.command("status-get", None);
+        let remote = answer["arguments"]["high-availability"][0]["ha-servers"]["remote"].clone();
+        assert!(remote.is_object(), "{what}: status-get has no ha-servers.remote: {answer}");
+        remote
+    };
+    let wait_for = |what: &str, done: &dyn Fn(&Value) -> bool| -> Value {
+        let deadline = Instant::now() + failover::STATE_TIMEOUT;
+        loop {
+            let now = remote(what);
+            if done(&now) {
+                return now;
+            }
+            assert!(Instant::now() < deadline, "{what}: last status-get remote {now}\n{}", standby.log());
+            sleep(Duration::from_millis(100));
+        }
+    };
+    let still_hot_standby = |what: &str| {
+        let answer = heartbeat(&standby, "standby");
+        assert_eq!(answer["arguments"]["state"], "hot-standby", "{what}: {answer}\n{}", standby.log());
+    };
+    wait_for("communication interrupted", &|r| r["communication-interrupted"] == true);
+    // Several failed heartbeats (every 500 ms) with no client analysed: no failover.
+    sleep(Duration::from_millis(1500));
+    still_hot_standby("interrupted, no clients yet");
+
+    let client = |n: u8| [0x02, 0x55, 0, 0, 0, n];
+    support::dhcp4::send_discover(standby_dhcp, 0x5500_0001, client(1), 5);
+    support::dhcp4::send_discover(standby_dhcp, 0x5500_0002, client(1), 6); // the same client
+    support::dhcp4::send_discover(standby_dhcp, 0x5500_0003, client(2), 5);
+    support::dhcp4::send_discover(standby_dhcp, 0x5500_0004, client(3), 0); // not waiting long
+    let counted = wait_for("3 clients connecting", &|r| r["connecting-clients"] == 3);
+    assert_eq!(counted["unacked-clients"], 2, "2 unacked clients: {counted}");
+    assert_eq!(counted["unacked-clients-left"], 1, "1 more unacked client to partner-down: {counted}");
+    sleep(Duration::from_millis(1500));
+    still_hot_standby("2 unacked clients, max-unacked-clients 2");
+
+    support::dhcp4::send_discover(standby_dhcp, 0x5500_0005, client(4), 5);
+    let answer = wait_for_state(&[("standby", &standby)], "partner-down", heartbeat).remove(0);
+    assert_eq!(scopes(&answer), &json!([PRIMARY]), "the standby serves the primary's scope: {answer}");
 }
 
 // ---------------------------------------------------------------- configuration errors

@@ -7,5 +7,6 @@
 pub use testkit::{certs, kea, library, perfdhcp, process, skip};
 
 pub mod ack_log;
+pub mod dhcp4;
 pub mod failover;
 pub mod kea_hook;

@@ -17,7 +17,9 @@
 //! - failover and back: the secondary is SIGKILLed, the primary reaches `partner-down`
 //!   serving both scopes and gives every client a lease; the secondary is restarted (with
 //!   no leases) and syncs (pages of at most 7, as its log says), both are back in
-//!   `load-balancing` with the same leases and the secondary serves its half again;
+//!   `load-balancing` with the same leases and the secondary serves its half again; the
+//!   same with the mixed pair over `http://`, Kea's HA taking over from the hook and the
+//!   hook from Kea's HA;
 //! - communication-recovery: with `max-response-delay` 8 s, the secondary is SIGKILLed;
 //!   the primary goes to `communication-recovery`, still answers its own half of the
 //!   clients there (and only that), and when the secondary returns within the 8 s it goes
@@ -461,22 +463,39 @@ fn splits_clients(family: Family, replicators: [Replicator; 2]) {
 
 // ---------------------------------------------------------------- failover
 
-/// The secondary is SIGKILLed: the primary reaches partner-down, serves both scopes and
-/// leases every client; the secondary returns, syncs, and both are back in
-/// load-balancing with the same leases, each serving its half.
 #[test]
 fn v4_load_balancing_fails_over_and_back() {
-    let _one_at_a_time = PerfdhcpTurn::wait();
     let hook = hook_under_test();
-    if !can_run(V4, &[hook]) {
+    fails_over_and_back([hook, hook]);
+}
+
+/// The mixed pair, Kea's HA taking over from the hook and back.
+#[test]
+fn v4_kea_ha_primary_takes_over_from_hook_secondary_and_back() {
+    fails_over_and_back([KEA_HA, HAMUX]);
+}
+
+/// The mixed pair, the hook taking over from Kea's HA and back.
+#[test]
+fn v4_hook_primary_takes_over_from_kea_ha_secondary_and_back() {
+    fails_over_and_back([HAMUX, KEA_HA]);
+}
+
+/// A primary replicating with `replicators[0]` and a secondary with `replicators[1]` in
+/// load-balancing; the secondary is SIGKILLed: the primary reaches partner-down, serves
+/// both scopes and leases every client; the secondary returns, syncs, and both are back
+/// in load-balancing with the same leases, each serving its half.
+fn fails_over_and_back(replicators: [Replicator; 2]) {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run(V4, &replicators) {
         return;
     }
     let [primary_port, secondary_port, primary_dhcp, secondary_dhcp] = free_ports();
-    let peers = peers([hook, hook], [primary_port, secondary_port]);
-    let config = |this: &str| lb_config(V4, hook, this, &peers, json!({}), true);
-    let secondary_config = config(SECONDARY);
+    let peers = peers(replicators, [primary_port, secondary_port]);
+    let config = |k: usize, this: &str| lb_config(V4, replicators[k], this, &peers, json!({}), true);
+    let secondary_config = config(1, SECONDARY);
     let secondary = Server::start(V4, secondary_config.clone(), &peers[1].1, Some(secondary_dhcp));
-    let primary = Server::start(V4, config(PRIMARY), &peers[0].1, Some(primary_dhcp));
+    let primary = Server::start(V4, config(0, PRIMARY), &peers[0].1, Some(primary_dhcp));
     wait_for_load_balancing(("primary", &primary), ("secondary", &secondary));
 
     // Both serve their halves.

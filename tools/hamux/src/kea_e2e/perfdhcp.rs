@@ -47,9 +47,11 @@ impl Step {
         self.acks as f64 / STEP_SECONDS as f64
     }
 
-    /// Exchanges started that got no ACK (in time), as a fraction.
+    /// Exchanges started that got no ACK (in time), as a fraction; never below zero, as
+    /// the bench's DORA client counts in `sent` only the DISCOVERs it sent on time and in
+    /// `acks` also those of the late ones.
     pub fn failed(&self) -> f64 {
-        1.0 - self.acks as f64 / self.sent.max(1) as f64
+        (1.0 - self.acks as f64 / self.sent.max(1) as f64).max(0.0)
     }
 
     pub fn passed(&self) -> bool {

@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 
 /// Leases the sync run's partner holds.
 pub const SYNC_LEASES: u32 = 100_000;
+/// Failovers timed per library: the kill falls anywhere in the heartbeat's period, so one
+/// sample says little.
+pub const FAILOVER_SAMPLES: usize = 3;
 /// The answers of a saturation step counted after its last DISCOVER (perfdhcp's `-W`).
 const STEP_DRAIN: Duration = Duration::from_micros(perfdhcp::EXIT_WAIT_US as u64);
 /// The latency run's.
@@ -49,8 +52,9 @@ pub struct Throughput {
 /// One library's failover and sync figures.
 pub struct Recovery {
     pub name: &'static str,
-    /// SIGKILL of the hot-standby primary → the standby's first ACK.
-    pub failover: Duration,
+    /// SIGKILL of the hot-standby primary → the standby's first ACK, sorted; the primary
+    /// restarted and back in hot-standby between two.
+    pub failover: Vec<Duration>,
     /// The fresh primary's launch → it serves in hot-standby, having synced.
     pub to_hot_standby: Duration,
     /// The sync itself, as the library logged it.
@@ -73,8 +77,7 @@ pub fn run(hook: &Path, seconds: Duration, runs: &mut RangeFrom<u8>) -> Result<F
             let mut pair = Pair::start(replicator, mode, hook)?;
             figures.throughput.push(throughput(name, mode, &pair, seconds, runs)?);
             if mode == Mode::HotStandby {
-                eprintln!("kea-e2e: {name} hot-standby: killing the primary ...");
-                failover = Some(takeover::first_ack(&mut pair, next(runs))?);
+                failover = Some(failovers(name, &mut pair, runs)?);
             }
         }
         let failover = failover.expect("a hot-standby pair ran");
@@ -82,6 +85,24 @@ pub fn run(hook: &Path, seconds: Duration, runs: &mut RangeFrom<u8>) -> Result<F
         figures.recovery.push(sync(name, replicator, hook, failover)?);
     }
     Ok(figures)
+}
+
+/// [`FAILOVER_SAMPLES`] failovers of a hot-standby pair, sorted.
+fn failovers(name: &str, pair: &mut Pair, runs: &mut RangeFrom<u8>) -> Result<Vec<Duration>, String> {
+    let mut samples = Vec::new();
+    for k in 0..FAILOVER_SAMPLES {
+        if k > 0 {
+            eprintln!("kea-e2e: {name} hot-standby: restarting the primary ...");
+            pair.servers[0].launch()?;
+            for server in &pair.servers {
+                server.wait_for(Mode::HotStandby.name(), Duration::from_secs(120))?;
+            }
+        }
+        eprintln!("kea-e2e: {name} hot-standby: killing the primary ...");
+        samples.push(takeover::first_ack(pair, next(runs))?);
+    }
+    samples.sort();
+    Ok(samples)
 }
 
 fn next(runs: &mut RangeFrom<u8>) -> u8 {
@@ -152,7 +173,7 @@ fn sync(
     name: &'static str,
     replicator: Replicator,
     hook: &Path,
-    failover: Duration,
+    failover: Vec<Duration>,
 ) -> Result<Recovery, String> {
     let file = std::env::temp_dir().join(format!("hamux-e2e-{}-{name}-leases.csv", std::process::id()));
     leases::write_file(&file, SYNC_LEASES)?;

@@ -27,9 +27,12 @@ use std::time::{Duration, Instant};
 
 /// Leases the sync run's partner holds.
 pub const SYNC_LEASES: u32 = 100_000;
-/// Failovers timed per library: the kill falls anywhere in the heartbeat's period, so one
-/// sample says little.
-pub const FAILOVER_SAMPLES: usize = 3;
+/// Failovers timed per library. How long a failover takes depends on when in the
+/// heartbeat's period the primary dies (`max-response-delay` runs from the last answered
+/// heartbeat), so the kills are spread over one `heartbeat-delay`: the k-th comes
+/// [`FAILOVER_SETTLE`] + k/n of a `heartbeat-delay` after both serve in hot-standby.
+pub const FAILOVER_SAMPLES: usize = 5;
+const FAILOVER_SETTLE: Duration = Duration::from_secs(2);
 /// The answers of a saturation step counted after its last DISCOVER (perfdhcp's `-W`).
 const STEP_DRAIN: Duration = Duration::from_micros(perfdhcp::EXIT_WAIT_US as u64);
 /// The latency run's.
@@ -98,6 +101,8 @@ fn failovers(name: &str, pair: &mut Pair, runs: &mut RangeFrom<u8>) -> Result<Ve
                 server.wait_for(Mode::HotStandby.name(), Duration::from_secs(120))?;
             }
         }
+        let period = Duration::from_millis(pair::timers()["heartbeat-delay"].as_u64().unwrap_or(1000));
+        std::thread::sleep(FAILOVER_SETTLE + period * k as u32 / FAILOVER_SAMPLES as u32);
         eprintln!("kea-e2e: {name} hot-standby: killing the primary ...");
         samples.push(takeover::first_ack(pair, next(runs))?);
     }

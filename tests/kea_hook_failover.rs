@@ -16,6 +16,8 @@
 //! - with `max-unacked-clients` 2, the standby whose primary is gone goes to
 //!   `partner-down` only once a third client has tried for longer than `max-ack-delay`
 //!   (`secs` of DISCOVERs of the test's own);
+//! - with a backup: every lease the primary answers, and in `partner-down` the standby,
+//!   is on the backup too;
 //! - a standby whose own peer entry has `auto-failover: false` reaches `partner-down`
 //!   but serves nothing there;
 //! - a primary or a standby whose partner never answers goes from `waiting` to
@@ -378,6 +380,59 @@ fn fails_over_and_back(family: Family) {
     check_running(&standby, "standby back in hot-standby");
     check_unanswered(&report, "the standby back in hot-standby", &|| standby.log());
     println!("{summary}; {:?} in all", began.elapsed());
+}
+
+/// Hot-standby with a backup (`server3`): the backup is in `backup` and serves no
+/// DHCP; every lease the primary answers reaches both the standby and the backup; with
+/// the primary SIGKILLed the standby in `partner-down` serves and its leases reach the
+/// backup too, as libdhcp_ha sends updates to the backups in every state that serves.
+#[test]
+fn v4_hot_standby_replicates_to_a_backup_also_in_partner_down() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if !can_run(V4, &[hook_under_test()]) {
+        return;
+    }
+    const BACKUP: &str = "server3";
+    let [primary_port, standby_port, backup_port, primary_dhcp, standby_dhcp] = free_ports();
+    let mut peers = peers(primary_port, standby_port);
+    peers.push((BACKUP, hook_url(backup_port), "backup"));
+    let backup = Server::start(V4, config(V4, BACKUP, &peers, false, None), &peers[2].1, None);
+    let standby = Server::start(V4, config(V4, STANDBY, &peers, true, None), &peers[1].1, Some(standby_dhcp));
+    let primary = Server::start(V4, config(V4, PRIMARY, &peers, true, None), &peers[0].1, Some(primary_dhcp));
+    wait_for_hot_standby(("primary", &primary), ("standby", &standby), heartbeat);
+    let answer = heartbeat(&backup, "backup");
+    assert_eq!(answer["arguments"]["state"], "backup", "the backup's state: {answer}\n{}", backup.log());
+    let logs = || {
+        format!(
+            "\n--- primary\n{}\n--- standby\n{}\n--- backup\n{}",
+            primary.log(),
+            standby.log(),
+            backup.log()
+        )
+    };
+
+    check_served(&load(V4, primary_dhcp, 2, 0x31), V4, "primary", &primary);
+    let by_primary = check_converged(("primary", &primary), ("standby", &standby), &logs);
+    check_converged(("primary", &primary), ("backup", &backup), &logs);
+
+    let killed_primary_log = primary.kill();
+    wait_for_state(&[("standby", &standby)], "partner-down", heartbeat);
+    let logs = || {
+        format!(
+            "\n--- standby\n{}\n--- backup\n{}\n--- killed primary\n{killed_primary_log}",
+            standby.log(),
+            backup.log()
+        )
+    };
+    check_served(&load(V4, standby_dhcp, 2, 0x32), V4, "standby in partner-down", &standby);
+    let at_backup = check_converged(("standby", &standby), ("backup", &backup), &logs);
+    assert!(
+        at_backup.len() > by_primary.len(),
+        "the standby's leases in partner-down reach the backup: {} leases there, {} before the kill{}",
+        at_backup.len(),
+        by_primary.len(),
+        logs()
+    );
 }
 
 /// A DHCPv4 primary and standby (started, standby first), serving DHCP, `change` made to

@@ -19,12 +19,18 @@ fn ms(d: Duration) -> String {
     report::ms(d.as_nanos() as u64)
 }
 
-/// Sorted failover times as their median and range: `2.27 s (2.10 s-3.11 s)`.
+/// Sorted failover times as their mean and range: `2.47 s (2.08 s-2.90 s)`. The mean,
+/// not the median: the kills are spread evenly over a heartbeat period, and a failover
+/// takes `max-response-delay` minus the time since the last answered heartbeat, so the
+/// mean is the failover time averaged over when the primary dies.
 fn failover_range(sorted: &[Duration]) -> String {
     match sorted {
         [] => "-".into(),
         [one] => ms(*one),
-        _ => format!("{} ({}-{})", ms(sorted[sorted.len() / 2]), ms(sorted[0]), ms(sorted[sorted.len() - 1])),
+        _ => {
+            let mean = sorted.iter().sum::<Duration>() / sorted.len() as u32;
+            format!("{} ({}-{})", ms(mean), ms(sorted[0]), ms(sorted[sorted.len() - 1]))
+        }
     }
 }
 
@@ -89,7 +95,7 @@ impl Figures {
             out,
             "\n{:<12} {:>34} {:>32} {:>14} {:>10}",
             "library",
-            "failover (kill -> ACK): median (range)",
+            "failover (kill -> ACK): mean (range)",
             format!("sync {} leases -> hot-standby", group(SYNC_LEASES as u64)),
             "sync (logged)",
             "synced"

@@ -47,8 +47,8 @@ pub struct Throughput {
     pub mode: &'static str,
     pub name: &'static str,
     pub latency: DoraResult,
-    /// Both daemons' CPU per lease in the latency run.
-    pub cpu_per_lease: Duration,
+    /// Each daemon's CPU per lease in the latency run, server1's first.
+    pub cpu_per_lease: [Duration; 2],
     pub saturation: Saturation,
 }
 
@@ -133,7 +133,8 @@ fn throughput(
         run: next(runs),
     };
     let latency = dora::run(&spec)?;
-    let cpu_per_lease = (pair.cpu() - cpu) / (latency.acks + latency.warm_acks).max(1) as u32;
+    let (after, leases) = (pair.cpu(), (latency.acks + latency.warm_acks).max(1) as u32);
+    let cpu_per_lease = [0, 1].map(|k| (after[k] - cpu[k]) / leases);
     let step = |rate: u32| -> Result<Step, String> {
         let spec = DoraSpec {
             servers: pair.dhcp(),

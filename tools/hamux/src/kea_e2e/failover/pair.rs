@@ -206,8 +206,8 @@ impl Pair {
         self.servers.iter().map(|s| s.dhcp).collect()
     }
 
-    /// Both daemons' CPU time so far.
-    pub fn cpu(&self) -> Duration {
-        self.servers.iter().map(Server::cpu).sum()
+    /// Each daemon's CPU time so far, server1's first.
+    pub fn cpu(&self) -> [Duration; 2] {
+        [self.servers[0].cpu(), self.servers[1].cpu()]
     }
 }

@@ -156,6 +156,7 @@ HaService::start(ControlSender send, ControlWaiter wait) {
     state_ = HaState::WAITING;
     prev_state_ = HaState::WAITING;
     on_entry_ = true;
+    pauseOnEntry();  // StateModel::startModel's setState
     runModel(START);
 }
 
@@ -259,6 +260,7 @@ HaService::transition(HaState state) {
     prev_state_ = state_;
     state_ = state;
     on_entry_ = prev_state_ != state_;
+    pauseOnEntry();
     postNextEvent(next_event_);  // Kea's transition(state, getNextEvent())
     // The partner's updates go out only in these (libdhcp_ha's shouldSendLeaseUpdates).
     sends_to_partner_ = config_.send_lease_updates && partner_ &&
@@ -282,6 +284,38 @@ HaService::partnerDownOrNop() {
     }
 }
 
+void
+HaService::pauseOnEntry() {
+    if (!on_entry_ || paused_) {
+        return;
+    }
+    auto found = config_.failover.pausing.find(stateName(state_));
+    StatePausing pausing = found == config_.failover.pausing.end() ? StatePausing::NEVER
+                                                                   : found->second;
+    if (pausing == StatePausing::ALWAYS ||
+        (pausing == StatePausing::ONCE && paused_once_.insert(state_).second)) {
+        paused_ = true;
+    }
+}
+
+void
+HaService::logPaused() const {
+    if (paused_) {
+        LOG_INFO(hamux_logger, HAMUX_STATE_MACHINE_PAUSED).arg(config_.this_server_name)
+            .arg(upper(stateName(state_)));
+    }
+}
+
+bool
+HaService::holding() {
+    if (last_event_ == MAINTENANCE_CANCEL || paused_) {
+        // Back in the state maintenance interrupted, or paused: entry actions only.
+        postNop();
+        return (true);
+    }
+    return (false);
+}
+
 bool
 HaService::doOnEntry() {
     bool entry = on_entry_;
@@ -291,8 +325,7 @@ HaService::doOnEntry() {
 
 bool
 HaService::commonChecks(bool invalid_goes_waiting) {
-    if (last_event_ == MAINTENANCE_CANCEL) {
-        postNop();  // back in the state maintenance interrupted: entry actions only
+    if (holding()) {
         return (true);
     }
     if (shouldTerminate()) {
@@ -315,12 +348,16 @@ HaService::waitingHandler() {
     if (doOnEntry()) {
         serveNoScopes();
         adjustNetworkState();
+        logPaused();
+    }
+    scheduleHeartbeat();  // not on a backup (no partner)
+    if (holding()) {
+        return;
     }
     if (!partner_) {
         transition(HaState::BACKUP);
         return;
     }
-    scheduleHeartbeat();
     if (commonChecks(false)) {
         return;
     }
@@ -361,6 +398,7 @@ HaService::syncingHandler() {
     if (doOnEntry()) {
         serveNoScopes();
         adjustNetworkState();
+        logPaused();
     }
     if (commonChecks(true)) {
         return;
@@ -389,6 +427,7 @@ HaService::readyHandler() {
     if (doOnEntry()) {
         serveNoScopes();
         adjustNetworkState();
+        logPaused();
     }
     scheduleHeartbeat();
     if (commonChecks(true)) {
@@ -430,6 +469,7 @@ HaService::normalHandler() {
     if (doOnEntry()) {
         serveDefaultScopes();
         adjustNetworkState();
+        logPaused();
     }
     scheduleHeartbeat();
     if (commonChecks(true)) {
@@ -469,6 +509,7 @@ HaService::communicationRecoveryHandler() {
     if (doOnEntry()) {
         serveDefaultScopes();
         adjustNetworkState();
+        logPaused();
         clearBacklog();
     }
     scheduleHeartbeat();
@@ -547,6 +588,7 @@ HaService::partnerDownHandler() {
             serveDefaultScopes();
         }
         adjustNetworkState();
+        logPaused();
     } else if (last_event_ == SYNCED_PARTNER_UNAVAILABLE) {
         // The partner disabled our service for its sync, then vanished: serve again.
         adjustNetworkState();
@@ -581,8 +623,13 @@ HaService::partnerInMaintenanceHandler() {
     if (doOnEntry()) {
         serveFailoverScopes();
         adjustNetworkState();
+        logPaused();
     }
     scheduleHeartbeat();
+    if (paused_) {
+        postNop();
+        return;
+    }
     if (shouldTerminate()) {
         transition(HaState::TERMINATED);
         return;
@@ -599,6 +646,7 @@ HaService::inMaintenanceHandler() {
     if (doOnEntry()) {
         serveNoScopes();
         adjustNetworkState();
+        logPaused();
     }
     scheduleHeartbeat();
     postNop();
@@ -610,6 +658,7 @@ HaService::terminatedHandler() {
         serveDefaultScopes();
         adjustNetworkState();
         stopHeartbeat();
+        logPaused();
         LOG_ERROR(hamux_logger, HAMUX_TERMINATED).arg(config_.this_server_name);
     }
     postNop();
@@ -620,6 +669,7 @@ HaService::backupHandler() {
     if (doOnEntry()) {
         serveNoScopes();
         adjustNetworkState();
+        logPaused();
     }
     postNop();
 }

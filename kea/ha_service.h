@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,11 @@ typedef std::function<hamux_status(const PeerConfig& peer, const std::string& re
 /// The states, transitions and answers are libdhcp_ha's (see ha_service.cc, which names
 /// its handlers). Differences: the lease sync does not block Kea's main thread; a
 /// refused ha-reset in communication-recovery is tried again at the next heartbeat, not
-/// at once in a loop; state-machine pausing is not supported (refused in the
-/// configuration).
+/// at once in a loop. Pausing ("state-machine") is libdhcp_ha's (Kea's StateModel):
+/// entering a state configured "always", or "once" and not paused in yet, pauses the
+/// model; while paused each handler does its entry actions (and heartbeats) and nothing
+/// more, until ha-continue, after which the next event (a heartbeat's answer) moves it
+/// on.
 ///
 /// Threads: the state machine runs on the main thread (timers, answers posted to it);
 /// @c inScope, @c sendsToPartner, @c countUnsent, @c partnerUpdateFailed and
@@ -131,7 +135,9 @@ public:
     /// @brief Commands (main thread), with libdhcp_ha's answers.
     data::ConstElementPtr resetCommand();
     data::ConstElementPtr syncCompleteNotifyCommand();
-    data::ConstElementPtr continueCommand() const;
+    /// @brief ha-continue: unpauses the state machine; as libdhcp_ha it does not run it,
+    /// the next event does.
+    data::ConstElementPtr continueCommand();
     data::ConstElementPtr scopesCommand(const data::ConstElementPtr& arguments);
     /// @brief From the partner: it goes into maintenance (cancel false) or back.
     data::ConstElementPtr maintenanceNotifyCommand(const data::ConstElementPtr& arguments);
@@ -167,6 +173,14 @@ private:
     void postNextEvent(Event event);
     void transition(HaState state);
     void postNop() { postNextEvent(NOP); }
+    /// @brief Kea's StateModel::setState: on entry to a state that should pause (State::
+    /// shouldPause: "always", or "once" the first time), the model is paused.
+    void pauseOnEntry();
+    /// @brief libdhcp_ha's conditionalLogPausedState, in each handler's entry actions.
+    void logPaused() const;
+    /// @brief The check the handlers start their decisions with: after a maintenance
+    /// cancel (back in the state it interrupted) or while paused, nothing more (NOP).
+    bool holding();
 
     /// @brief The ha-maintenance-notify command for the partner.
     std::string maintenanceNotify(bool cancel) const;
@@ -183,9 +197,10 @@ private:
     void terminatedHandler();
     void backupHandler();
 
-    /// @brief The checks every handler but backup / in-maintenance / terminated starts
-    /// with: terminate on clock skew, back to waiting (or stay) with a partner in a
-    /// state of another mode. Return true when they decided.
+    /// @brief The checks every handler but backup / in-maintenance / terminated /
+    /// partner-in-maintenance starts with: @c holding, terminate on clock skew, back
+    /// to waiting (or stay) with a partner in a state of another mode. Return true when
+    /// they decided.
     bool commonChecks(bool invalid_goes_waiting);
 
     /// @brief DHCP service on in the states that serve, off in the others.
@@ -271,6 +286,9 @@ private:
     HaState state_ = HaState::WAITING;
     HaState prev_state_ = HaState::WAITING;
     bool on_entry_ = false;
+    /// @brief StateModel's paused_, and the states paused in once (State::was_paused_).
+    bool paused_ = false;
+    std::set<HaState> paused_once_;
     Event next_event_ = NOP;
     Event last_event_ = NOP;
     /// @brief dhcp-disable sent by command (no network state) and not undone.

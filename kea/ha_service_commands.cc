@@ -2,9 +2,11 @@
 //
 // HaService's commands and reports, with libdhcp_ha 2.2's arguments, answers and
 // transitions (ha_service.cc's processHeartbeat, processMaintenance*, processScopes,
-// processStatusGet, processHAReset, processSyncCompleteNotify at Kea-2.2.0).
+// processStatusGet, processHAReset, processSyncCompleteNotify, processContinue at
+// Kea-2.2.0).
 
 #include <ha_service.h>
+#include <hamux_log.h>
 #include <http_date.h>
 #include <hamux_json.h>
 #include <json_writer.h>
@@ -221,7 +223,14 @@ HaService::maintenanceNotify(bool cancel) const {
 }
 
 ConstElementPtr
-HaService::continueCommand() const {
+HaService::continueCommand() {
+    // processContinue / unpause: the model is not run here; the next event (heartbeat
+    // answer, lease update failure, command) moves it on.
+    if (paused_) {
+        LOG_INFO(hamux_logger, HAMUX_STATE_MACHINE_CONTINUED).arg(config_.this_server_name);
+        paused_ = false;
+        return (createAnswer(CONTROL_RESULT_SUCCESS, "HA state machine continues."));
+    }
     return (createAnswer(CONTROL_RESULT_SUCCESS, "HA state machine is not paused."));
 }
 
@@ -284,6 +293,7 @@ HaService::status() const {
     entry->set("mode", Element::create(config_.mode));
     entry->set("role", Element::create(config_.thisServer().role));
     entry->set("state", Element::create(stateName(state_)));
+    entry->set("paused", Element::create(paused_));
     entry->set("partner-state", Element::create(stateName(partner_state_)));
     ElementPtr scopes = Element::createList();
     {

@@ -6,6 +6,7 @@
 // load time, not from a lost lease, that a key means nothing here.
 
 #include <algorithm>
+#include <ha_service.h>
 #include <hamux_config.h>
 #include <hamux_log.h>
 
@@ -134,6 +135,75 @@ unsignedOf(const ConstElementPtr& map, const std::string& key, const std::string
     return (static_cast<uint32_t>(n));
 }
 
+/// @brief "state-machine" as libdhcp_ha 2.2 reads it (HAConfigParser, in every mode):
+/// a map whose "states" list has a map per state, "state" one of Kea's state names
+/// (stringToState, "unavailable" included), each state at most once, and "pause"
+/// "always", "never" (the default) or "once"; in libdhcp_ha's words, where.
+std::map<std::string, StatePausing>
+parseStateMachine(const ConstElementPtr& c, const std::string& path) {
+    std::map<std::string, StatePausing> pausing;
+    ConstElementPtr machine = c->get("state-machine");
+    if (!machine) {
+        return (pausing);
+    }
+    std::string machine_path = where(path, "state-machine");
+    if (machine->getType() != Element::map) {
+        isc_throw(HamuxConfigError, "'" << machine_path << "' parameter must be a map");
+    }
+    checkKeys(machine, {"states"}, machine_path);
+    ConstElementPtr states = machine->get("states");
+    if (states && states->getType() != Element::list) {
+        isc_throw(HamuxConfigError, "'states' parameter must be a list (" << machine_path
+                  << ")");
+    }
+    for (size_t i = 0; states && i < states->size(); ++i) {
+        std::ostringstream entry_path;
+        entry_path << where(machine_path, "states") << "[" << i << "]";
+        ConstElementPtr entry = states->get(i);
+        if (entry->getType() != Element::map) {
+            isc_throw(HamuxConfigError, "state configuration must be a map ("
+                      << entry_path.str() << ")");
+        }
+        checkKeys(entry, {"state", "pause"}, entry_path.str());
+        ConstElementPtr state = entry->get("state");
+        if (!state) {
+            isc_throw(HamuxConfigError, "missing parameter 'state' (" << entry_path.str()
+                      << ")");
+        }
+        if (state->getType() != Element::string) {
+            isc_throw(HamuxConfigError, "invalid type specified for parameter 'state' ("
+                      << entry_path.str() << ")");
+        }
+        const std::string& name = state->stringValue();
+        try {
+            stateFromName(name);
+        } catch (const std::exception& ex) {
+            isc_throw(HamuxConfigError, ex.what() << " (" << entry_path.str() << ")");
+        }
+        if (pausing.count(name) > 0) {
+            isc_throw(HamuxConfigError, "duplicated configuration for the '" << name
+                      << "' state (" << entry_path.str() << ")");
+        }
+        ConstElementPtr pause = entry->get("pause");
+        if (pause && pause->getType() != Element::string) {
+            isc_throw(HamuxConfigError, "invalid type specified for parameter 'pause' ("
+                      << entry_path.str() << ")");
+        }
+        std::string value = pause ? pause->stringValue() : "never";
+        if (value == "always") {
+            pausing[name] = StatePausing::ALWAYS;
+        } else if (value == "never") {
+            pausing[name] = StatePausing::NEVER;
+        } else if (value == "once") {
+            pausing[name] = StatePausing::ONCE;
+        } else {
+            isc_throw(HamuxConfigError, "unsupported value " << value << " of 'pause'"
+                      " parameter (" << entry_path.str() << ")");
+        }
+    }
+    return (pausing);
+}
+
 /// @brief The failover keys (hot-standby), as libdhcp_ha 2.2 reads them: the three
 /// delays are 16-bit in Kea.
 FailoverConfig
@@ -158,20 +228,7 @@ parseFailover(const ConstElementPtr& c, const std::string& path, bool load_balan
         isc_throw(HamuxConfigError, "'" << where(path, "delayed-updates-limit") << "' must"
                   " be set to 0 in the hot standby configuration");
     }
-    ConstElementPtr machine = typed(c, "state-machine", Element::map, path);
-    ConstElementPtr states = machine ? typed(machine, "states", Element::list,
-                                             where(path, "state-machine"))
-                                     : ConstElementPtr();
-    for (size_t i = 0; states && i < states->size(); ++i) {
-        ConstElementPtr state = states->get(i);
-        ConstElementPtr pause = state->getType() == Element::map ? state->get("pause")
-                                                                 : ConstElementPtr();
-        if (!pause || pause->getType() != Element::string || pause->stringValue() != "never") {
-            isc_throw(HamuxConfigError, "'" << where(path, "state-machine.states") << "["
-                      << i << "]': pausing the HA state machine is not supported by"
-                      " libdhcp_hamux yet (only \"pause\": \"never\")");
-        }
-    }
+    failover.pausing = parseStateMachine(c, path);
     return (failover);
 }
 
@@ -455,6 +512,16 @@ parseRelationship(const ConstElementPtr& c, const std::string& path) {
     if (config.failoverMode()) {
         config.failover = parseFailover(c, path, config.loadBalancing());
     } else {
+        // libdhcp_ha reads it in passive-backup too, where a pause would hold a primary
+        // in waiting, not serving; the hook has no state machine there.
+        for (auto const& state : parseStateMachine(c, path)) {
+            if (state.second != StatePausing::NEVER) {
+                isc_throw(HamuxConfigError, "'" << where(path, "state-machine") << "': the"
+                          << " '" << state.first << "' state pauses, but libdhcp_hamux has"
+                          " no HA state machine to pause in passive-backup mode (only"
+                          " \"pause\": \"never\" there)");
+            }
+        }
         for (auto const& key : FAILOVER_KEYS) {
             if (c->contains(key)) {
                 LOG_INFO(hamux_logger, HAMUX_FAILOVER_KEY_IGNORED).arg(where(path, key))

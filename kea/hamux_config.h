@@ -8,6 +8,7 @@
 
 #include <boost/shared_ptr.hpp>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,10 @@ struct PeerConfig {
     std::string basic_auth_password;
 };
 
+/// @brief libdhcp_ha 2.2's "pause" of a state ("state-machine"; Kea's
+/// util::StatePausing): whether entering it pauses the HA state machine.
+enum class StatePausing { NEVER, ALWAYS, ONCE };
+
 /// @brief libdhcp_ha 2.2's failover settings (hot-standby, load-balancing), with its
 /// defaults and ranges (ha_config_parser.cc).
 struct FailoverConfig {
@@ -68,6 +73,9 @@ struct FailoverConfig {
     bool sync_leases = true;
     uint32_t sync_timeout_ms = 60000;
     uint32_t sync_page_limit = 10000;
+    /// @brief "state-machine.states": the pausing of each state listed, by Kea's name
+    /// of the state ("waiting", ...); a state not listed never pauses.
+    std::map<std::string, StatePausing> pausing;
 };
 
 /// @brief One relationship (one entry of "high-availability"): libdhcp_ha's shape and

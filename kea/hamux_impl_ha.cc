@@ -235,6 +235,10 @@ HamuxImpl::haCommand(const std::string& name, const ConstElementPtr& arguments) 
         return (answer);
     }
     if (name == "ha-continue") {
+        if (service) {
+            return (service->continueCommand());
+        }
+        // passive-backup: no state machine, so never paused (pausing is refused there).
         return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
                                           "HA state machine is not paused."));
     }

@@ -108,6 +108,13 @@ extern const isc::log::MessageID HAMUX_START_FAILED = "HAMUX_START_FAILED";
 // The hook starts without dhcpX_srv_configured: libreload (which does not call it), or
 // once more after Kea refused its configuration.
 extern const isc::log::MessageID HAMUX_STARTING = "HAMUX_STARTING";
+// ha-continue unpaused the HA state machine (libdhcp_ha's HA_STATE_MACHINE_CONTINUED):
+// from the next event on (a heartbeat's answer) it may leave its state again.
+extern const isc::log::MessageID HAMUX_STATE_MACHINE_CONTINUED = "HAMUX_STATE_MACHINE_CONTINUED";
+// The HA state machine entered a state in which it is paused ("state-machine": "pause"
+// "always", or "once" the first time; libdhcp_ha's HA_STATE_MACHINE_PAUSED): the server
+// does what the state does (serving, heartbeats) but leaves it only after ha-continue.
+extern const isc::log::MessageID HAMUX_STATE_MACHINE_PAUSED = "HAMUX_STATE_MACHINE_PAUSED";
 // The HA state machine changed state.
 extern const isc::log::MessageID HAMUX_STATE_TRANSITION = "HAMUX_STATE_TRANSITION";
 // A lease sync from the partner failed; it is retried once the partner answers
@@ -174,6 +181,8 @@ const char* values[] = {
     "HAMUX_SERIAL_COMMAND", "running %1 from a partner on Kea's main thread",
     "HAMUX_STARTING", "starting in Kea's main loop (it was not started: %1); Kea is %2",
     "HAMUX_START_FAILED", "cannot start: %1",
+    "HAMUX_STATE_MACHINE_CONTINUED", "%1: state machine is un-paused",
+    "HAMUX_STATE_MACHINE_PAUSED", "%1: state machine paused in state %2",
     "HAMUX_STATE_TRANSITION", "%1: server transitions from %2 to %3 state, partner state is %4",
     "HAMUX_SYNC_FAILED", "lease database synchronization with %1 failed: %2",
     "HAMUX_SYNC_LEASE_FAILED", "lease from %1 not applied during synchronization: %2",

@@ -51,6 +51,8 @@ extern const isc::log::MessageID HAMUX_RESTARTING;
 extern const isc::log::MessageID HAMUX_SERIAL_COMMAND;
 extern const isc::log::MessageID HAMUX_STARTING;
 extern const isc::log::MessageID HAMUX_START_FAILED;
+extern const isc::log::MessageID HAMUX_STATE_MACHINE_CONTINUED;
+extern const isc::log::MessageID HAMUX_STATE_MACHINE_PAUSED;
 extern const isc::log::MessageID HAMUX_STATE_TRANSITION;
 extern const isc::log::MessageID HAMUX_SYNC_FAILED;
 extern const isc::log::MessageID HAMUX_SYNC_LEASE_FAILED;

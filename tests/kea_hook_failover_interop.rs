@@ -43,8 +43,8 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 use support::failover::{
     can_run, check_converged, check_running, check_served, check_unanswered, config, failover_settings,
-    lacking, load, scopes, state, sync_pages, timers, wait_for_hot_standby, wait_for_state, PRIMARY, STANDBY,
-    SYNC_PAGE_LIMIT,
+    ha_status, lacking, load, scopes, state, sync_pages, timers, wait_for_hot_standby, wait_for_state,
+    PRIMARY, STANDBY, SYNC_PAGE_LIMIT,
 };
 use support::kea;
 use support::kea_hook::{
@@ -307,20 +307,6 @@ fn v4_hook_pair_maintenance_start_and_cancel() {
 }
 
 // ---------------------------------------------------------------- status-get
-
-/// `status-get`'s `high-availability` of `server`: one entry.
-fn ha_status(server: &Server, what: &str) -> Value {
-    let answer = server.command("status-get", None);
-    assert_eq!(answer["result"], 0, "{what}: status-get: {answer}\n{}", server.log());
-    let entries = answer["arguments"]["high-availability"].as_array().cloned().unwrap_or_default();
-    assert_eq!(
-        entries.len(),
-        1,
-        "{what}: status-get: one high-availability entry: {answer}\n{}",
-        server.log()
-    );
-    entries[0].clone()
-}
 
 /// The JSON type of each leaf of `value`, by path: the shape of an answer.
 fn shape(value: &Value, path: &str, out: &mut BTreeMap<String, &'static str>) {

@@ -1,8 +1,9 @@
-//! What the hot-standby tests (`kea_hook_failover.rs`, the hook alone, and
-//! `kea_hook_failover_interop.rs`, the hook next to Kea's HA) share: the primary and the
-//! standby and their short HA timers, the configuration of one server, waiting for an HA
-//! state by polling `ha-heartbeat`, perfdhcp's load and the checks of what a server
-//! answered, and the leases one server lacks or got in a lease sync.
+//! What the hot-standby tests (`kea_hook_failover.rs` and `kea_hook_failover_pause.rs`,
+//! the hook alone, and `kea_hook_failover_interop.rs`, the hook next to Kea's HA) share:
+//! the primary and the standby and their short HA timers, the configuration of one
+//! server, waiting for an HA state by polling `ha-heartbeat`, a server's `status-get`
+//! entry, perfdhcp's load and the checks of what a server answered, and the leases one
+//! server lacks or got in a lease sync.
 
 use super::kea;
 use super::kea_hook::{
@@ -147,6 +148,20 @@ pub fn wait_for_hot_standby(primary: (&str, &Server), standby: (&str, &Server), 
     let answers = wait_for_state(&[primary, standby], "hot-standby", heartbeat);
     assert_eq!(scopes(&answers[0]), &json!([PRIMARY]), "{}: {}", primary.0, answers[0]);
     assert_eq!(scopes(&answers[1]), &json!([]), "{}: {}", standby.0, answers[1]);
+}
+
+/// `status-get`'s `high-availability` of `server`: one entry.
+pub fn ha_status(server: &Server, what: &str) -> Value {
+    let answer = server.command("status-get", None);
+    assert_eq!(answer["result"], 0, "{what}: status-get: {answer}\n{}", server.log());
+    let entries = answer["arguments"]["high-availability"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        entries.len(),
+        1,
+        "{what}: status-get: one high-availability entry: {answer}\n{}",
+        server.log()
+    );
+    entries[0].clone()
 }
 
 // ---------------------------------------------------------------- the servers' answers

@@ -45,6 +45,7 @@ use std::collections::BTreeMap;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 use support::ack_log::{missing_leases, Ack, AckLog};
+use support::dhcp4;
 use support::failover::{
     self, can_run, check_converged, check_each_refused, check_running, check_served, check_unanswered,
     failover_settings, lacking, load, scopes, sync_pages, wait_for_hot_standby, wait_for_state, PRIMARY,
@@ -435,6 +436,15 @@ fn v4_hot_standby_replicates_to_a_backup_also_in_partner_down() {
     );
 }
 
+/// Sends one relayed DISCOVER to a server's DHCP port on loopback (answers not awaited),
+/// from the client `chaddr`, trying for `secs` (perfdhcp cannot set it).
+fn send_discover(dhcp_port: u16, xid: u32, chaddr: [u8; 6], secs: u16) {
+    let mut discover = dhcp4::client_message(xid, chaddr, None);
+    dhcp4::set_secs(&mut discover, secs);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket on loopback");
+    socket.send_to(&discover, ("127.0.0.1", dhcp_port)).expect("DISCOVER sent");
+}
+
 /// A DHCPv4 primary and standby (started, standby first), serving DHCP, `change` made to
 /// both HA entries; and the standby's DHCP port.
 fn v4_pair(change: &dyn Fn(&mut Value)) -> (Server, Server, u16) {
@@ -551,17 +561,17 @@ fn v4_standby_waits_for_unacked_clients_before_partner_down() {
     still_hot_standby("interrupted, no clients yet");
 
     let client = |n: u8| [0x02, 0x55, 0, 0, 0, n];
-    support::dhcp4::send_discover(standby_dhcp, 0x5500_0001, client(1), 5);
-    support::dhcp4::send_discover(standby_dhcp, 0x5500_0002, client(1), 6); // the same client
-    support::dhcp4::send_discover(standby_dhcp, 0x5500_0003, client(2), 5);
-    support::dhcp4::send_discover(standby_dhcp, 0x5500_0004, client(3), 0); // not waiting long
+    send_discover(standby_dhcp, 0x5500_0001, client(1), 5);
+    send_discover(standby_dhcp, 0x5500_0002, client(1), 6); // the same client
+    send_discover(standby_dhcp, 0x5500_0003, client(2), 5);
+    send_discover(standby_dhcp, 0x5500_0004, client(3), 0); // not waiting long
     let counted = wait_for("3 clients connecting", &|r| r["connecting-clients"] == 3);
     assert_eq!(counted["unacked-clients"], 2, "2 unacked clients: {counted}");
     assert_eq!(counted["unacked-clients-left"], 1, "1 more unacked client to partner-down: {counted}");
     sleep(Duration::from_millis(1500));
     still_hot_standby("2 unacked clients, max-unacked-clients 2");
 
-    support::dhcp4::send_discover(standby_dhcp, 0x5500_0005, client(4), 5);
+    send_discover(standby_dhcp, 0x5500_0005, client(4), 5);
     let answer = wait_for_state(&[("standby", &standby)], "partner-down", heartbeat).remove(0);
     assert_eq!(scopes(&answer), &json!([PRIMARY]), "the standby serves the primary's scope: {answer}");
 }

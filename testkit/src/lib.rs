@@ -7,6 +7,7 @@
 //! - [`perfdhcp`]: perfdhcp, its relay address on `lo` and the lock that gives it one run
 //!   at a time;
 //! - [`certs`]: a throw-away PKI made at run time;
+//! - [`dhcp4`]: relayed DHCPv4 DISCOVERs and REQUESTs, and Kea's answers read;
 //! - [`process`]: child processes with a time limit, tied to their starter, read in /proc;
 //! - [`peer_process`]: a `hamux listen` child process as a peer that can really die;
 //! - [`library`]: where the library this test run built lives.
@@ -17,6 +18,7 @@
 //! with it (a test fails with it).
 
 pub mod certs;
+pub mod dhcp4;
 pub mod kea;
 pub mod library;
 pub mod peer_process;

@@ -4,9 +4,8 @@
 //! the Kea hook tests use. Each test binary uses part of it.
 #![allow(dead_code, unused_imports)]
 
-pub use testkit::{certs, kea, library, perfdhcp, process, skip};
+pub use testkit::{certs, dhcp4, kea, library, perfdhcp, process, skip};
 
 pub mod ack_log;
-pub mod dhcp4;
 pub mod failover;
 pub mod kea_hook;

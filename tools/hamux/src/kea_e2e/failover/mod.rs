@@ -92,6 +92,7 @@ pub fn run(hook: &Path, seconds: Duration, runs: &mut RangeFrom<u8>) -> Result<F
 
 /// [`FAILOVER_SAMPLES`] failovers of a hot-standby pair, sorted.
 fn failovers(name: &str, pair: &mut Pair, runs: &mut RangeFrom<u8>) -> Result<Vec<Duration>, String> {
+    let period = Duration::from_millis(pair::timers()["heartbeat-delay"].as_u64().unwrap_or(1000));
     let mut samples = Vec::new();
     for k in 0..FAILOVER_SAMPLES {
         if k > 0 {
@@ -101,7 +102,6 @@ fn failovers(name: &str, pair: &mut Pair, runs: &mut RangeFrom<u8>) -> Result<Ve
                 server.wait_for(Mode::HotStandby.name(), Duration::from_secs(120))?;
             }
         }
-        let period = Duration::from_millis(pair::timers()["heartbeat-delay"].as_u64().unwrap_or(1000));
         std::thread::sleep(FAILOVER_SETTLE + period * k as u32 / FAILOVER_SAMPLES as u32);
         eprintln!("kea-e2e: {name} hot-standby: killing the primary ...");
         samples.push(takeover::first_ack(pair, next(runs))?);

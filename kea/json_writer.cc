@@ -115,6 +115,16 @@ append(std::string& out, const ConstElementPtr& element) {
 
 } // namespace
 
+void
+appendJson(std::string& out, const ConstElementPtr& element) {
+    append(out, element);
+}
+
+void
+appendJsonString(std::string& out, const std::string& text) {
+    appendString(out, text);
+}
+
 std::string
 toJson(const ConstElementPtr& element) {
     std::string out;

@@ -16,6 +16,12 @@ namespace hamux {
 /// every answer on a backup). tests/kea_json_parser.rs compares it with str().
 std::string toJson(const data::ConstElementPtr& element);
 
+/// @brief Appends @c element->str() to @p out (as @ref toJson).
+void appendJson(std::string& out, const data::ConstElementPtr& element);
+
+/// @brief Appends @p text as Kea 2.2's toJSON writes a string element (quotes, escapes).
+void appendJsonString(std::string& out, const std::string& text);
+
 } // namespace hamux
 } // namespace isc
 

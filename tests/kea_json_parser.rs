@@ -9,9 +9,8 @@
 //! integers, reals, escapes and newlines. Every element Kea reads is also written by both
 //! writers, which must agree byte for byte.
 
-use std::path::PathBuf;
-use std::process::Command;
-use testkit::skip;
+use std::path::{Path, PathBuf};
+use testkit::kea_driver::Driver;
 
 const DRIVER: &str = r#"
 #include <json_parser.h>
@@ -230,38 +229,19 @@ int main() {
 
 #[test]
 fn the_hooks_json_reader_gives_what_keas_gives() {
-    if !skip::needs(skip::program("c++", "install g++")) {
-        return;
-    }
-    if !std::path::Path::new("/usr/include/kea/cc/data.h").exists() {
-        skip::skip("Kea's headers are not installed (apt-get install kea-dev libboost-dev)");
-        return;
-    }
+    let driver = Driver {
+        name: "kea-json",
+        source: DRIVER,
+        hook_sources: &["kea/json_parser.cc", "kea/json_writer.cc"],
+        libs: &["-lkea-cc", "-lkea-exceptions"],
+        needs_header: "/usr/include/kea/cc/data.h",
+    };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kea-json-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let driver = out.join("driver.cc");
-    std::fs::write(&driver, DRIVER).unwrap();
-    let program = out.join("driver");
-    let built = Command::new("c++")
-        .args(["-std=c++17", "-O1", "-I/usr/include/kea"])
-        .arg(format!("-I{}", root.join("kea").display()))
-        .arg("-o")
-        .arg(&program)
-        .arg(&driver)
-        .arg(root.join("kea/json_parser.cc"))
-        .arg(root.join("kea/json_writer.cc"))
-        .args(["-lkea-cc", "-lkea-exceptions"])
-        .output()
-        .expect("c++ runs");
-    assert!(built.status.success(), "building the driver: {}", String::from_utf8_lossy(&built.stderr));
-    let ran = Command::new(&program).output().expect("the driver runs");
-    let stdout = String::from_utf8_lossy(&ran.stdout);
-    assert!(
-        ran.status.success(),
-        "the hook's reader and Kea's differ:\n{stdout}{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
+    let Some(stdout) =
+        driver.run(&root, Path::new(env!("CARGO_TARGET_TMPDIR")), "the hook's reader and Kea's")
+    else {
+        return;
+    };
     let fast: usize = stdout
         .split_once('(')
         .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())

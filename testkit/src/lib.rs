@@ -10,7 +10,8 @@
 //! - [`dhcp4`]: relayed DHCPv4 DISCOVERs and REQUESTs, and Kea's answers read;
 //! - [`process`]: child processes with a time limit, tied to their starter, read in /proc;
 //! - [`peer_process`]: a `hamux listen` child process as a peer that can really die;
-//! - [`library`]: where the library this test run built lives.
+//! - [`library`]: where the library this test run built lives;
+//! - [`kea_driver`]: C++ drivers comparing the hook's pieces with Kea's own code.
 //!
 //! It does not depend on the library: the tests link exactly one copy of `hamux`, and the
 //! tool's own modules stay in the tool. A function that can fail comes in two forms where
@@ -20,6 +21,7 @@
 pub mod certs;
 pub mod dhcp4;
 pub mod kea;
+pub mod kea_driver;
 pub mod library;
 pub mod peer_process;
 pub mod perfdhcp;

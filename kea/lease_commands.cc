@@ -89,10 +89,10 @@ appendBool(std::string& out, bool value) {
 std::string
 lease4Command(const std::string& name, const Lease4Ptr& lease) {
     // The text of commandText(name, leaseArguments(lease->toElement()) + force-create
-    // and origin), written straight from the lease: building Kea's Element maps for it
-    // was half of the hook's own CPU per lease on a primary (16 of 31 µs in a profile at
-    // 2,000 leases/s). Keys in the order of an Element map, alphabetical (Lease4::toElement
-    // of Kea 2.2 for the fields); tests/kea_lease_commands.rs compares it with that path.
+    // and origin), written straight from the lease instead of through an Element map per
+    // lease and field: 2.2 instead of 4.9 µs a command, measured alone. Keys in the order
+    // of an Element map, alphabetical (Lease4::toElement of Kea 2.2 for the fields);
+    // tests/kea_lease_commands.rs compares the bytes with that path.
     if (!lease->hwaddr_) {
         // toElement() would dereference it.
         isc_throw(Unexpected, "invalid lease format: lease " << lease->addr_.toText()

@@ -4,7 +4,12 @@
 //! on a live connection.
 //!
 //! Host threads only touch the slot's [`Outbox`]; everything else (the transaction table,
-//! the socket) belongs to the slot's task on its IO thread.
+//! the socket) belongs to the slot's task on its IO thread, with one exception: a request
+//! a host thread sends while the connection is idle (nothing queued, nobody writing) is
+//! registered in the table and written to the socket by that thread itself
+//! ([`MultiplexedSession::submit`]), so at the rates where nothing batches (a Kea
+//! primary's updates) a request costs no wake-up of the IO thread. Plain TCP only: a TLS
+//! session's state belongs to its task.
 //!
 //! A peer that shuts down gracefully sends Goaway: the session then writes no further
 //! requests on that connection, acknowledges with a Goaway of its own (every request
@@ -18,7 +23,7 @@ use super::target::PeerTarget;
 use super::transaction::{lock, Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
-use crate::io::{write_until, Outbox, Stream, WriteEnd, WriteHalf};
+use crate::io::{current_slot, write_until, Outbox, Stream, Unwritten, WriteEnd, WriteHalf};
 use crate::Status;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,9 +32,17 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncRead;
 use tokio::sync::Notify;
 
+/// A live plain-TCP connection as a host thread writes to it: its own descriptor (a
+/// duplicate, so that a write racing the connection's end meets a socket still open, never
+/// a number reused by another file) and the connection's transaction table.
+pub(crate) struct DirectWire {
+    fd: std::os::fd::OwnedFd,
+    table: Arc<Mutex<TxnTable>>,
+}
+
 pub(crate) struct MultiplexedSession {
     target: Arc<PeerTarget>,
-    outbox: Outbox<Txn>,
+    outbox: Outbox<Txn, Arc<DirectWire>>,
     /// The peer sent Goaway on the current connection: the pool hands this slot no new
     /// requests until that connection is gone.
     draining: AtomicBool,
@@ -64,8 +77,10 @@ impl MultiplexedSession {
         self.draining.load(Ordering::Relaxed)
     }
 
-    /// Queues a request frame. Never blocks on IO.
+    /// Queues a request frame, or from a host thread on an idle connection writes it
+    /// itself. Never blocks on IO.
     pub(crate) fn submit(&self, txn: Txn, body: &[u8]) {
+        let Some(txn) = self.write_directly(txn, body) else { return };
         let txid = txn.txid;
         if let Err(Some(txn)) =
             self.outbox.push(Some(txn), |out| codec::encode_frame(out, FrameType::Request, txid, body))
@@ -74,16 +89,80 @@ impl MultiplexedSession {
         }
     }
 
+    /// Writes the request to the socket from this thread if the connection is idle and
+    /// this is not an IO thread (there a response callback's send joins the batch the
+    /// thread writes anyway); gives the transaction back otherwise. What the socket does
+    /// not take at once goes first in the outbox, for the writer task.
+    fn write_directly(&self, txn: Txn, body: &[u8]) -> Option<Txn> {
+        if current_slot().is_some() {
+            return Some(txn);
+        }
+        let Some(wire) = self.outbox.claim_idle() else { return Some(txn) };
+        let txid = txn.txid;
+        let mut frame = Vec::with_capacity(codec::HEADER_LEN + body.len());
+        codec::encode_frame(&mut frame, FrameType::Request, txid, body);
+        // In the table before it is on the wire: the reply cannot come first.
+        let (was_empty, displaced) = {
+            let mut t = lock(&wire.table);
+            (t.len() == 0, t.insert(txn))
+        };
+        drop(displaced);
+        if was_empty {
+            self.sweep.notify_one();
+        }
+        use std::os::fd::AsRawFd;
+        // SAFETY: a non-blocking send of a live buffer on a descriptor this wire owns.
+        let sent = unsafe {
+            libc::send(
+                wire.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        if sent < 0
+            && !matches!(
+                std::io::Error::last_os_error().kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            )
+        {
+            // The connection is broken: its reader sees it and fails what it carried,
+            // this request too.
+            self.outbox.release(Unwritten::Nothing);
+            return None;
+        }
+        let sent = sent.max(0) as usize;
+        if sent > 0 {
+            self.target.counters.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
+            self.target.counters.direct_writes.fetch_add(1, Ordering::Relaxed);
+        }
+        let unwritten = match sent {
+            n if n == frame.len() => Unwritten::Nothing,
+            n if n > 0 => Unwritten::Tail(&frame[n..]),
+            // Nothing went out: an ordinary queued request again (no reply can have
+            // taken it from the table, and the connection's end waits for this claim).
+            _ => match lock(&wire.table).remove(txid) {
+                Some(txn) => Unwritten::Frame(txn, &frame),
+                None => Unwritten::Nothing,
+            },
+        };
+        self.outbox.release(unwritten);
+        None
+    }
+
     /// Refuses new work and returns what was never written (to be cancelled).
     pub(crate) fn close(&self) -> Vec<Txn> {
         self.outbox.close();
+        self.outbox.set_direct(None);
         self.outbox.discard()
     }
 
     /// Runs one live connection until it fails; then completes what it carried.
     async fn run_connection(&self, stream: Stream, up: Up<'_>) -> Ended {
-        let table = Mutex::new(TxnTable::default());
+        let table = Arc::new(Mutex::new(TxnTable::default()));
         let established = AtomicBool::new(false);
+        // Direct writes stop when this ends, whichever way (also dropped at shutdown).
+        let _no_direct_after = DirectOff(&self.outbox);
         let mut ended = {
             let (mut reader, mut writer) = stream.into_split();
             let write = self.write_requests(&mut writer, &table);
@@ -106,6 +185,10 @@ impl MultiplexedSession {
                 e = self.keep_alive() => e,
             }
         };
+        // A host thread's direct write under way registers its request in the table
+        // before it lets go of the wire: wait for it, then fail what the table holds.
+        self.outbox.set_direct(None);
+        self.outbox.wire_free().await;
         ended.established = established.load(Ordering::Relaxed);
         self.draining.store(false, Ordering::Relaxed);
         drop(up);
@@ -118,12 +201,23 @@ impl MultiplexedSession {
 
     /// The writer: the hello, then what the outbox gets, registering each transaction in
     /// `table` just before its frame is written (so a reply can never arrive first).
-    async fn write_requests(&self, writer: &mut WriteHalf, table: &Mutex<TxnTable>) -> std::io::Result<()> {
+    async fn write_requests(
+        &self,
+        writer: &mut WriteHalf,
+        table: &Arc<Mutex<TxnTable>>,
+    ) -> std::io::Result<()> {
         use tokio::io::AsyncWriteExt;
         let counters = &self.target.counters;
         let mut hello = Vec::with_capacity(codec::HELLO_LEN);
         codec::encode_hello(&mut hello);
         writer.write_all(&hello).await?;
+        if let WriteHalf::Plain(plain) = writer {
+            use std::os::fd::AsFd;
+            // Without a duplicate descriptor (out of descriptors) the writer task writes all.
+            if let Ok(fd) = plain.as_ref().as_fd().try_clone_to_owned() {
+                self.outbox.set_direct(Some(Arc::new(DirectWire { fd, table: table.clone() })));
+            }
+        }
         let end = write_until(
             &self.outbox,
             writer,
@@ -148,7 +242,10 @@ impl MultiplexedSession {
         if end == WriteEnd::Stopped {
             // The peer sent Goaway: acknowledge after the last request written, so it
             // knows every one of them has arrived; then write nothing more and let the
-            // reader collect the answers until the peer closes.
+            // reader collect the answers until the peer closes. A host thread's write
+            // under way goes before the acknowledgement.
+            self.outbox.set_direct(None);
+            self.outbox.wire_free().await;
             let mut ack = Vec::with_capacity(codec::HEADER_LEN);
             codec::encode_frame(&mut ack, FrameType::Goaway, 0, b"");
             writer.write_all(&ack).await?;
@@ -310,6 +407,15 @@ impl MultiplexedSession {
                 return Ended::new(Status::Connect, "the peer's goaway: connection drained");
             }
         }
+    }
+}
+
+/// Stops direct writes when dropped: a connection's end, also when its task is dropped.
+struct DirectOff<'a>(&'a Outbox<Txn, Arc<DirectWire>>);
+
+impl Drop for DirectOff<'_> {
+    fn drop(&mut self) {
+        self.0.set_direct(None);
     }
 }
 

@@ -26,6 +26,8 @@ pub struct PeerCounters {
     pub(crate) late_replies: AtomicU64,
     pub(crate) bytes_out: Striped,
     pub(crate) bytes_in: Striped,
+    /// Requests a host thread wrote to an idle connection itself, waking no IO thread.
+    pub(crate) direct_writes: Striped,
     latency: LatencyHistogram,
 }
 
@@ -83,6 +85,7 @@ impl PeerCounters {
             "late-replies": self.late_replies.load(Relaxed),
             "bytes-out": self.bytes_out.load(Relaxed),
             "bytes-in": self.bytes_in.load(Relaxed),
+            "direct-writes": self.direct_writes.load(Relaxed),
             "latency-p50-us": self.latency.quantile_us(0.50),
             "latency-p99-us": self.latency.quantile_us(0.99),
         })

@@ -4,29 +4,44 @@
 //! a short lock; the connection's writer takes the whole buffer at once and writes it with
 //! one call. A burst of frames therefore leaves in one syscall, and only the push that
 //! finds the buffer empty wakes the writer, so a busy connection costs no wake-ups.
+//!
+//! An idle connection can also be written by the host thread itself ([`Outbox::claim_idle`]):
+//! a request sent while nothing is queued or being written goes straight to the socket,
+//! without waking the IO thread (one futex wake and one context switch per request at the
+//! rates where nothing batches, as a Kea primary's updates). One writer at a time holds
+//! the wire: the writer task with a batch it took, or a host thread with its claim.
 
 use std::sync::Mutex;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
-struct Pending<T> {
+struct Pending<T, W> {
     bytes: Vec<u8>,
     items: Vec<T>,
     /// Where each item's frame lies in `bytes`, so an item taken back takes its bytes too.
     spans: Vec<std::ops::Range<usize>>,
     closed: bool,
+    /// Someone writes to the socket: the writer task with a batch it took, or a host
+    /// thread with a claim. Nobody else does until it is done.
+    wire_busy: bool,
+    /// What a host thread needs to write to the live connection itself, while that is
+    /// allowed (see [`Outbox::set_direct`]).
+    direct: Option<W>,
 }
 
 /// Pending bytes beyond which Pings are no longer answered (see [`Outbox::push_pong`]).
 pub const PONG_BACKLOG: usize = 64 * 1024;
 
-/// Frames waiting to be written, with an item per frame that needs tracking (`T`).
-pub struct Outbox<T> {
-    pending: Mutex<Pending<T>>,
+/// Frames waiting to be written, with an item per frame that needs tracking (`T`), and
+/// the handle (`W`) that lets a host thread write to the connection itself.
+pub struct Outbox<T, W = ()> {
+    pending: Mutex<Pending<T, W>>,
     notify: Notify,
+    /// Wakes whoever waits for the wire to be free ([`Outbox::wire_free`]).
+    freed: Notify,
 }
 
-impl<T> Default for Outbox<T> {
+impl<T, W> Default for Outbox<T, W> {
     fn default() -> Self {
         Outbox {
             pending: Mutex::new(Pending {
@@ -34,14 +49,27 @@ impl<T> Default for Outbox<T> {
                 items: Vec::new(),
                 spans: Vec::new(),
                 closed: false,
+                wire_busy: false,
+                direct: None,
             }),
             notify: Notify::new(),
+            freed: Notify::new(),
         }
     }
 }
 
-impl<T> Outbox<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending<T>> {
+/// What a claim's writer could not write ([`Outbox::release`]).
+pub enum Unwritten<'a, T> {
+    /// Everything went out.
+    Nothing,
+    /// The tail of a frame whose first bytes went out: it must be the next bytes written.
+    Tail(&'a [u8]),
+    /// A whole frame and its item: nothing of it went out.
+    Frame(T, &'a [u8]),
+}
+
+impl<T, W> Outbox<T, W> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending<T, W>> {
         // A panic while holding this lock cannot leave the buffers inconsistent in a way
         // that matters more than losing the connection, so poisoning is ignored.
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
@@ -74,12 +102,96 @@ impl<T> Outbox<T> {
         Ok(())
     }
 
-    /// Moves everything pending into `bytes` and `items` (which the caller passes empty).
-    pub fn take(&self, bytes: &mut Vec<u8>, items: &mut Vec<T>) {
+    /// Moves everything pending into `bytes` and `items` (which the caller passes empty)
+    /// for the writer task: nothing while a host thread holds the wire (its release wakes
+    /// the writer if anything is pending); and if it took anything, the wire is the
+    /// writer's until [`done_writing`].
+    ///
+    /// [`done_writing`]: Self::done_writing
+    fn take_wire(&self, bytes: &mut Vec<u8>, items: &mut Vec<T>) {
         let mut p = self.lock();
+        if p.wire_busy {
+            return;
+        }
         std::mem::swap(&mut p.bytes, bytes);
         std::mem::swap(&mut p.items, items);
         p.spans.clear();
+        p.wire_busy = !bytes.is_empty() || !items.is_empty();
+    }
+
+    /// The writer task wrote (or dropped) what it took: the wire is free.
+    fn done_writing(&self) {
+        self.lock().wire_busy = false;
+        self.freed.notify_waiters();
+    }
+
+    /// Lets host threads write to the connection themselves with `direct` (`Some`), or
+    /// stops that (`None`: the connection ends or drains). Once this returns `None`'s
+    /// way, only a claim already held can still write; [`wire_free`](Self::wire_free)
+    /// waits for it.
+    pub fn set_direct(&self, direct: Option<W>) {
+        self.lock().direct = direct;
+    }
+
+    /// The wire for the calling thread, if the connection is idle: nothing queued,
+    /// nobody writing, direct writes allowed. The caller then writes at once, without
+    /// blocking, and calls [`release`](Self::release).
+    pub fn claim_idle(&self) -> Option<W>
+    where
+        W: Clone,
+    {
+        let mut p = self.lock();
+        if p.closed || p.wire_busy || !p.bytes.is_empty() || !p.items.is_empty() {
+            return None;
+        }
+        let direct = p.direct.clone()?;
+        p.wire_busy = true;
+        Some(direct)
+    }
+
+    /// Ends a claim: what its writer could not write goes first in line (before anything
+    /// queued meanwhile), and the writer task is woken if anything is pending.
+    pub fn release(&self, unwritten: Unwritten<'_, T>) {
+        let mut p = self.lock();
+        let p = &mut *p;
+        let (front, item) = match unwritten {
+            Unwritten::Nothing => (&[][..], None),
+            Unwritten::Tail(tail) => (tail, None),
+            Unwritten::Frame(item, frame) => (frame, Some(item)),
+        };
+        if !front.is_empty() {
+            let n = front.len();
+            p.bytes.splice(0..0, front.iter().copied());
+            for span in &mut p.spans {
+                *span = span.start + n..span.end + n;
+            }
+            if let Some(item) = item {
+                p.items.insert(0, item);
+                p.spans.insert(0, 0..n);
+            }
+        }
+        p.wire_busy = false;
+        // A writer that found the wire busy waits to be woken: for what is pending, or to
+        // see the outbox closed.
+        let wake = !p.bytes.is_empty() || !p.items.is_empty() || p.closed;
+        self.freed.notify_waiters();
+        if wake {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits until nobody writes to the wire (a claim still held when direct writes were
+    /// stopped, or the writer task's batch).
+    pub async fn wire_free(&self) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if !self.lock().wire_busy {
+                return;
+            }
+            freed.await;
+        }
     }
 
     /// Drops pending bytes and returns the pending items (their frames will never be sent).
@@ -161,8 +273,8 @@ impl<T> Outbox<T> {
 /// Writes everything pushed to `outbox` to `writer` until an IO error, or until the outbox
 /// is closed and flushed. `on_items` sees each batch's items just before their bytes are
 /// written (the client registers transactions there, so a reply can never arrive first).
-pub async fn write_loop<W, T>(
-    outbox: &Outbox<T>,
+pub async fn write_loop<W, T, D>(
+    outbox: &Outbox<T, D>,
     writer: &mut W,
     on_items: impl FnMut(&mut Vec<T>),
     on_written: impl FnMut(usize),
@@ -171,6 +283,16 @@ where
     W: AsyncWrite + Unpin,
 {
     write_until(outbox, writer, || false, on_items, on_written).await.map(|_| ())
+}
+
+/// The writer task's hold on the wire; let go when its batch is written or the task is
+/// dropped (a connection ending mid-write), so a [`Outbox::wire_free`] never waits forever.
+struct WireHeld<'a, T, W>(&'a Outbox<T, W>);
+
+impl<T, W> Drop for WireHeld<'_, T, W> {
+    fn drop(&mut self) {
+        self.0.done_writing();
+    }
 }
 
 /// Why [`write_until`] returned without an error.
@@ -186,8 +308,8 @@ pub enum WriteEnd {
 /// [`write_loop`] that also ends when `stop()` holds, checked only between batches so
 /// that a frame is never cut in half (whoever sets the condition calls
 /// [`Outbox::wake`] so an idle writer notices).
-pub async fn write_until<W, T>(
-    outbox: &Outbox<T>,
+pub async fn write_until<W, T, D>(
+    outbox: &Outbox<T, D>,
     writer: &mut W,
     stop: impl Fn() -> bool,
     mut on_items: impl FnMut(&mut Vec<T>),
@@ -202,14 +324,16 @@ where
         if stop() {
             return Ok(WriteEnd::Stopped);
         }
-        outbox.take(&mut bytes, &mut items);
+        outbox.take_wire(&mut bytes, &mut items);
         if bytes.is_empty() && items.is_empty() {
-            if outbox.is_closed() {
+            if outbox.is_closed() && !outbox.lock().wire_busy {
                 return Ok(WriteEnd::Closed);
             }
             outbox.wait().await;
             continue;
         }
+        // The wire is this task's until the batch is written, or the task is dropped.
+        let _wire = WireHeld(outbox);
         on_items(&mut items);
         items.clear();
         writer.write_all(&bytes).await?;
@@ -235,7 +359,7 @@ mod tests {
         outbox.push(Some(1), |b| b.extend_from_slice(b"ab")).unwrap();
         outbox.push(None, |b| b.extend_from_slice(b"c")).unwrap();
         let (mut bytes, mut items) = (Vec::new(), Vec::new());
-        outbox.take(&mut bytes, &mut items);
+        outbox.take_wire(&mut bytes, &mut items);
         assert_eq!((bytes.as_slice(), items.as_slice()), (&b"abc"[..], &[1][..]));
         outbox.push(Some(2), |b| b.push(b'x')).unwrap();
         outbox.close();
@@ -277,7 +401,7 @@ mod tests {
         let answered = (0..1000).filter(|_| outbox.push_pong(pong)).count();
         assert_eq!(answered, PONG_BACKLOG.div_ceil(1000));
         let (mut bytes, mut items) = (Vec::new(), Vec::new());
-        outbox.take(&mut bytes, &mut items);
+        outbox.take_wire(&mut bytes, &mut items);
         assert!(outbox.push_pong(pong), "answered again once written");
     }
 
@@ -294,7 +418,7 @@ mod tests {
         assert_eq!(outbox.take_items_where(|i| *i == 3), vec![3]);
         outbox.push(Some(5), |b| b.extend_from_slice(b"[five]")).unwrap();
         let (mut bytes, mut items) = (Vec::new(), Vec::new());
-        outbox.take(&mut bytes, &mut items);
+        outbox.take_wire(&mut bytes, &mut items);
         assert_eq!((bytes.as_slice(), items.as_slice()), (&b"[one]<ping>[five]"[..], &[1, 5][..]));
     }
 
@@ -321,7 +445,107 @@ mod tests {
         assert_eq!(end.unwrap(), WriteEnd::Stopped);
         assert_eq!(out, b"first");
         let (mut bytes, mut items) = (Vec::new(), Vec::new());
-        outbox.take(&mut bytes, &mut items);
+        outbox.take_wire(&mut bytes, &mut items);
         assert_eq!((bytes.as_slice(), items.as_slice()), (&b"second"[..], &[2][..]));
+    }
+
+    #[test]
+    fn a_claim_needs_an_idle_outbox_and_a_direct_wire() {
+        let outbox: Outbox<u8, &str> = Outbox::default();
+        assert_eq!(outbox.claim_idle(), None, "no direct wire set");
+        outbox.set_direct(Some("wire"));
+        assert_eq!(outbox.claim_idle(), Some("wire"));
+        assert_eq!(outbox.claim_idle(), None, "the wire is held");
+        outbox.release(Unwritten::Nothing);
+        outbox.push(Some(1), |b| b.extend_from_slice(b"[one]")).unwrap();
+        assert_eq!(outbox.claim_idle(), None, "a frame is queued");
+        let (mut bytes, mut items) = (Vec::new(), Vec::new());
+        outbox.take_wire(&mut bytes, &mut items);
+        assert_eq!(outbox.claim_idle(), None, "the writer task writes a batch");
+        outbox.done_writing();
+        assert_eq!(outbox.claim_idle(), Some("wire"));
+        outbox.release(Unwritten::Nothing);
+        outbox.set_direct(None);
+        assert_eq!(outbox.claim_idle(), None, "direct writes stopped");
+    }
+
+    #[test]
+    fn what_a_claim_left_unwritten_goes_before_what_was_queued_meanwhile() {
+        let outbox: Outbox<u8, ()> = Outbox::default();
+        outbox.set_direct(Some(()));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        // A tail: its frame's first bytes went out; queued frames keep their spans.
+        outbox.claim_idle().unwrap();
+        outbox.push(Some(2), |b| b.extend_from_slice(b"[two]")).unwrap();
+        outbox.push(Some(3), |b| b.extend_from_slice(b"[three]")).unwrap();
+        let (mut bytes, mut items) = (Vec::new(), Vec::new());
+        outbox.take_wire(&mut bytes, &mut items);
+        assert!(bytes.is_empty() && items.is_empty(), "the writer takes nothing while a claim is held");
+        let mut waiting = std::pin::pin!(outbox.wait());
+        outbox.release(Unwritten::Tail(b"ne]"));
+        assert!(waiting.as_mut().poll(&mut cx).is_ready(), "the release wakes the writer");
+        assert_eq!(outbox.take_items_where(|i| *i == 2), vec![2], "spans moved by the tail");
+        outbox.take_wire(&mut bytes, &mut items);
+        assert_eq!((bytes.as_slice(), items.as_slice()), (&b"ne][three]"[..], &[3][..]));
+        outbox.done_writing();
+        // A whole frame with its item: first in line, and taken back with its bytes.
+        outbox.claim_idle().unwrap();
+        outbox.push(Some(5), |b| b.extend_from_slice(b"[five]")).unwrap();
+        outbox.release(Unwritten::Frame(4, b"[four]"));
+        assert_eq!(outbox.take_items_where(|i| *i == 5), vec![5]);
+        let (mut bytes, mut items) = (Vec::new(), Vec::new());
+        outbox.take_wire(&mut bytes, &mut items);
+        assert_eq!((bytes.as_slice(), items.as_slice()), (&b"[four]"[..], &[4][..]));
+    }
+
+    #[test]
+    fn wire_free_waits_for_the_claim_and_for_a_dropped_writer() {
+        let outbox: Outbox<u8, ()> = Outbox::default();
+        outbox.set_direct(Some(()));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::pin::pin!(outbox.wire_free()).poll(&mut cx).is_ready(), "nobody writes");
+        outbox.claim_idle().unwrap();
+        let mut free = std::pin::pin!(outbox.wire_free());
+        assert!(free.as_mut().poll(&mut cx).is_pending(), "a claim is held");
+        outbox.release(Unwritten::Nothing);
+        assert!(free.as_mut().poll(&mut cx).is_ready(), "released");
+        // A writer task dropped in the middle of its batch lets go of the wire too.
+        outbox.push(Some(1), |b| b.extend_from_slice(b"[one]")).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut stuck = StuckWriter;
+        let mut write = Box::pin(write_loop(&outbox, &mut stuck, |_| {}, |_| {}));
+        let waker = std::task::Waker::noop();
+        rt.block_on(async {
+            assert!(write.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending())
+        });
+        let mut free = std::pin::pin!(outbox.wire_free());
+        assert!(free.as_mut().poll(&mut cx).is_pending(), "the writer holds the wire");
+        drop(write);
+        assert!(free.as_mut().poll(&mut cx).is_ready(), "let go when dropped");
+    }
+
+    /// A socket that never takes a byte.
+    struct StuckWriter;
+
+    impl AsyncWrite for StuckWriter {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Pending
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
     }
 }

@@ -9,13 +9,15 @@ mod latency;
 mod multiplexed;
 mod multiplexed_pool;
 mod peer;
+mod peer_cache;
 mod stats;
 mod supervisor;
 mod target;
 mod transaction;
+mod txids;
 
 pub use config::{ClientConfig, PeerSettings};
-pub use transaction::{Completion, Reply};
+pub use transaction::{Callback, Completion, RawCallback, Reply};
 
 use crate::io::{IoThreads, PollQueue};
 use crate::{Callbacks, Error, PeerUrl, Status};
@@ -57,7 +59,13 @@ pub struct Client {
     closed: AtomicBool,
     next_txid: AtomicU64,
     next_thread: AtomicUsize,
+    /// Unique in the process (never reused): what the threads' caches of peers and txids
+    /// are keyed by.
+    id: u64,
 }
+
+/// Client ids; 0 marks an empty cache entry.
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Client {
     /// Parses `config_json` (see [`ClientConfig`]) and starts the IO threads.
@@ -81,6 +89,7 @@ impl Client {
             closed: AtomicBool::new(false),
             next_txid: AtomicU64::new(1),
             next_thread: AtomicUsize::new(0),
+            id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
             config,
         };
         for (url, settings) in client.config.peers.clone() {
@@ -93,18 +102,33 @@ impl Client {
     fn add_peer(&self, key: String, url: PeerUrl, settings: PeerSettings) -> Result<Arc<Peer>, Error> {
         let first = self.next_thread.fetch_add(settings.connections, Ordering::Relaxed);
         let io = self.io.lock().unwrap_or_else(|p| p.into_inner());
-        let peer = Arc::new(Peer::new(url, settings, &io, first)?);
+        let peer = Arc::new(Peer::new(&key, url, settings, &io, first)?);
         drop(io);
         let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
         Ok(peers.entry(key).or_insert(peer).clone())
     }
 
-    fn peer(&self, url: &str) -> Result<Arc<Peer>, Error> {
-        if let Some(peer) = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(url) {
-            return Ok(peer.clone());
+    /// The peer for `url`, created with the default settings on first use. Found in the
+    /// thread's [`peer_cache`] but for the first send of a thread to a peer.
+    fn peer(&self, url: &str) -> Result<&Peer, Error> {
+        let hash = {
+            let mut hasher = UrlHasher::default();
+            hasher.write(url.as_bytes());
+            hasher.finish()
+        };
+        // SAFETY: this client remembers only peers of its map, which holds each (an Arc,
+        // never removed) until the client is dropped; `&self` outlives the reference.
+        if let Some(peer) = unsafe { peer_cache::find(self.id, hash, url) } {
+            return Ok(peer);
         }
-        let parsed = PeerUrl::parse(url)?;
-        self.add_peer(url.to_string(), parsed, self.config.defaults.clone())
+        let existing = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(url).cloned();
+        let peer = match existing {
+            Some(peer) => peer,
+            None => self.add_peer(url.to_string(), PeerUrl::parse(url)?, self.config.defaults.clone())?,
+        };
+        peer_cache::remember(self.id, hash, &peer);
+        // SAFETY: as above: the map keeps this Arc's peer alive as long as `self`.
+        Ok(unsafe { &*Arc::as_ptr(&peer) })
     }
 
     /// Queues `body` (a JSON object) for `url`; never blocks on the network.
@@ -116,7 +140,7 @@ impl Client {
         &self,
         url: &str,
         body: &[u8],
-        completion: Completion,
+        completion: impl Into<Callback>,
         txid_out: Option<&mut u64>,
     ) -> Result<u64, Error> {
         if self.closed.load(Ordering::Acquire) {
@@ -141,7 +165,7 @@ impl Client {
             peer.unreserve();
             return Err(Error::new(Status::Shutdown, "client is shutting down"));
         }
-        let txid = self.next_txid.fetch_add(1, Ordering::Relaxed);
+        let txid = txids::next(self.id, &self.next_txid);
         if let Some(out) = txid_out {
             *out = txid;
         }
@@ -236,6 +260,24 @@ fn check_json_object(body: &[u8]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_finds_each_clients_own_peer_again() {
+        let (a, b) = (Client::new("{}").unwrap(), Client::new("{}").unwrap());
+        let url = "hamux://127.0.0.1:9";
+        let first = a.peer(url).unwrap() as *const Peer;
+        assert_eq!(a.peer(url).unwrap() as *const Peer, first, "a second lookup found another peer");
+        let of_b = b.peer(url).unwrap() as *const Peer;
+        assert_ne!(of_b, first, "client b got client a's peer");
+        assert_eq!(a.peer(url).unwrap() as *const Peer, first);
+        assert_eq!(b.peer(url).unwrap() as *const Peer, of_b);
+        // Another URL, and the map's own answer on another thread.
+        let other = a.peer("hamux://127.0.0.1:10").unwrap();
+        assert_eq!(other.key(), "hamux://127.0.0.1:10");
+        let from_map =
+            std::thread::scope(|s| s.spawn(|| a.peer(url).unwrap() as *const Peer as usize).join());
+        assert_eq!(from_map.unwrap(), first as usize);
+    }
 
     #[test]
     fn json_object_check() {

@@ -99,8 +99,8 @@ impl MultiplexedSession {
         }
         let Some(wire) = self.outbox.claim_idle() else { return Some(txn) };
         let txid = txn.txid;
-        let mut frame = Vec::with_capacity(codec::HEADER_LEN + body.len());
-        codec::encode_frame(&mut frame, FrameType::Request, txid, body);
+        let header = codec::frame_header(FrameType::Request, txid, body.len());
+        let total = header.len() + body.len();
         // In the table before it is on the wire: the reply cannot come first.
         let (was_empty, displaced) = {
             let mut t = lock(&wire.table);
@@ -110,34 +110,28 @@ impl MultiplexedSession {
         if was_empty {
             self.sweep.notify_one();
         }
-        use std::os::fd::AsRawFd;
-        // SAFETY: a non-blocking send of a live buffer on a descriptor this wire owns.
-        let sent = unsafe {
-            libc::send(
-                wire.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
-        if sent < 0
-            && !matches!(
-                std::io::Error::last_os_error().kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-            )
-        {
+        let sent = match send_frame(&wire.fd, &header, body) {
+            Ok(n) => n,
             // The connection is broken: its reader sees it and fails what it carried,
             // this request too.
-            self.outbox.release(Unwritten::Nothing);
-            return None;
-        }
-        let sent = sent.max(0) as usize;
+            Err(_) => {
+                self.outbox.release(Unwritten::Nothing);
+                return None;
+            }
+        };
         if sent > 0 {
             self.target.counters.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
             self.target.counters.direct_writes.fetch_add(1, Ordering::Relaxed);
         }
+        if sent == total {
+            self.outbox.release(Unwritten::Nothing);
+            return None;
+        }
+        // Rare (the socket's buffer is full): the frame's bytes in one piece for the queue.
+        let mut frame = Vec::with_capacity(total);
+        frame.extend_from_slice(&header);
+        frame.extend_from_slice(body);
         let unwritten = match sent {
-            n if n == frame.len() => Unwritten::Nothing,
             n if n > 0 => Unwritten::Tail(&frame[n..]),
             // Nothing went out: an ordinary queued request again (no reply can have
             // taken it from the table, and the connection's end waits for this claim).
@@ -263,10 +257,14 @@ impl MultiplexedSession {
     ) -> Ended {
         let counters = &self.target.counters;
         let mut frames = FramedReader::new(HamuxFrames::new(self.target.settings.max_frame_bytes), 64 * 1024);
+        // When the frames being decoded were read: their replies' latencies end then.
+        let mut now;
         loop {
             match frames.read_more(reader).await {
                 Ok(n) => {
-                    self.heard.store(self.started_at.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    now = Instant::now();
+                    let heard = now.saturating_duration_since(self.started_at);
+                    self.heard.store(heard.as_millis() as u64, Ordering::Relaxed);
                     counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                 }
                 Err(ReadError::Io(e)) => return Ended::io(e),
@@ -276,7 +274,7 @@ impl MultiplexedSession {
                 match frames.decode() {
                     Ok(Some(HamuxMessage::Hello { .. })) => established.store(true, Ordering::Relaxed),
                     Ok(Some(HamuxMessage::Frame(frame))) => {
-                        if let Some(ended) = self.on_frame(frame, table) {
+                        if let Some(ended) = self.on_frame(frame, table, now) {
                             return ended;
                         }
                     }
@@ -287,13 +285,13 @@ impl MultiplexedSession {
         }
     }
 
-    /// Handles one frame from the peer; `Some` ends the connection.
-    fn on_frame(&self, frame: codec::Frame<'_>, table: &Mutex<TxnTable>) -> Option<Ended> {
+    /// Handles one frame from the peer, read at `now`; `Some` ends the connection.
+    fn on_frame(&self, frame: codec::Frame<'_>, table: &Mutex<TxnTable>, now: Instant) -> Option<Ended> {
         match frame.frame_type {
             FrameType::Response => {
                 let txn = lock(table).remove(frame.txid);
                 match txn {
-                    Some(txn) => txn.complete(Status::Ok, frame.body),
+                    Some(txn) => txn.complete_at(now, Status::Ok, frame.body),
                     None => {
                         self.target.counters.late_replies.fetch_add(1, Ordering::Relaxed);
                     }
@@ -407,6 +405,31 @@ impl MultiplexedSession {
                 return Ended::new(Status::Connect, "the peer's goaway: connection drained");
             }
         }
+    }
+}
+
+/// Writes a frame's header and body, from where they are, with one non-blocking
+/// `sendmsg`: how many bytes went out (0 if the socket takes none now), or the error that
+/// broke the connection.
+fn send_frame(fd: &std::os::fd::OwnedFd, header: &[u8], body: &[u8]) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let mut iov = [
+        libc::iovec { iov_base: header.as_ptr() as *mut libc::c_void, iov_len: header.len() },
+        libc::iovec { iov_base: body.as_ptr() as *mut libc::c_void, iov_len: body.len() },
+    ];
+    // SAFETY: an all-zero msghdr is valid (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len() as _;
+    // SAFETY: a non-blocking send of two live buffers on a descriptor the caller owns.
+    let sent = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    if sent >= 0 {
+        return Ok(sent as usize);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Ok(0),
+        _ => Err(e),
     }
 }
 

@@ -24,12 +24,15 @@ enum Connections {
 /// The connections to one peer URL. Each connection is pinned to one IO thread, assigned
 /// round robin.
 pub(crate) struct Peer {
+    /// The URL as the host wrote it: the client's key for this peer.
+    key: Box<str>,
     target: Arc<PeerTarget>,
     connections: Connections,
 }
 
 impl Peer {
     pub(crate) fn new(
+        key: &str,
         url: PeerUrl,
         settings: PeerSettings,
         io: &IoThreads,
@@ -42,7 +45,11 @@ impl Peer {
             Scheme::Hamux => Connections::Multiplexed(Box::new(MultiplexedPool::new(target.clone(), thread))),
             Scheme::Http => Connections::Http(HttpPool::new(target.clone(), |i| io.handle(first_thread + i))),
         };
-        Ok(Peer { target, connections })
+        Ok(Peer { key: key.into(), target, connections })
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.key
     }
 
     pub(crate) fn settings(&self) -> &PeerSettings {

@@ -15,6 +15,7 @@ use super::stats::PeerCounters;
 use crate::io::PollQueue;
 use crate::Status;
 use std::collections::{HashMap, VecDeque};
+use std::ffi::c_void;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, DerefMut};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,13 +36,54 @@ pub struct Reply<'a> {
 /// poll mode, on the host thread that dispatches).
 pub type Completion = Box<dyn FnOnce(Reply<'_>) + Send>;
 
+/// A host's callback as a plain function and its context pointer (a C host's
+/// `hamux_response_cb` and `user_data`): kept in the transaction itself, so a request
+/// costs no allocation for it and its reply no jump through a closure's vtable to a
+/// heap cell that, with tens of thousands of requests in flight, is a cache miss.
+#[derive(Clone, Copy)]
+pub struct RawCallback {
+    pub function: unsafe extern "C" fn(*mut c_void, u64, Status, *const u8, usize),
+    pub user_data: *mut c_void,
+}
+
+// SAFETY: whoever builds a RawCallback promises (hamux_client_send's contract) that the
+// function may run on another thread with this context.
+unsafe impl Send for RawCallback {}
+
+/// What [`Client::send`](super::Client::send) runs once the request ends: a closure (any
+/// `FnOnce(Reply)`, a [`Completion`] too) or a raw callback.
+pub enum Callback {
+    Closure(Completion),
+    Raw(RawCallback),
+}
+
+impl<F: FnOnce(Reply<'_>) + Send + 'static> From<F> for Callback {
+    fn from(closure: F) -> Callback {
+        Callback::Closure(Box::new(closure))
+    }
+}
+
+impl From<RawCallback> for Callback {
+    fn from(raw: RawCallback) -> Callback {
+        Callback::Raw(raw)
+    }
+}
+
 /// A completion waiting for the host's `dispatch` (poll mode), its reply bound in.
 pub(crate) type Deferred = Box<dyn FnOnce() + Send>;
 
 /// Runs a completion; a panic in it is caught and logged.
-pub(crate) fn run_completion(completion: Completion, reply: Reply<'_>) {
+pub(crate) fn run_completion(completion: Callback, reply: Reply<'_>) {
     let txid = reply.txid;
-    if catch_unwind(AssertUnwindSafe(|| completion(reply))).is_err() {
+    let ran = catch_unwind(AssertUnwindSafe(|| match completion {
+        Callback::Closure(closure) => closure(reply),
+        // SAFETY: the function and its context come from the host, which guarantees
+        // they are valid until the callback has run; `body` lives for the call.
+        Callback::Raw(raw) => unsafe {
+            (raw.function)(raw.user_data, reply.txid, reply.status, reply.body.as_ptr(), reply.body.len())
+        },
+    }));
+    if ran.is_err() {
         tracing::error!(txid, "a response callback panicked");
     }
 }
@@ -50,7 +92,7 @@ pub(crate) struct Txn {
     pub(crate) txid: u64,
     pub(crate) deadline: Instant,
     started: Instant,
-    completion: Option<Completion>,
+    completion: Option<Callback>,
     counters: Arc<PeerCounters>,
     /// Poll mode: where the completion is queued instead of run.
     defer: Option<Arc<PollQueue<Deferred>>>,
@@ -61,10 +103,10 @@ impl Txn {
         txid: u64,
         started: Instant,
         deadline: Instant,
-        completion: Completion,
+        completion: impl Into<Callback>,
         counters: Arc<PeerCounters>,
     ) -> Txn {
-        Txn { txid, deadline, started, completion: Some(completion), counters, defer: None }
+        Txn { txid, deadline, started, completion: Some(completion.into()), counters, defer: None }
     }
 
     /// Poll mode: the completion will be queued on `queue` rather than run.
@@ -74,15 +116,21 @@ impl Txn {
     }
 
     /// Runs the completion (a panic in it is caught and logged), then updates the counters.
-    pub(crate) fn complete(mut self, status: Status, body: &[u8]) {
-        self.finish(status, body);
+    pub(crate) fn complete(self, status: Status, body: &[u8]) {
+        self.complete_at(Instant::now(), status, body);
     }
 
-    fn finish(&mut self, status: Status, body: &[u8]) {
+    /// [`complete`](Self::complete) with the time the reply was read: a reader takes the
+    /// clock once per read, not once per reply in it.
+    pub(crate) fn complete_at(mut self, now: Instant, status: Status, body: &[u8]) {
+        self.finish(now, status, body);
+    }
+
+    fn finish(&mut self, now: Instant, status: Status, body: &[u8]) {
         let Some(completion) = self.completion.take() else { return };
         debug_assert!(!held::any(), "txid {}: a completion would run under a client lock", self.txid);
         // Release the in-flight slot first: a callback may send the next request at once.
-        self.counters.record_completion(status, self.started.elapsed());
+        self.counters.record_completion(status, now.saturating_duration_since(self.started));
         let txid = self.txid;
         match &self.defer {
             None => run_completion(completion, Reply { txid, status, body }),
@@ -96,7 +144,11 @@ impl Txn {
 
 impl Drop for Txn {
     fn drop(&mut self) {
-        self.finish(Status::Cancelled, b"cancelled: the client shut down before a reply arrived");
+        self.finish(
+            Instant::now(),
+            Status::Cancelled,
+            b"cancelled: the client shut down before a reply arrived",
+        );
     }
 }
 
@@ -265,7 +317,13 @@ mod tests {
     fn panicking_completion_is_contained() {
         let counters = Arc::new(PeerCounters::default());
         let now = Instant::now();
-        let t = Txn::new(1, now, now, Box::new(|_| panic!("host bug")), counters.clone());
+        let t = Txn::new(
+            1,
+            now,
+            now,
+            Box::new(|_: Reply<'_>| panic!("host bug")) as Completion,
+            counters.clone(),
+        );
         t.complete(Status::Ok, b"");
         assert_eq!(counters.completed(Status::Ok), 1);
     }

@@ -3,7 +3,7 @@
 use super::boundary::{bytes, c_str, guard, guard_value, non_null};
 use super::status::hamux_status;
 use super::strings::into_c_string;
-use crate::client::{Client, Reply};
+use crate::client::{Client, RawCallback};
 use crate::Error;
 use std::ffi::{c_char, c_void};
 
@@ -85,24 +85,6 @@ pub unsafe extern "C" fn hamux_client_new(
     })
 }
 
-/// The C callback and its user data, carried to an IO thread.
-struct CCompletion {
-    cb: unsafe extern "C" fn(*mut c_void, u64, hamux_status, *const u8, usize),
-    user_data: *mut c_void,
-}
-
-// SAFETY: the host promises, by passing them to `hamux_client_send`, that the callback
-// may run on another thread with this user data.
-unsafe impl Send for CCompletion {}
-
-impl CCompletion {
-    fn call(self, reply: Reply<'_>) {
-        // SAFETY: the function pointer and user data come from the host, which guarantees
-        // they are valid until the callback has run.
-        unsafe { (self.cb)(self.user_data, reply.txid, reply.status, reply.body.as_ptr(), reply.body.len()) }
-    }
-}
-
 /// Queues `body` (a Kea command: one JSON object, `body_len` bytes, not NUL-terminated)
 /// for the peer at `peer_url` (`hamux://host:port`, `http://host:port/path`, or over TLS
 /// `hamuxs://host:port`, `https://host:port/path`). Never blocks on the network.
@@ -145,9 +127,8 @@ pub(crate) unsafe fn send(
     non_null(client, "client")?;
     let url = c_str(peer_url, "peer_url")?;
     let cb = cb.ok_or_else(|| Error::invalid("cb is NULL"))?;
-    let completion = CCompletion { cb, user_data };
     let txid_out = txid_out.as_mut();
-    (*client).inner.send(url, body, Box::new(move |reply| completion.call(reply)), txid_out)?;
+    (*client).inner.send(url, body, RawCallback { function: cb, user_data }, txid_out)?;
     Ok(())
 }
 

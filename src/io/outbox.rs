@@ -24,6 +24,9 @@ struct Pending<T, W> {
     /// Someone writes to the socket: the writer task with a batch it took, or a host
     /// thread with a claim. Nobody else does until it is done.
     wire_busy: bool,
+    /// Tasks in [`Outbox::wire_free`]: only then is there anyone to wake when the wire
+    /// is let go (a wake costs `Notify`'s own lock, and the wire is let go per batch).
+    freed_waiters: usize,
     /// What a host thread needs to write to the live connection itself, while that is
     /// allowed (see [`Outbox::set_direct`]).
     direct: Option<W>,
@@ -50,6 +53,7 @@ impl<T, W> Default for Outbox<T, W> {
                 spans: Vec::new(),
                 closed: false,
                 wire_busy: false,
+                freed_waiters: 0,
                 direct: None,
             }),
             notify: Notify::new(),
@@ -121,8 +125,14 @@ impl<T, W> Outbox<T, W> {
 
     /// The writer task wrote (or dropped) what it took: the wire is free.
     fn done_writing(&self) {
-        self.lock().wire_busy = false;
-        self.freed.notify_waiters();
+        let waited_for = {
+            let mut p = self.lock();
+            p.wire_busy = false;
+            p.freed_waiters > 0
+        };
+        if waited_for {
+            self.freed.notify_waiters();
+        }
     }
 
     /// Lets host threads write to the connection themselves with `direct` (`Some`), or
@@ -174,7 +184,9 @@ impl<T, W> Outbox<T, W> {
         // A writer that found the wire busy waits to be woken: for what is pending, or to
         // see the outbox closed.
         let wake = !p.bytes.is_empty() || !p.items.is_empty() || p.closed;
-        self.freed.notify_waiters();
+        if p.freed_waiters > 0 {
+            self.freed.notify_waiters();
+        }
         if wake {
             self.notify.notify_one();
         }
@@ -183,14 +195,28 @@ impl<T, W> Outbox<T, W> {
     /// Waits until nobody writes to the wire (a claim still held when direct writes were
     /// stopped, or the writer task's batch).
     pub async fn wire_free(&self) {
+        /// Counts this task among the waiters while it waits (also if it is dropped).
+        struct Waiting<'a, T, W>(&'a Outbox<T, W>);
+        impl<T, W> Drop for Waiting<'_, T, W> {
+            fn drop(&mut self) {
+                self.0.lock().freed_waiters -= 1;
+            }
+        }
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            if !self.lock().wire_busy {
-                return;
-            }
+            let waiting = {
+                let mut p = self.lock();
+                if !p.wire_busy {
+                    return;
+                }
+                // Counted under the lock that whoever frees the wire takes: it sees us.
+                p.freed_waiters += 1;
+                Waiting(self)
+            };
             freed.await;
+            drop(waiting);
         }
     }
 

@@ -29,10 +29,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use transaction::{Deferred, Txn};
 
-/// Peers by URL, looked up on every send: FNV-1a, as a URL is short and chosen by the
-/// host itself (no flooding attacker picks the keys), so SipHash's cost buys nothing.
+/// Peers by URL, looked up on a thread's first send to each (then [`peer_cache`]).
 type PeerMap = HashMap<String, Arc<Peer>, BuildHasherDefault<UrlHasher>>;
 
+/// A URL is short and chosen by the host itself (no flooding attacker picks the keys), so
+/// SipHash's cost buys nothing: eight bytes at a time, multiplied, then mixed.
 #[derive(Default)]
 struct UrlHasher(u64);
 
@@ -41,11 +42,20 @@ impl Hasher for UrlHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h = self.0 ^ (bytes.len() as u64).wrapping_mul(K);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            h = (h ^ w).wrapping_mul(K).rotate_left(29);
         }
-        self.0 = h;
+        let mut last = [0u8; 8];
+        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        h ^= u64::from_le_bytes(last);
+        // MurmurHash3's finalizer: every input bit reaches the low bits (the cache's way).
+        h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        self.0 = h ^ (h >> 33);
     }
 }
 
@@ -277,6 +287,18 @@ mod tests {
         let from_map =
             std::thread::scope(|s| s.spawn(|| a.peer(url).unwrap() as *const Peer as usize).join());
         assert_eq!(from_map.unwrap(), first as usize);
+    }
+
+    #[test]
+    fn urls_that_differ_in_the_port_spread_over_the_cache() {
+        let ways: std::collections::HashSet<u64> = (40000..40064)
+            .map(|port| {
+                let mut h = UrlHasher::default();
+                h.write(format!("hamux://127.0.0.1:{port}").as_bytes());
+                h.finish() % 64
+            })
+            .collect();
+        assert!(ways.len() >= 32, "64 URLs took only {} of 64 ways", ways.len());
     }
 
     #[test]

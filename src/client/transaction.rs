@@ -42,12 +42,25 @@ pub type Completion = Box<dyn FnOnce(Reply<'_>) + Send>;
 /// heap cell that, with tens of thousands of requests in flight, is a cache miss.
 #[derive(Clone, Copy)]
 pub struct RawCallback {
-    pub function: unsafe extern "C" fn(*mut c_void, u64, Status, *const u8, usize),
-    pub user_data: *mut c_void,
+    function: unsafe extern "C" fn(*mut c_void, u64, Status, *const u8, usize),
+    user_data: *mut c_void,
 }
 
-// SAFETY: whoever builds a RawCallback promises (hamux_client_send's contract) that the
-// function may run on another thread with this context.
+impl RawCallback {
+    /// # Safety
+    /// `function` must be safe to call once, on any thread, with `user_data`, the txid,
+    /// the status and a body pointer and length valid for the call (hamux_client_send's
+    /// contract with its host).
+    pub unsafe fn new(
+        function: unsafe extern "C" fn(*mut c_void, u64, Status, *const u8, usize),
+        user_data: *mut c_void,
+    ) -> RawCallback {
+        RawCallback { function, user_data }
+    }
+}
+
+// SAFETY: whoever builds a RawCallback promised (`RawCallback::new`) that the function may
+// run on another thread with this context.
 unsafe impl Send for RawCallback {}
 
 /// What [`Client::send`](super::Client::send) runs once the request ends: a closure (any
@@ -77,8 +90,7 @@ pub(crate) fn run_completion(completion: Callback, reply: Reply<'_>) {
     let txid = reply.txid;
     let ran = catch_unwind(AssertUnwindSafe(|| match completion {
         Callback::Closure(closure) => closure(reply),
-        // SAFETY: the function and its context come from the host, which guarantees
-        // they are valid until the callback has run; `body` lives for the call.
+        // SAFETY: RawCallback::new's contract; `body` lives for the call.
         Callback::Raw(raw) => unsafe {
             (raw.function)(raw.user_data, reply.txid, reply.status, reply.body.as_ptr(), reply.body.len())
         },

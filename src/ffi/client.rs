@@ -128,7 +128,10 @@ pub(crate) unsafe fn send(
     let url = c_str(peer_url, "peer_url")?;
     let cb = cb.ok_or_else(|| Error::invalid("cb is NULL"))?;
     let txid_out = txid_out.as_mut();
-    (*client).inner.send(url, body, RawCallback { function: cb, user_data }, txid_out)?;
+    // SAFETY: the host guarantees (hamux_client_send's contract) that `cb` may run once on
+    // any thread with `user_data`.
+    let callback = RawCallback::new(cb, user_data);
+    (*client).inner.send(url, body, callback, txid_out)?;
     Ok(())
 }
 

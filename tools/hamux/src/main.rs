@@ -182,7 +182,9 @@ Options:
   --scenario NAME       run only these (repeatable or comma-separated; default all but
                         kea, kea-e2e, kea-hub, peers and connections)
   --peers N[,N...]      with scenario peers (implies it): the peer counts (default
-                        1,4,16,64)
+                        1,4,16,64), run in this order; a count may repeat: each run of
+                        the most peers is compared with the 1-peer run before it, and
+                        with several such pairs (1,64,1,64,1,64) their median is printed
   --primaries N[,N...]  with scenario kea-hub (implies it): the primary counts, 1 to 64
                         (default 1,4,16,64)
   --fan-out K|all       with scenario peers: peers each update of the fan-out rows goes to

@@ -192,6 +192,11 @@ fn inline_handler() {
 }
 
 #[test]
+fn body_freed_in_callback() {
+    run_c_test("body_freed_in_callback");
+}
+
+#[test]
 fn logger() {
     run_c_test("logger");
 }

@@ -99,8 +99,12 @@ impl MultiplexedSession {
         }
         let Some(wire) = self.outbox.claim_idle() else { return Some(txn) };
         let txid = txn.txid;
-        let header = codec::frame_header(FrameType::Request, txid, body.len());
-        let total = header.len() + body.len();
+        // The whole frame, body copied, before the request is in the table: from then on
+        // it can complete (a reply, a timeout) on another thread, whose callback may free
+        // the host's body before send returns (hamux_client_send allows that).
+        let mut frame = DIRECT_FRAME.take();
+        frame.clear();
+        codec::encode_frame(&mut frame, FrameType::Request, txid, body);
         // In the table before it is on the wire: the reply cannot come first.
         let (was_empty, displaced) = {
             let mut t = lock(&wire.table);
@@ -110,28 +114,15 @@ impl MultiplexedSession {
         if was_empty {
             self.sweep.notify_one();
         }
-        let sent = match send_frame(&wire.fd, &header, body) {
-            Ok(n) => n,
-            // The connection is broken: its reader sees it and fails what it carried,
-            // this request too.
-            Err(_) => {
-                self.outbox.release(Unwritten::Nothing);
-                return None;
-            }
-        };
+        // A broken connection takes nothing either: its reader sees the break and fails
+        // what it carried; this request, never sent, waits in the outbox meanwhile.
+        let sent = send_now(&wire.fd, &frame).unwrap_or(0);
         if sent > 0 {
             self.target.counters.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
             self.target.counters.direct_writes.fetch_add(1, Ordering::Relaxed);
         }
-        if sent == total {
-            self.outbox.release(Unwritten::Nothing);
-            return None;
-        }
-        // Rare (the socket's buffer is full): the frame's bytes in one piece for the queue.
-        let mut frame = Vec::with_capacity(total);
-        frame.extend_from_slice(&header);
-        frame.extend_from_slice(body);
         let unwritten = match sent {
+            n if n == frame.len() => Unwritten::Nothing,
             n if n > 0 => Unwritten::Tail(&frame[n..]),
             // Nothing went out: an ordinary queued request again (no reply can have
             // taken it from the table, and the connection's end waits for this claim).
@@ -141,6 +132,10 @@ impl MultiplexedSession {
             },
         };
         self.outbox.release(unwritten);
+        // Kept for the thread's next direct write, unless a huge body made it huge.
+        if frame.capacity() <= DIRECT_FRAME_KEPT {
+            DIRECT_FRAME.set(frame);
+        }
         None
     }
 
@@ -408,21 +403,28 @@ impl MultiplexedSession {
     }
 }
 
-/// Writes a frame's header and body, from where they are, with one non-blocking
-/// `sendmsg`: how many bytes went out (0 if the socket takes none now), or the error that
-/// broke the connection.
-fn send_frame(fd: &std::os::fd::OwnedFd, header: &[u8], body: &[u8]) -> std::io::Result<usize> {
+thread_local! {
+    /// A host thread's buffer for its direct writes' frames: no allocation per request.
+    /// Taken while in use (a completion run inside a direct write may send again).
+    static DIRECT_FRAME: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest direct-write buffer a thread keeps between requests.
+const DIRECT_FRAME_KEPT: usize = 64 * 1024;
+
+/// One non-blocking `send` of `bytes`: how many went out (0 if the socket takes none now),
+/// or the error that broke the connection.
+fn send_now(fd: &std::os::fd::OwnedFd, bytes: &[u8]) -> std::io::Result<usize> {
     use std::os::fd::AsRawFd;
-    let mut iov = [
-        libc::iovec { iov_base: header.as_ptr() as *mut libc::c_void, iov_len: header.len() },
-        libc::iovec { iov_base: body.as_ptr() as *mut libc::c_void, iov_len: body.len() },
-    ];
-    // SAFETY: an all-zero msghdr is valid (no address, no control data).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = iov.len() as _;
-    // SAFETY: a non-blocking send of two live buffers on a descriptor the caller owns.
-    let sent = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    // SAFETY: a non-blocking send of a live buffer on a descriptor the caller owns.
+    let sent = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
+    };
     if sent >= 0 {
         return Ok(sent as usize);
     }

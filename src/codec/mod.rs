@@ -7,8 +7,8 @@ pub mod http;
 mod json_object;
 
 pub use frame::{
-    decode_frame, decode_hello, encode_error, encode_frame, encode_hello, frame_header, parse_error_body,
-    DecodeError, Frame, FrameType, HEADER_LEN, HELLO_LEN, VERSION,
+    decode_frame, decode_hello, encode_error, encode_frame, encode_hello, parse_error_body, DecodeError,
+    Frame, FrameType, HEADER_LEN, HELLO_LEN, VERSION,
 };
 pub(crate) use json_object::{check_is_object, check_object, Command};
 

@@ -69,13 +69,33 @@ pub struct Client {
     closed: AtomicBool,
     next_txid: AtomicU64,
     next_thread: AtomicUsize,
-    /// Unique in the process (never reused): what the threads' caches of peers and txids
-    /// are keyed by.
+    /// Unique in the process, across reloads of the library ([`new_client_id`]): what the
+    /// threads' caches of peers and txids are keyed by.
     id: u64,
 }
 
-/// Client ids; 0 marks an empty cache entry.
-static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+/// A new client id: unique in the process, also across an unload and a reload of this
+/// library (Kea dlcloses and dlopens its hooks on every reconfiguration). Threads' caches
+/// of peers and txids are keyed by it; were the statics to start again while a thread's
+/// storage kept the entries of the clients before (what dlclose does with either is the
+/// platform's business), a counter from 1 would give a new client an old one's id. So an
+/// id is the monotonic clock in nanoseconds when the client is made, at least one above
+/// the last one this copy of the library gave; never 0 (an empty cache entry).
+fn new_client_id() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let nanos = (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64);
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let id = nanos.max(last + 1);
+        match LAST.compare_exchange_weak(last, id, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return id,
+            Err(seen) => last = seen,
+        }
+    }
+}
 
 impl Client {
     /// Parses `config_json` (see [`ClientConfig`]) and starts the IO threads.
@@ -99,7 +119,7 @@ impl Client {
             closed: AtomicBool::new(false),
             next_txid: AtomicU64::new(1),
             next_thread: AtomicUsize::new(0),
-            id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+            id: new_client_id(),
             config,
         };
         for (url, settings) in client.config.peers.clone() {
@@ -287,6 +307,17 @@ mod tests {
         let from_map =
             std::thread::scope(|s| s.spawn(|| a.peer(url).unwrap() as *const Peer as usize).join());
         assert_eq!(from_map.unwrap(), first as usize);
+    }
+
+    #[test]
+    fn client_ids_start_from_the_clock_so_a_reloaded_library_gives_no_old_one() {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: as in new_client_id.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        let before = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
+        let ids: Vec<u64> = (0..1000).map(|_| new_client_id()).collect();
+        assert!(ids[0] >= before, "id {} is below the clock ({before}): a counter from 1 again?", ids[0]);
+        assert!(ids.windows(2).all(|w| w[1] > w[0]), "ids not strictly increasing");
     }
 
     #[test]

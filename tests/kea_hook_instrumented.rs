@@ -151,11 +151,30 @@ fn asan_launcher(reports: &TempDir) -> Launcher {
     }
 }
 
+/// What AddressSanitizer wrote to `reports`, one report after another.
+fn asan_reports(reports: &TempDir) -> Vec<String> {
+    let found = files_starting_with(reports.path(), "asan");
+    found.iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect()
+}
+
+/// Prints ASan's reports if the test panics before it checks them (a daemon that ASan
+/// stopped shows first as a refused connection or a missing answer; the reports, in a
+/// directory removed with the test, say why).
+struct ReportsShownOnPanic<'a>(&'a TempDir);
+
+impl Drop for ReportsShownOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let reports = asan_reports(self.0);
+            eprintln!("AddressSanitizer's reports ({}):\n{}", reports.len(), reports.join("\n"));
+        }
+    }
+}
+
 /// Fails with what AddressSanitizer wrote to `reports`, if anything.
 fn check_no_asan_report(reports: &TempDir) {
-    let found = files_starting_with(reports.path(), "asan");
-    let text: Vec<String> = found.iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect();
-    assert!(found.is_empty(), "AddressSanitizer reported:\n{}", text.join("\n"));
+    let text = asan_reports(reports);
+    assert!(text.is_empty(), "AddressSanitizer reported:\n{}", text.join("\n"));
 }
 
 #[test]
@@ -166,6 +185,7 @@ fn hook_under_address_sanitizer() {
     }
     let library = support::kea_hook::asan_hook_library();
     let reports = TempDir::new("asan");
+    let _shown = ReportsShownOnPanic(&reports);
     let launcher = asan_launcher(&reports);
     let (primary, backup) = replicate_and_reload(library, &launcher, Load::Default);
     assert!(primary.running() && backup.running(), "a daemon died:\n{}\n{}", primary.log(), backup.log());
@@ -190,6 +210,7 @@ fn hot_standby_under_address_sanitizer() {
     }
     let library = support::kea_hook::asan_hook_library();
     let reports = TempDir::new("asan-ha");
+    let _shown = ReportsShownOnPanic(&reports);
     let launcher = asan_launcher(&reports);
     let [primary_port, standby_port, primary_dhcp, standby_dhcp] = free_ports();
     let url = |port: u16| format!("hamux://127.0.0.1:{port}/");

@@ -16,21 +16,30 @@ struct Block {
     end: u64,
 }
 
-/// Clients a thread keeps a block for at once (by client id): a host that sends with a
-/// few clients from one thread in turn keeps each one's ids in order.
+/// Clients a thread keeps a block for at once, whatever their ids: a host that sends with
+/// up to this many clients from one thread in turn keeps each one's ids in order.
 const CLIENTS: usize = 4;
 
 const NONE: Block = Block { client: 0, next: 0, end: 0 };
 
 thread_local! {
     static BLOCKS_OF_THIS_THREAD: [Cell<Block>; CLIENTS] = const { [const { Cell::new(NONE) }; CLIENTS] };
+    /// The slot a client without one takes next (round robin).
+    static NEXT_SLOT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The next id of client `client` (its [`id`](super::Client)), whose blocks come from
 /// `source` (starting at 1: 0 is the connection-level txid of the wire protocol).
 pub(super) fn next(client: u64, source: &AtomicU64) -> u64 {
     BLOCKS_OF_THIS_THREAD.with(|blocks| {
-        let cell = &blocks[(client % CLIENTS as u64) as usize];
+        let cell = match blocks.iter().find(|b| b.get().client == client) {
+            Some(cell) => cell,
+            None => {
+                let slot = NEXT_SLOT.get();
+                NEXT_SLOT.set((slot + 1) % CLIENTS);
+                &blocks[slot]
+            }
+        };
         let mut block = cell.get();
         if block.client != client || block.next == block.end {
             let first = source.fetch_add(BLOCK, Ordering::Relaxed);
@@ -52,7 +61,8 @@ mod tests {
     fn clients_used_in_turn_on_one_thread_each_count_from_one() {
         let (a, b) = (AtomicU64::new(1), AtomicU64::new(1));
         // Ids far from other tests' (the caches are per thread, tests share none).
-        let (ca, cb) = (u64::MAX - 8, u64::MAX - 7);
+        // Ids equal modulo the slots: a slot per id value would have them take turns.
+        let (ca, cb) = (u64::MAX - 8, u64::MAX - 8 - CLIENTS as u64);
         let got: Vec<(u64, u64)> = (0..600).map(|_| (next(ca, &a), next(cb, &b))).collect();
         let want: Vec<(u64, u64)> = (1..=600).map(|i| (i, i)).collect();
         assert_eq!(got, want);

@@ -118,20 +118,12 @@ pub fn decode_hello(buf: &[u8]) -> Result<Option<u8>, DecodeError> {
 /// Appends one frame (header and body) to `out`. The body length must fit in a u32;
 /// callers enforce their (much smaller) maximum before encoding.
 pub fn encode_frame(out: &mut Vec<u8>, frame_type: FrameType, txid: u64, body: &[u8]) {
+    let len = u32::try_from(body.len()).expect("frame body longer than u32::MAX");
     out.reserve(HEADER_LEN + body.len());
-    out.extend_from_slice(&frame_header(frame_type, txid, body.len()));
+    out.extend_from_slice(&[frame_type as u8, 0, 0, 0]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&txid.to_be_bytes());
     out.extend_from_slice(body);
-}
-
-/// The header of a frame whose body is `body_len` bytes (which must fit in a u32), for a
-/// writer that sends header and body from where they are.
-pub fn frame_header(frame_type: FrameType, txid: u64, body_len: usize) -> [u8; HEADER_LEN] {
-    let len = u32::try_from(body_len).expect("frame body longer than u32::MAX");
-    let mut header = [0u8; HEADER_LEN];
-    header[0] = frame_type as u8;
-    header[4..8].copy_from_slice(&len.to_be_bytes());
-    header[8..16].copy_from_slice(&txid.to_be_bytes());
-    header
 }
 
 /// Appends an Error frame carrying `status` (a `hamux_status` value) and a message.

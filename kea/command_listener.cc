@@ -40,6 +40,13 @@ const std::set<std::string> HA_COMMANDS = {
     "lease6-get-page", "ha-maintenance-notify", "ha-sync-complete-notify",
 };
 
+/// @brief The HA commands that act on one relationship (libdhcp_ha 2.5.5+ picks it by
+/// their "server-name"): named by the listener they arrive on when a partner does not.
+const std::set<std::string> RELATIONSHIP_COMMANDS = {
+    "ha-reset", "ha-maintenance-notify", "ha-sync-complete-notify", "ha-scopes",
+    "ha-continue",
+};
+
 /// @brief Commands that unload the hook libraries (see onRequest).
 const std::set<std::string> UNLOADING_COMMANDS = {
     "config-set", "config-reload", "libreload",
@@ -112,6 +119,11 @@ CommandListener::CommandListener(const HookConfig& config, const std::vector<siz
         heartbeats_.push_back(HeartbeatState{&relationship,
                                              primary ? "passive-backup" : "backup",
                                              primary ? me.name : "", service});
+    }
+    // Several hot-standby relationships: each has its own listener (hamux_config.cc),
+    // and a Kea 2.2 partner names no relationship in its commands, so this one does.
+    if (config.relationships.size() > 1 && group.size() == 1 && heartbeats_[0].service) {
+        relationship_name_ = self.name;
     }
     threads_ = config.listenerThreads(index, poll);
     ConstElementPtr handlers = threads_->get("handler-threads");
@@ -318,6 +330,27 @@ CommandListener::respond(hamux_request* request, const ConstElementPtr& answer) 
 }
 
 ConstElementPtr
+CommandListener::namingRelationship(const ConstElementPtr& command,
+                                    const ConstElementPtr& arguments) const {
+    if (arguments && (arguments->getType() != Element::map || arguments->get("server-name"))) {
+        return (command);  // named already (libdhcp_ha 2.5.5+), or refused as it is
+    }
+    ElementPtr named = Element::createMap();
+    for (auto const& entry : command->mapValue()) {
+        named->set(entry.first, entry.second);
+    }
+    ElementPtr args = Element::createMap();
+    if (arguments) {
+        for (auto const& entry : arguments->mapValue()) {
+            args->set(entry.first, entry.second);
+        }
+    }
+    args->set("server-name", Element::create(relationship_name_));
+    named->set("arguments", args);
+    return (named);
+}
+
+ConstElementPtr
 CommandListener::heartbeat(const ConstElementPtr& args) const {
     const HeartbeatState* found = &heartbeats_[0];
     if (args) {
@@ -418,6 +451,10 @@ CommandListener::onRequest(hamux_request* request, const uint8_t* body, size_t l
                                       " accepted on the HA port: it reloads the hook"
                                       " serving it; use Kea's control channel"));
         return;
+    }
+
+    if (!relationship_name_.empty() && RELATIONSHIP_COMMANDS.count(name) > 0) {
+        command = namingRelationship(command, arguments);
     }
 
     // Anything else runs where Kea runs its own commands, one at a time, with the

@@ -100,6 +100,14 @@ public:
     data::ConstElementPtr heartbeat(const data::ConstElementPtr& arguments) const;
 
 private:
+    /// @brief @c command with "server-name" set to @c relationship_name_ unless its
+    /// arguments name one already (or are not a map, which the handler refuses).
+    data::ConstElementPtr namingRelationship(const data::ConstElementPtr& command,
+                                             const data::ConstElementPtr& arguments) const;
+
+public:
+
+private:
     /// @brief Waits until @c deadline for the gate, then counts this thread in.
     /// @return false if the gate stayed closed or was given up.
     bool enterGate(std::chrono::steady_clock::time_point deadline);
@@ -174,6 +182,9 @@ private:
     };
     /// @brief One per relationship of the group, in its order.
     std::vector<HeartbeatState> heartbeats_;
+    /// @brief With several hot-standby relationships, this server's name in the one
+    /// this listener serves (what a partner's commands are tied to); else empty.
+    std::string relationship_name_;
     std::mutex gate_mutex_;
     std::condition_variable gate_cv_;
     bool open_ = false;

@@ -14,7 +14,6 @@
 #include <load_balance_hash.h>
 
 #include <cc/command_interpreter.h>
-#include <config/command_mgr.h>
 #include <dhcp/dhcp4.h>
 #include <dhcp/dhcp6.h>
 #include <dhcp/option_int.h>
@@ -127,8 +126,10 @@ stateFromName(const std::string& name) {
 }
 
 HaService::HaService(const RelationshipConfig& config, bool v6,
-                     const NetworkStatePtr& network_state, MainThreadQueue& main)
-    : config_(config), v6_(v6), network_state_(network_state), main_(main),
+                     const NetworkStatePtr& network_state, MainThreadQueue& main,
+                     const ServiceGatePtr& gate, size_t member)
+    : config_(config), v6_(v6), network_state_(network_state), main_(main), gate_(gate),
+      member_(member),
       partner_(config.failoverPeer()), poke_ns_(steadyNs()) {
     for (auto const& peer : config.peers) {
         if (peer.role == "primary") {
@@ -149,8 +150,9 @@ HaService::start(ControlSender send, ControlWaiter wait) {
     wait_ = std::move(wait);
     running_ = true;
     poke_ns_ = steadyNs();  // as CommunicationState's poke_time_ at construction
-    // As HAService's constructor: what HA disabled is cleared, then the model starts.
-    if (network_state_) {
+    // As HAService's constructor: what HA disabled is cleared, then the model starts
+    // (with a gate, once for all its relationships, before they start).
+    if (network_state_ && !gate_) {
         network_state_->reset(NetworkState::Origin::HA_COMMAND);
     }
     state_ = HaState::WAITING;
@@ -167,7 +169,15 @@ HaService::stop() {
     heartbeat_running_ = false;
     sync_.reset();
     sync_running_ = false;
-    if (disabled_by_command_) {
+    if (gate_) {
+        // Undone the way it was done, as below: only after libreload.
+        if (!network_state_ && !gate_->wants(member_)) {
+            try {
+                gate_->want(member_, true);
+            } catch (...) {
+            }
+        }
+    } else if (disabled_by_command_) {
         // Undone the way it was done (libreload: no network state).
         try {
             setService(true);
@@ -684,11 +694,16 @@ HaService::adjustNetworkState() {
                   state_ == HaState::TERMINATED;
     if (enable != serviceEnabled()) {
         setService(enable);
+    } else if (gate_) {
+        gate_->want(member_, enable);  // the other relationships' wishes may have changed
     }
 }
 
 bool
 HaService::serviceEnabled() const {
+    if (gate_) {
+        return (gate_->wants(member_));
+    }
     if (network_state_) {
         return (network_state_->isServiceEnabled());
     }
@@ -704,20 +719,14 @@ HaService::setService(bool enabled) {
         LOG_INFO(hamux_logger, HAMUX_LOCAL_DHCP_DISABLE_STATE).arg(config_.this_server_name)
             .arg(stateName(state_));
     }
-    if (network_state_) {
-        if (enabled) {
-            network_state_->enableService(NetworkState::Origin::HA_COMMAND);
-        } else {
-            network_state_->disableService(NetworkState::Origin::HA_COMMAND);
-        }
+    if (gate_) {
+        gate_->want(member_, enabled);
         return;
     }
-    // libreload gives no network state: Kea's own commands, with the HA origin.
-    ElementPtr arguments = Element::createMap();
-    arguments->set("origin", Element::create("ha-partner"));
-    CommandMgr::instance().processCommand(
-        createCommand(enabled ? "dhcp-enable" : "dhcp-disable", arguments));
-    disabled_by_command_ = !enabled;
+    ServiceGate::switchService(network_state_, enabled);
+    if (!network_state_) {
+        disabled_by_command_ = !enabled;
+    }
 }
 
 void

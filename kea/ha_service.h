@@ -8,6 +8,7 @@
 #include <lease_sync.h>
 #include <main_thread_queue.h>
 #include <main_thread_timer.h>
+#include <service_gate.h>
 
 #include <cc/data.h>
 #include <dhcp/pkt4.h>
@@ -89,8 +90,11 @@ class HaService : public boost::noncopyable,
 public:
     /// @param network_state Kea's (dhcpX_srv_configured); null after libreload, when
     /// the DHCP service is switched with dhcp-disable / dhcp-enable commands instead.
+    /// @param gate With several hot-standby relationships, the service they share
+    /// (switched through it, as member @c member); null with one.
     HaService(const RelationshipConfig& config, bool v6,
-              const dhcp::NetworkStatePtr& network_state, MainThreadQueue& main);
+              const dhcp::NetworkStatePtr& network_state, MainThreadQueue& main,
+              const ServiceGatePtr& gate = ServiceGatePtr(), size_t member = 0);
 
     ~HaService();
 
@@ -274,6 +278,8 @@ private:
     bool v6_;
     dhcp::NetworkStatePtr network_state_;
     MainThreadQueue& main_;
+    ServiceGatePtr gate_;
+    size_t member_;
     ControlSender send_;
     ControlWaiter wait_;
     /// @brief The failover partner; null on a backup (which only receives).

@@ -10,6 +10,7 @@
 #include <cc/command_interpreter.h>
 #include <dhcpsrv/network_state.h>
 #include <hooks/hooks.h>
+#include <hooks/server_hooks.h>
 
 using namespace isc::data;
 using namespace isc::hamux;
@@ -116,6 +117,67 @@ serverConfigured(CalloutHandle& handle, bool v6) {
     return (0);
 }
 
+// Several hot-standby relationships (hub and spoke): registered in load() only then,
+// so that a server with one relationship runs none of them per packet.
+
+int
+subnet4Select(CalloutHandle& handle) {
+    return (guarded("subnet4_select", [&handle]() { impl->subnet4Select(handle); }));
+}
+
+int
+subnet6Select(CalloutHandle& handle) {
+    return (guarded("subnet6_select", [&handle]() { impl->subnet6Select(handle); }));
+}
+
+int
+lease4Select(CalloutHandle& handle) {
+    return (guarded("lease4_select", [&handle]() { impl->lease4Select(handle); }));
+}
+
+int
+lease6Select(CalloutHandle& handle) {
+    return (guarded("lease6_select", [&handle]() { impl->lease6Select(handle); }));
+}
+
+int
+lease4Kept(CalloutHandle& handle) {
+    return (guarded("lease4 callout", [&handle]() { impl->lease4Kept(handle); }));
+}
+
+int
+lease6Kept(CalloutHandle& handle) {
+    return (guarded("lease6 callout", [&handle]() { impl->lease6Kept(handle); }));
+}
+
+int
+answerReady(CalloutHandle& handle) {
+    return (guarded("pkt_send", [&handle]() { impl->answerReady(handle); }));
+}
+
+/// @brief The callouts that decide a query's relationship by its subnet, for the
+/// server's family: kea-dhcp4 has no subnet6_select or pkt6_send hook point (kea-dhcp6
+/// none of DHCPv4's), and registering on an unknown one throws.
+void
+registerScopeCallouts(LibraryHandle& handle) {
+    bool v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
+    if (!v6) {
+        handle.registerCallout("subnet4_select", subnet4Select);
+        handle.registerCallout("lease4_select", lease4Select);
+        for (auto name : {"lease4_renew", "lease4_release", "lease4_decline"}) {
+            handle.registerCallout(name, lease4Kept);
+        }
+        handle.registerCallout("pkt4_send", answerReady);
+        return;
+    }
+    handle.registerCallout("subnet6_select", subnet6Select);
+    handle.registerCallout("lease6_select", lease6Select);
+    for (auto name : {"lease6_renew", "lease6_rebind", "lease6_release", "lease6_decline"}) {
+        handle.registerCallout(name, lease6Kept);
+    }
+    handle.registerCallout("pkt6_send", answerReady);
+}
+
 } // namespace
 
 extern "C" {
@@ -142,6 +204,9 @@ load(LibraryHandle& handle) {
                           "ha-continue", "ha-scopes", "ha-maintenance-notify",
                           "ha-maintenance-start", "ha-maintenance-cancel", "ha-sync"}) {
             handle.registerCommandCallout(name, haCommandHandler);
+        }
+        if (impl->scopedBySubnet()) {
+            registerScopeCallouts(handle);
         }
     } catch (const std::exception& ex) {
         LOG_ERROR(hamux_logger, HAMUX_CONFIGURATION_FAILED).arg(ex.what());

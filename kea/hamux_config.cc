@@ -642,6 +642,37 @@ checkRelationships(const HookConfig& config) {
     }
 }
 
+/// @brief What several hot-standby relationships need: each relationship's own listener
+/// (a Kea 2.2 partner names no relationship in its commands, so the URL they arrive on
+/// does) and its own partner.
+void
+checkFailoverRelationships(const HookConfig& config) {
+    for (auto const& group : config.listenerGroups()) {
+        if (group.size() > 1) {
+            const RelationshipConfig& owner = config.relationships[group[0]];
+            const RelationshipConfig& other = config.relationships[group[1]];
+            isc_throw(HamuxConfigError, "'" << other.path << "': this server's URL '"
+                      << other.thisServer().url.text << "' is also its URL in '"
+                      << owner.path << "': in hot-standby each relationship needs its own"
+                      " URL (its own listener), as with libdhcp_ha");
+        }
+    }
+    std::map<std::string, std::string> partners;  // url -> relationship path
+    for (auto const& relationship : config.relationships) {
+        const PeerConfig* partner = relationship.failoverPeer();
+        if (!partner) {
+            continue;
+        }
+        auto known = partners.emplace(partner->url.text, relationship.path);
+        if (!known.second) {
+            isc_throw(HamuxConfigError, "'" << relationship.path << ".peers': partner '"
+                      << partner->name << "' (" << partner->url.text << ") has the URL of"
+                      " the partner in '" << known.first->second << "': each relationship"
+                      " has its own partner server");
+        }
+    }
+}
+
 } // namespace
 
 HookConfigPtr
@@ -665,15 +696,26 @@ parseHookConfig(const ConstElementPtr& high_availability) {
                                                           path.str()));
     }
     if (several) {
+        // Hub and spoke (libdhcp_ha 2.5.5+): passive-backup or hot-standby in every one.
+        const RelationshipConfig& first = config->relationships[0];
         for (auto const& relationship : config->relationships) {
-            if (relationship.failoverMode()) {
+            if (relationship.loadBalancing()) {
                 isc_throw(HamuxConfigError, "'" << relationship.path << ".mode': "
-                          << relationship.mode << " in one of several relationships is"
-                          " not supported by libdhcp_hamux yet (several relationships"
-                          " are passive-backup only)");
+                          "load-balancing in one of several relationships is not"
+                          " supported by libdhcp_hamux (several relationships are"
+                          " hot-standby or passive-backup)");
+            }
+            if (relationship.mode != first.mode) {
+                isc_throw(HamuxConfigError, "'" << relationship.path << ".mode': "
+                          << relationship.mode << " here but " << first.mode << " in '"
+                          << first.path << "': several relationships of libdhcp_hamux"
+                          " are all hot-standby or all passive-backup");
             }
         }
         checkRelationships(*config);
+        if (first.failoverMode()) {
+            checkFailoverRelationships(*config);
+        }
     }
     return (config);
 }

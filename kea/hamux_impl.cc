@@ -90,6 +90,8 @@ HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
         waits_ = waits_ || (backups && relationship.wait_backup_ack) || partner;
         failover_ = failover_ || relationship.failoverMode();
     }
+    // Hub and spoke: a query's relationship is its subnet's (hamux_impl_scope.cc).
+    scoped_by_subnet_ = failover_ && config_->relationships.size() > 1;
     // kea-dhcp6 registers this hook point, kea-dhcp4 does not: what a start without
     // dhcpX_srv_configured (libreload) goes by.
     settings_.v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
@@ -169,11 +171,17 @@ HamuxImpl::start(const Settings& settings) {
     // running (a sender without its listener would replicate for a refused
     // configuration, or keep Kea's packets parked).
     // hot-standby: each relationship's state machine, started once all is in place.
+    // Several of them share Kea's DHCP service through a gate (service_gate.h).
     std::vector<HaServicePtr> services;
-    for (auto const& relationship : config_->relationships) {
+    ServiceGatePtr gate;
+    if (scoped_by_subnet_) {
+        gate.reset(new ServiceGate(network_state_, config_->relationships.size()));
+    }
+    for (size_t r = 0; r < config_->relationships.size(); ++r) {
+        const RelationshipConfig& relationship = config_->relationships[r];
         services.push_back(relationship.failoverMode()
                            ? HaServicePtr(new HaService(relationship, settings.v6,
-                                                        network_state_, main_))
+                                                        network_state_, main_, gate, r))
                            : HaServicePtr());
     }
     LeaseSenderPtr sender(new LeaseSender(*config_, poll, services));
@@ -246,6 +254,9 @@ HamuxImpl::start(const Settings& settings) {
     // The sender outlives the services' use of it (stop() stops them first).
     boost::weak_ptr<LeaseSender> weak_sender = sender_;
     bool poll_mode = poll;
+    if (gate) {
+        gate->reset();
+    }
     for (auto const& service : services_) {
         if (service) {
             service->start(
@@ -442,6 +453,11 @@ template<typename QueryPtr, typename Collection>
 void
 HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
                      const char* leases_name, const char* deleted_name) {
+    if (outOfScope(handle)) {
+        // Another server serves it (several relationships): not answered here.
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+        return;
+    }
     if (!has_targets_) {
         return;
     }
@@ -596,6 +612,17 @@ HamuxImpl::status() const {
         }
     }
     arguments->set("high-availability", ha);
+    if (scoped_by_subnet_) {
+        // hub and spoke: how queries were tied to relationships (hamux_impl_scope.cc).
+        ElementPtr scope = Element::createMap();
+        scope->set("subnets-learned", Element::create(static_cast<int64_t>(learned_.size())));
+        scope->set("decided-at-subnet-select",
+                   Element::create(static_cast<int64_t>(decided_at_subnet_.load())));
+        scope->set("decided-at-lease",
+                   Element::create(static_cast<int64_t>(decided_at_lease_.load())));
+        scope->set("not-for-us", Element::create(static_cast<int64_t>(not_for_us_.load())));
+        arguments->set("scope-by-subnet", scope);
+    }
     return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,
                                       "hamux status returned.", arguments));
 }

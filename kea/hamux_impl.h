@@ -6,6 +6,7 @@
 #include <command_listener.h>
 #include <ha_service.h>
 #include <hamux_config.h>
+#include <learned_subnets.h>
 #include <lease_sender.h>
 #include <main_thread_queue.h>
 
@@ -57,6 +58,28 @@ public:
     /// scope this server does not serve now (libdhcp_ha's query filter).
     void buffer4Receive(hooks::CalloutHandle& handle);
     void buffer6Receive(hooks::CalloutHandle& handle);
+
+    /// @brief Whether the query's scope is decided by its subnet (several hot-standby
+    /// relationships): the callouts below are registered only then.
+    bool scopedBySubnet() const { return (scoped_by_subnet_); }
+
+    /// @brief subnet4_select / subnet6_select: a learned subnet's relationship decides;
+    /// a query of no subnet is dropped (hamux_impl_scope.cc).
+    void subnet4Select(hooks::CalloutHandle& handle);
+    void subnet6Select(hooks::CalloutHandle& handle);
+
+    /// @brief lease4_select / lease6_select: an undecided query is decided by the new
+    /// lease's subnet, which is learned; out of scope, the lease is not made (SKIP).
+    void lease4Select(hooks::CalloutHandle& handle);
+    void lease6Select(hooks::CalloutHandle& handle);
+
+    /// @brief lease4_renew, lease4_release, lease4_decline and their DHCPv6 kin: as
+    /// above, by the existing lease's subnet, without learning.
+    void lease4Kept(hooks::CalloutHandle& handle);
+    void lease6Kept(hooks::CalloutHandle& handle);
+
+    /// @brief pkt4_send / pkt6_send: the answer to a query out of scope is dropped.
+    void answerReady(hooks::CalloutHandle& handle);
 
     /// @brief ha-heartbeat, ha-reset, ha-sync-complete-notify, ha-continue, ha-scopes,
     /// ha-maintenance-notify / -start / -cancel on Kea's command channel (and a partner's, through the listener's serial lane), with
@@ -123,11 +146,37 @@ private:
     /// @brief The hot-standby relationship's state machine (one at most), or null.
     HaServicePtr failoverService() const;
 
+    /// @brief The state machine of the relationship an HA command's "server-name"
+    /// names (several relationships), else the first one's.
+    /// @throw isc::BadValue naming what is wrong with "server-name".
+    HaServicePtr serviceNamed(const std::string& command,
+                              const data::ConstElementPtr& arguments) const;
+
+    /// @brief ha-maintenance-start / -cancel with several relationships: all of them.
+    data::ConstElementPtr everyService(const std::string& name);
+
     /// @brief buffer4_receive / buffer6_receive.
     template<typename QueryPtr>
     void bufferReceived(hooks::CalloutHandle& handle, const char* query_name, bool v6);
 
     /// @brief leasesX_committed of a query with a lease of no relationship: dropped.
+    /// @brief Decides (and records in the handle) whether @c relationship serves it.
+    template<typename QueryPtr>
+    bool decideScope(hooks::CalloutHandle& handle, const QueryPtr& query,
+                     size_t relationship);
+
+    template<typename QueryPtr, typename SubnetPtr>
+    void subnetSelected(hooks::CalloutHandle& handle, const char* query_name,
+                        const char* subnet_name);
+
+    /// @param subnet_name The subnet argument to learn from, or null.
+    template<typename QueryPtr, typename LeasePtr, typename SubnetPtr>
+    void leaseChosen(hooks::CalloutHandle& handle, const char* query_name,
+                     const char* lease_name, const char* subnet_name);
+
+    /// @brief Whether the query was decided out of scope (several relationships).
+    bool outOfScope(hooks::CalloutHandle& handle) const;
+
     void noRelationship(hooks::CalloutHandle& handle, const std::string& label,
                         const std::string& why);
 
@@ -165,6 +214,9 @@ private:
     /// @brief Whether a relationship is hot-standby (its HaService switches the DHCP
     /// service, not adjustNetworkState).
     bool failover_ = false;
+    /// @brief Several hot-standby relationships (hub and spoke): a query is in scope by
+    /// its subnet's relationship, decided in the subnet and lease callouts.
+    bool scoped_by_subnet_ = false;
     dhcp::NetworkStatePtr network_state_;
     /// @brief A backup started without the network state disabled DHCP by command.
     bool disabled_by_command_ = false;
@@ -179,6 +231,12 @@ private:
     std::vector<CommandListenerPtr> listeners_;
     /// @brief Per relationship: its state machine (hot-standby) or null.
     std::vector<HaServicePtr> services_;
+    LearnedSubnets learned_;
+    /// @brief Queries whose scope was decided at subnetX_select, at a lease callout,
+    /// and those of them not served here (hamux-status' "scope-by-subnet").
+    std::atomic<uint64_t> decided_at_subnet_{0};
+    std::atomic<uint64_t> decided_at_lease_{0};
+    std::atomic<uint64_t> not_for_us_{0};
     bool sockets_registered_ = false;
     bool cs_registered_ = false;
 };

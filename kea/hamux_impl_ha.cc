@@ -72,6 +72,55 @@ HamuxImpl::waitForControl(LeaseSender& sender, bool poll, const PeerConfig& peer
 }
 
 HaServicePtr
+HamuxImpl::serviceNamed(const std::string& command, const ConstElementPtr& args) const {
+    // As libdhcp_ha 2.5.5+'s getHAServiceByServerName: any server of a relationship
+    // names it; with no name, the first relationship's.
+    if (!scoped_by_subnet_ || !args || args->getType() != Element::map) {
+        return (failoverService());
+    }
+    ConstElementPtr server_name = args->get("server-name");
+    if (!server_name) {
+        return (failoverService());
+    }
+    if (server_name->getType() != Element::string) {
+        isc_throw(isc::BadValue, "'server-name' must be a string in the '" << command
+                  << "' command");
+    }
+    for (size_t r = 0; r < config_->relationships.size(); ++r) {
+        if (config_->relationships[r].hasServer(server_name->stringValue())) {
+            return (r < services_.size() ? services_[r] : HaServicePtr());
+        }
+    }
+    isc_throw(isc::BadValue, server_name->stringValue() << " matches no configured"
+              " 'server-name'");
+}
+
+ConstElementPtr
+HamuxImpl::everyService(const std::string& name) {
+    // As libdhcp_ha 2.5.5+: each relationship in turn; a start stops at the first
+    // refusal, a cancel goes through all; the last answer is the command's.
+    ConstElementPtr answer = isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR,
+                                                       "libdhcp_hamux is not started: " +
+                                                       not_started_);
+    for (auto const& service : services_) {
+        if (!service) {
+            continue;
+        }
+        if (name == "ha-maintenance-start") {
+            answer = service->maintenanceStartCommand();
+            int result = isc::config::CONTROL_RESULT_ERROR;
+            isc::config::parseAnswer(result, answer);
+            if (result != isc::config::CONTROL_RESULT_SUCCESS) {
+                break;
+            }
+        } else {
+            answer = service->maintenanceCancelCommand();
+        }
+    }
+    return (answer);
+}
+
+HaServicePtr
 HamuxImpl::failoverService() const {
     for (auto const& service : services_) {
         if (service) {
@@ -84,7 +133,8 @@ HamuxImpl::failoverService() const {
 template<typename QueryPtr>
 void
 HamuxImpl::bufferReceived(CalloutHandle& handle, const char* query_name, bool v6) {
-    HaServicePtr service = failoverService();
+    // Several relationships: the subnet decides, later (hamux_impl_scope.cc).
+    HaServicePtr service = scoped_by_subnet_ ? HaServicePtr() : failoverService();
     if (!service || handle.getStatus() == CalloutHandle::NEXT_STEP_DROP) {
         return;
     }
@@ -212,7 +262,16 @@ HamuxImpl::haCommand(const std::string& name, const ConstElementPtr& arguments) 
     if (name == "ha-sync") {
         return (syncCommand(arguments));
     }
-    HaServicePtr service = failoverService();
+    if (scoped_by_subnet_ &&
+        (name == "ha-maintenance-start" || name == "ha-maintenance-cancel")) {
+        return (everyService(name));
+    }
+    HaServicePtr service;
+    try {
+        service = serviceNamed(name, arguments);
+    } catch (const std::exception& ex) {
+        return (isc::config::createAnswer(isc::config::CONTROL_RESULT_ERROR, ex.what()));
+    }
     if (name == "ha-heartbeat") {
         if (service) {
             return (service->heartbeatAnswer());

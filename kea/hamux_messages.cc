@@ -87,6 +87,8 @@ extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED = "HAMUX_PACKET_NOT_PAR
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEUE_BOUNDED";
 // parked-packet-limit is below what the hook may keep parked.
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKET_LIMIT";
+// Several relationships: Kea selected no subnet for a query, so no relationship serves it.
+extern const isc::log::MessageID HAMUX_QUERY_NO_SUBNET = "HAMUX_QUERY_NO_SUBNET";
 // A query of a scope this server does not serve now is dropped (the partner answers it).
 extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US = "HAMUX_QUERY_NOT_FOR_US";
 // A query could not be parsed for the scope check: dropped, as Kea drops it.
@@ -173,6 +175,7 @@ const char* values[] = {
     "HAMUX_PACKET_NOT_PARKED", "%1: response dropped: with wait-backup-ack it cannot be answered without replication, and it could not be parked (%2)",
     "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
+    "HAMUX_QUERY_NO_SUBNET", "%1: dropping query: no subnet was selected for it, so no HA relationship serves it",
     "HAMUX_QUERY_NOT_FOR_US", "%1: dropping query to be processed by another server",
     "HAMUX_QUERY_UNPACK_FAILED", "%1: failed to parse the query: %2",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",

@@ -43,6 +43,7 @@ extern const isc::log::MessageID HAMUX_PACKET_DROPPED;
 extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED;
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED;
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT;
+extern const isc::log::MessageID HAMUX_QUERY_NO_SUBNET;
 extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US;
 extern const isc::log::MessageID HAMUX_QUERY_UNPACK_FAILED;
 extern const isc::log::MessageID HAMUX_REQUEST_INVALID;

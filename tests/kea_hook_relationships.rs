@@ -12,7 +12,9 @@
 //! - the configurations the hook refuses with several relationships, each named in
 //!   Kea's log (no `ha-server-name`, an unknown one, no subnet `id`, a server name in
 //!   two relationships, two roles for this server, one URL with two listener settings,
-//!   one backup with two client settings).
+//!   one backup with two client settings; in hot-standby: load-balancing among several,
+//!   hot-standby beside passive-backup, two hot-standby relationships on one URL, one
+//!   partner in two of them).
 //!
 //! Needs Kea, kea-dev and root (for 127.0.0.2 on lo); run with `--test-threads=1`.
 
@@ -415,5 +417,57 @@ fn refuses_one_backup_with_two_client_settings() {
             relationships[1]["hamux"]["request-timeout-ms"] = json!(1234);
         },
         &["high-availability[1]", "one peer of the hook's client"],
+    );
+}
+
+/// Makes a relationship of [`refuse`]'s hot-standby: its primary and this server as the
+/// standby.
+fn make_hot_standby(relationship: &mut Value) {
+    relationship["mode"] = json!("hot-standby");
+    relationship["peers"][1]["role"] = json!("standby");
+    relationship.as_object_mut().unwrap().remove("wait-backup-ack");
+}
+
+#[test]
+fn refuses_load_balancing_in_several_relationships() {
+    refuse(
+        |relationships, _| {
+            for r in relationships.iter_mut() {
+                r["mode"] = json!("load-balancing");
+                r["peers"][1]["role"] = json!("secondary");
+                r.as_object_mut().unwrap().remove("wait-backup-ack");
+            }
+        },
+        &["high-availability[0].mode", "load-balancing in one of several relationships"],
+    );
+}
+
+#[test]
+fn refuses_hot_standby_beside_passive_backup() {
+    refuse(
+        |relationships, _| make_hot_standby(&mut relationships[1]),
+        &["high-availability[1].mode", "hot-standby here but passive-backup"],
+    );
+}
+
+#[test]
+fn refuses_two_hot_standby_relationships_on_one_url() {
+    // Each needs its own listener: a Kea 2.2 partner's commands name no relationship.
+    refuse(
+        |relationships, _| relationships.iter_mut().for_each(make_hot_standby),
+        &["high-availability[1]", "needs its own URL"],
+    );
+}
+
+#[test]
+fn refuses_one_partner_in_two_hot_standby_relationships() {
+    refuse(
+        |relationships, _| {
+            relationships.iter_mut().for_each(make_hot_standby);
+            let [other] = free_ports();
+            relationships[1]["peers"][1]["url"] = json!(url(other));
+            relationships[1]["peers"][0]["url"] = relationships[0]["peers"][0]["url"].clone();
+        },
+        &["high-availability[1].peers", "its own partner"],
     );
 }

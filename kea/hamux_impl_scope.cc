@@ -1,0 +1,182 @@
+// Copyright (C) 2026 The hamux authors. MPL-2.0.
+//
+// Several hot-standby relationships in one server (libdhcp_ha 2.5.5+'s hub and spoke):
+// a query is served only if the relationship of its subnet serves it (its state machine's
+// scope), as libdhcp_ha decides at subnet4_select / subnet6_select. The hook decides
+// there for the subnets it has learned (learned_subnets.h), and otherwise at the first
+// lease callout, by the subnet id of the lease Kea is about to give, take back or renew:
+// before Kea's lease database changes. A query not in scope is dropped: its lease step
+// skipped (nothing in the lease database changes, nothing is replicated) and its answer
+// not sent.
+
+#include <hamux_impl.h>
+#include <hamux_log.h>
+#include <learned_subnets.h>
+#include <hamux_stats.h>
+
+#include <dhcp/pkt4.h>
+#include <dhcp/pkt6.h>
+#include <dhcpsrv/lease.h>
+#include <hooks/hooks.h>
+
+using namespace isc::dhcp;
+using namespace isc::hooks;
+
+namespace isc {
+namespace hamux {
+
+namespace {
+
+/// @brief The query's scope decision in its callout handle's context (one handle per
+/// query through all its callouts).
+const char* SCOPE_CONTEXT = "hamux-scope";
+
+enum Scope { UNDECIDED = -1, OUT_OF_SCOPE = 0, IN_SCOPE = 1 };
+
+Scope
+decided(CalloutHandle& handle) {
+    int scope = UNDECIDED;
+    try {
+        handle.getContext(SCOPE_CONTEXT, scope);
+    } catch (const NoSuchCalloutContext&) {
+        return (UNDECIDED);
+    }
+    return (static_cast<Scope>(scope));
+}
+
+} // namespace
+
+template<typename QueryPtr>
+bool
+HamuxImpl::decideScope(CalloutHandle& handle, const QueryPtr& query, size_t relationship) {
+    HaServicePtr service = relationship < services_.size() ? services_[relationship]
+                           : HaServicePtr();
+    // A relationship without a state machine (a backup's) serves as it is configured.
+    bool in = !service || service->inScope(query);
+    handle.setContext(SCOPE_CONTEXT, static_cast<int>(in ? IN_SCOPE : OUT_OF_SCOPE));
+    if (!in) {
+        not_for_us_.fetch_add(1, std::memory_order_relaxed);
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_NOT_FOR_US)
+            .arg(query->getLabel());
+    }
+    return (in);
+}
+
+template<typename QueryPtr, typename SubnetPtr>
+void
+HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
+                          const char* subnet_name) {
+    if (!started() || handle.getStatus() == CalloutHandle::NEXT_STEP_DROP) {
+        return;
+    }
+    QueryPtr query;
+    SubnetPtr subnet;
+    handle.getArgument(query_name, query);
+    handle.getArgument(subnet_name, subnet);
+    if (!subnet) {
+        // As libdhcp_ha: without a subnet no relationship can be found to serve it.
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_NO_SUBNET)
+            .arg(query->getLabel());
+        handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+        return;
+    }
+    int relationship = learned_.find(subnet.get());
+    if (relationship == LearnedSubnets::UNKNOWN) {
+        handle.setContext(SCOPE_CONTEXT, static_cast<int>(UNDECIDED));
+        return;
+    }
+    decided_at_subnet_.fetch_add(1, std::memory_order_relaxed);
+    if (!decideScope(handle, query, static_cast<size_t>(relationship))) {
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+    }
+}
+
+template<typename QueryPtr, typename LeasePtr, typename SubnetPtr>
+void
+HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name, const char* lease_name,
+                       const char* subnet_name) {
+    if (!started()) {
+        return;
+    }
+    Scope scope = decided(handle);
+    if (scope == UNDECIDED) {
+        QueryPtr query;
+        LeasePtr lease;
+        handle.getArgument(query_name, query);
+        handle.getArgument(lease_name, lease);
+        if (!lease) {
+            return;
+        }
+        auto found = config_->subnet_relationships.find(lease->subnet_id_);
+        if (found == config_->subnet_relationships.end()) {
+            // As libdhcp_ha drops a query whose subnet names no relationship.
+            LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(query->getLabel())
+                .arg("lease " + lease->addr_.toText() + " is in subnet " +
+                     std::to_string(lease->subnet_id_) + ", which no relationship's"
+                     " 'ha-server-name' names");
+            stats::bump(stats::PACKETS_DROPPED);
+            handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
+            scope = OUT_OF_SCOPE;
+        } else {
+            if (subnet_name) {
+                // The lease is being made in this subnet: the pair Kea passes here is
+                // the subnet object and its id.
+                SubnetPtr subnet;
+                handle.getArgument(subnet_name, subnet);
+                learned_.learn(subnet, found->second);
+            }
+            decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
+            scope = decideScope(handle, query, found->second) ? IN_SCOPE : OUT_OF_SCOPE;
+        }
+    }
+    if (scope == OUT_OF_SCOPE) {
+        // The lease is not given, renewed, released or declined here.
+        handle.setStatus(CalloutHandle::NEXT_STEP_SKIP);
+    }
+}
+
+void
+HamuxImpl::answerReady(CalloutHandle& handle) {
+    if (decided(handle) == OUT_OF_SCOPE) {
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+    }
+}
+
+bool
+HamuxImpl::outOfScope(CalloutHandle& handle) const {
+    return (scoped_by_subnet_ && decided(handle) == OUT_OF_SCOPE);
+}
+
+void
+HamuxImpl::subnet4Select(CalloutHandle& handle) {
+    subnetSelected<Pkt4Ptr, Subnet4Ptr>(handle, "query4", "subnet4");
+}
+
+void
+HamuxImpl::subnet6Select(CalloutHandle& handle) {
+    subnetSelected<Pkt6Ptr, Subnet6Ptr>(handle, "query6", "subnet6");
+}
+
+void
+HamuxImpl::lease4Select(CalloutHandle& handle) {
+    leaseChosen<Pkt4Ptr, Lease4Ptr, Subnet4Ptr>(handle, "query4", "lease4", "subnet4");
+}
+
+void
+HamuxImpl::lease6Select(CalloutHandle& handle) {
+    leaseChosen<Pkt6Ptr, Lease6Ptr, Subnet6Ptr>(handle, "query6", "lease6", "subnet6");
+}
+
+void
+HamuxImpl::lease4Kept(CalloutHandle& handle) {
+    leaseChosen<Pkt4Ptr, Lease4Ptr, Subnet4Ptr>(handle, "query4", "lease4", nullptr);
+}
+
+void
+HamuxImpl::lease6Kept(CalloutHandle& handle) {
+    leaseChosen<Pkt6Ptr, Lease6Ptr, Subnet6Ptr>(handle, "query6", "lease6", nullptr);
+}
+
+} // namespace hamux
+} // namespace isc

@@ -1,8 +1,9 @@
 //! perfdhcp (Kea's DHCP load generator) on loopback: it acts as a DHCPv4 relay at
-//! [`RELAY4`] (which Kea's subnets select), an address `lo` lacks until root adds it, and
-//! binds the relay's port 67 (547 of ::1 for DHCPv6) — so one run at a time on this
-//! machine, across processes: the Kea tests and `hamux bench --scenario kea-e2e` take
-//! [`PerfdhcpTurn`] around their runs.
+//! [`RELAY4`] (which Kea's subnets select; a test with several relays has others, see
+//! [`ensure_relay_address`]), an address `lo` lacks until root adds it, and binds the
+//! relay's port 67 (547 of ::1 for DHCPv6) — so one run at a time on this machine, across
+//! processes: the Kea tests and `hamux bench --scenario kea-e2e` take [`PerfdhcpTurn`]
+//! around their runs.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -58,7 +59,13 @@ fn lo_has(address: &str) -> bool {
 /// Gives `lo` the relay address [`RELAY4`] if it lacks it; `Err` (and how to do it) if
 /// that is impossible here (it needs root and iproute2).
 pub fn add_relay_address() -> Result<(), String> {
-    let relay = RELAY4.to_string();
+    ensure_relay_address(RELAY4)
+}
+
+/// Gives `lo` the relay address `relay` (a /32) if it lacks it; `Err` (and how to do it)
+/// if that is impossible here (it needs root and iproute2).
+pub fn ensure_relay_address(relay: Ipv4Addr) -> Result<(), String> {
+    let relay = relay.to_string();
     if lo_has(&relay) {
         return Ok(());
     }
@@ -75,6 +82,13 @@ pub fn add_relay_address() -> Result<(), String> {
 #[track_caller]
 pub fn relay_address_ready() -> bool {
     crate::skip::needs(add_relay_address())
+}
+
+/// For a test: [`ensure_relay_address`] of `relay`, or the test is skipped through
+/// [`crate::skip`].
+#[track_caller]
+pub fn relay_ready(relay: Ipv4Addr) -> bool {
+    crate::skip::needs(ensure_relay_address(relay))
 }
 
 /// `Ok` if `lo` has ::1 (perfdhcp -6 relays from it).

@@ -531,6 +531,7 @@ pub fn check_refused(config: &Value, says: &[&str]) {
     println!("refused ({code:?}): {line}");
 }
 
+pub use testkit::perfdhcp::{ensure_relay_address, relay_ready};
 pub use testkit::perfdhcp::{relay_address_ready, PerfdhcpTurn};
 
 /// Whether `lo` has ::1 (perfdhcp -6 relays from it); else the skip policy's line.
@@ -572,11 +573,23 @@ pub fn perfdhcp(family: Family, dhcp_port: u16, seconds: u32) -> PerfdhcpReport 
 /// Runs perfdhcp against a server's DHCP port on loopback with `args` (rates, run time,
 /// clients: see perfdhcp(8)) added to the relay and server arguments of [`perfdhcp`].
 pub fn perfdhcp_with(family: Family, dhcp_port: u16, args: &[&str]) -> PerfdhcpReport {
+    let relay = match family {
+        Family::V4 => RELAY4,
+        Family::V6 => "lo",
+    };
+    perfdhcp_via(family, dhcp_port, relay, args)
+}
+
+/// As [`perfdhcp_with`], perfdhcp sending from `relay`: for DHCPv4 the relay address
+/// (`-l relay -L 67`, which a subnet's `relay` selects; `lo` must have it, see
+/// [`relay_ready`]; [`RELAY4`]: as [`perfdhcp_with`]), for DHCPv6 the local interface or
+/// address of `-A1 -l` (`lo`: as [`perfdhcp_with`]).
+pub fn perfdhcp_via(family: Family, dhcp_port: u16, relay: &str, args: &[&str]) -> PerfdhcpReport {
     let port = dhcp_port.to_string();
     let mut cmd = Command::new("/usr/sbin/perfdhcp");
     match family {
-        Family::V4 => cmd.arg("-4").args(args).args(["-N", &port, "-l", RELAY4, "-L", "67", "127.0.0.1"]),
-        Family::V6 => cmd.arg("-6").args(args).args(["-N", &port, "-A1", "-l", "lo", "-L", "547", "::1"]),
+        Family::V4 => cmd.arg("-4").args(args).args(["-N", &port, "-l", relay, "-L", "67", "127.0.0.1"]),
+        Family::V6 => cmd.arg("-6").args(args).args(["-N", &port, "-A1", "-l", relay, "-L", "547", "::1"]),
     };
     let Finished { status, stdout, stderr, .. } =
         run_with_limit(&mut cmd, Duration::from_secs(60), "perfdhcp");

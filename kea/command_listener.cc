@@ -330,6 +330,38 @@ CommandListener::respond(hamux_request* request, const ConstElementPtr& answer) 
 }
 
 ConstElementPtr
+CommandListener::partnerServiceCommand(const ConstElementPtr& command,
+                                       const std::string& name) const {
+    // Several hot-standby relationships: a partner's switch of the DHCP service around
+    // its lease sync is that relationship's (service_gate.h), not the whole server's
+    // through Kea's one HA origin. Anything else, or anything Kea would refuse, goes to
+    // Kea's own handler.
+    if (relationship_name_.empty() || (name != "dhcp-disable" && name != "dhcp-enable")) {
+        return (ConstElementPtr());
+    }
+    ConstElementPtr arguments = command->get("arguments");
+    if (!arguments || arguments->getType() != Element::map) {
+        return (ConstElementPtr());
+    }
+    ConstElementPtr origin = arguments->get("origin");
+    if (!origin || origin->getType() != Element::string ||
+        origin->stringValue() != "ha-partner") {
+        return (ConstElementPtr());
+    }
+    int64_t max_period = 0;
+    ConstElementPtr period = arguments->get("max-period");
+    if (name == "dhcp-disable" && period) {
+        if (period->getType() != Element::integer || period->intValue() <= 0 ||
+            period->intValue() > 4294967) {
+            return (ConstElementPtr());
+        }
+        max_period = period->intValue();
+    }
+    return (heartbeats_[0].service->partnerServiceCommand(name == "dhcp-enable",
+                                                          max_period));
+}
+
+ConstElementPtr
 CommandListener::namingRelationship(const ConstElementPtr& command,
                                     const ConstElementPtr& arguments) const {
     if (arguments && (arguments->getType() != Element::map || arguments->get("server-name"))) {
@@ -541,7 +573,10 @@ CommandListener::runSerial(hamux_request* request, const ConstElementPtr& comman
         // with no critical section: the handlers that need one (config-set, lease4-wipe,
         // ...) take it themselves. One per command would stop Kea's packet threads for
         // each partner's status-get and wait for the lease commands being applied.
-        ConstElementPtr answer = processOrError(command, name.c_str());
+        ConstElementPtr answer = partnerServiceCommand(command, name);
+        if (!answer) {
+            answer = processOrError(command, name.c_str());
+        }
         if (answer->getType() == Element::list) {
             text = answer->str();
         } else {

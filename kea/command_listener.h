@@ -100,6 +100,13 @@ public:
     data::ConstElementPtr heartbeat(const data::ConstElementPtr& arguments) const;
 
 private:
+    /// @brief With several hot-standby relationships, a partner's dhcp-disable or
+    /// dhcp-enable with the origin "ha-partner", answered by this listener's
+    /// relationship's state machine (HaService::partnerServiceCommand); null for any
+    /// other command, which Kea's handlers run. Main thread.
+    data::ConstElementPtr partnerServiceCommand(const data::ConstElementPtr& command,
+                                                const std::string& name) const;
+
     /// @brief @c command with "server-name" set to @c relationship_name_ unless its
     /// arguments name one already (or are not a map, which the handler refuses).
     data::ConstElementPtr namingRelationship(const data::ConstElementPtr& command,

@@ -166,6 +166,7 @@ void
 HaService::stop() {
     running_ = false;
     heartbeat_timer_.cancel();
+    partner_disable_timer_.cancel();
     heartbeat_running_ = false;
     sync_.reset();
     sync_running_ = false;

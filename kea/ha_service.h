@@ -137,6 +137,12 @@ public:
     data::ConstElementPtr heartbeatAnswer() const;
 
     /// @brief Commands (main thread), with libdhcp_ha's answers.
+    /// @brief With a gate (several relationships), the partner's dhcp-disable (for
+    /// @c max_period_s seconds if positive) or dhcp-enable with the origin
+    /// "ha-partner", as Kea's handler answers them: this relationship's partner's wish
+    /// in the gate (service_gate.h), undone after max-period as Kea does. Main thread.
+    data::ConstElementPtr partnerServiceCommand(bool enable, int64_t max_period_s);
+
     data::ConstElementPtr resetCommand();
     data::ConstElementPtr syncCompleteNotifyCommand();
     /// @brief ha-continue: unpauses the state machine; as libdhcp_ha it does not run it,
@@ -312,6 +318,8 @@ private:
     bool sync_complete_notified_ = false;
 
     MainThreadTimer heartbeat_timer_;
+    /// @brief A partner's dhcp-disable's max-period (with a gate).
+    MainThreadTimer partner_disable_timer_;
     bool heartbeat_running_ = false;
     bool heartbeat_in_flight_ = false;
 

@@ -14,6 +14,7 @@
 #include <cc/command_interpreter.h>
 
 #include <chrono>
+#include <sstream>
 
 using namespace isc::config;
 using namespace isc::data;
@@ -61,8 +62,54 @@ HaService::resetCommand() {
 }
 
 ConstElementPtr
+HaService::partnerServiceCommand(bool enable, int64_t max_period_s) {
+    partner_disable_timer_.cancel();
+    // Logged when it changes (a partner renews its disable before each page of a sync).
+    bool changed = gate_->remoteWants(member_) != enable;
+    gate_->wantRemote(member_, enable);
+    if (enable) {
+        if (changed) {
+            LOG_INFO(hamux_logger, HAMUX_PARTNER_DHCP_ENABLE).arg(config_.this_server_name);
+        }
+        return (createAnswer(CONTROL_RESULT_SUCCESS, "DHCP service successfully enabled"));
+    }
+    std::ostringstream text;
+    text << (v6_ ? "DHCPv6" : "DHCPv4") << " service disabled";
+    if (changed) {
+        LOG_INFO(hamux_logger, HAMUX_PARTNER_DHCP_DISABLE).arg(config_.this_server_name)
+            .arg(max_period_s > 0 ? "for at most " + std::to_string(max_period_s) + " s"
+                 : std::string("until it enables it"));
+    }
+    if (max_period_s > 0) {
+        text << " for " << max_period_s << " seconds";
+        std::weak_ptr<HaService> weak = shared_from_this();
+        partner_disable_timer_.schedule(static_cast<uint32_t>(max_period_s * 1000),
+                                        [weak]() {
+            if (auto self = weak.lock()) {
+                self->gate_->wantRemote(self->member_, true);
+            }
+        });
+    }
+    return (createAnswer(CONTROL_RESULT_SUCCESS, text.str()));
+}
+
+ConstElementPtr
 HaService::syncCompleteNotifyCommand() {
-    if (state_ == HaState::PARTNER_DOWN) {
+    if (gate_) {
+        // As libdhcp_ha 2.5.5+ with its origin per relationship: in partner-down this
+        // relationship holds the service itself until the next heartbeat resolves the
+        // pair's states (a lease made meanwhile would be missed by the partner); the
+        // partner's own hold is released in any state.
+        partner_disable_timer_.cancel();
+        if (state_ == HaState::PARTNER_DOWN) {
+            sync_complete_notified_ = true;
+            setService(false);
+        }
+        if (!gate_->remoteWants(member_)) {
+            LOG_INFO(hamux_logger, HAMUX_PARTNER_DHCP_ENABLE).arg(config_.this_server_name);
+        }
+        gate_->wantRemote(member_, true);
+    } else if (state_ == HaState::PARTNER_DOWN) {
         // The next heartbeat decides (libdhcp_ha): if the partner is gone by then, the
         // service its sync disabled is enabled again.
         sync_complete_notified_ = true;

@@ -131,23 +131,13 @@ subnet6Select(CalloutHandle& handle) {
 }
 
 int
-lease4Select(CalloutHandle& handle) {
-    return (guarded("lease4_select", [&handle]() { impl->lease4Select(handle); }));
+lease4Chosen(CalloutHandle& handle) {
+    return (guarded("lease4 callout", [&handle]() { impl->lease4Chosen(handle); }));
 }
 
 int
-lease6Select(CalloutHandle& handle) {
-    return (guarded("lease6_select", [&handle]() { impl->lease6Select(handle); }));
-}
-
-int
-lease4Kept(CalloutHandle& handle) {
-    return (guarded("lease4 callout", [&handle]() { impl->lease4Kept(handle); }));
-}
-
-int
-lease6Kept(CalloutHandle& handle) {
-    return (guarded("lease6 callout", [&handle]() { impl->lease6Kept(handle); }));
+lease6Chosen(CalloutHandle& handle) {
+    return (guarded("lease6 callout", [&handle]() { impl->lease6Chosen(handle); }));
 }
 
 int
@@ -163,17 +153,16 @@ registerScopeCallouts(LibraryHandle& handle) {
     bool v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
     if (!v6) {
         handle.registerCallout("subnet4_select", subnet4Select);
-        handle.registerCallout("lease4_select", lease4Select);
-        for (auto name : {"lease4_renew", "lease4_release", "lease4_decline"}) {
-            handle.registerCallout(name, lease4Kept);
+        for (auto name : {"lease4_select", "lease4_renew", "lease4_release", "lease4_decline"}) {
+            handle.registerCallout(name, lease4Chosen);
         }
         handle.registerCallout("pkt4_send", answerReady);
         return;
     }
     handle.registerCallout("subnet6_select", subnet6Select);
-    handle.registerCallout("lease6_select", lease6Select);
-    for (auto name : {"lease6_renew", "lease6_rebind", "lease6_release", "lease6_decline"}) {
-        handle.registerCallout(name, lease6Kept);
+    for (auto name : {"lease6_select", "lease6_renew", "lease6_rebind", "lease6_release",
+                      "lease6_decline"}) {
+        handle.registerCallout(name, lease6Chosen);
     }
     handle.registerCallout("pkt6_send", answerReady);
 }

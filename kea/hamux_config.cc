@@ -830,6 +830,8 @@ HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
         if (!subnets || subnets->getType() != Element::list) {
             return;
         }
+        size_t network_index = relationships.size();
+        std::string network_path;
         for (size_t i = 0; i < subnets->size(); ++i) {
             ConstElementPtr subnet = subnets->get(i);
             std::ostringstream path;
@@ -865,6 +867,21 @@ HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
                           " explicit one");
             }
             mapped[static_cast<uint32_t>(id->intValue())] = index;
+            // hot-standby: a query's relationship is learned from any lease of it (its
+            // shared network's subnets are all candidates), so they must agree.
+            if (network && relationships[index].failoverMode()) {
+                if (network_index == relationships.size()) {
+                    network_index = index;
+                    network_path = path.str();
+                } else if (network_index != index) {
+                    isc_throw(HamuxConfigError, "'" << path.str() << "' is in relationship '"
+                              << relationships[index].this_server_name << "' but '"
+                              << network_path << "', of the same shared network, in '"
+                              << relationships[network_index].this_server_name << "': in"
+                              " hot-standby the subnets of a shared network belong to one"
+                              " relationship");
+                }
+            }
         }
     };
     map(server->get(list), ConstElementPtr(), list);

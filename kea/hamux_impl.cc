@@ -453,26 +453,27 @@ template<typename QueryPtr, typename Collection>
 void
 HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
                      const char* leases_name, const char* deleted_name) {
-    if (outOfScope(handle)) {
-        // Another server serves it (several relationships): not answered here.
-        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
-        return;
-    }
-    if (!has_targets_) {
-        return;
-    }
-    // An earlier library dropped or skipped the query: nothing to replicate or park,
-    // as libdhcp_ha decides.
-    if (handle.getStatus() == CalloutHandle::NEXT_STEP_DROP ||
-        handle.getStatus() == CalloutHandle::NEXT_STEP_SKIP) {
-        return;
-    }
     QueryPtr query;
     boost::shared_ptr<Collection> leases;
     boost::shared_ptr<Collection> deleted;
     handle.getArgument(query_name, query);
     handle.getArgument(leases_name, leases);
     handle.getArgument(deleted_name, deleted);
+    if (!has_targets_ && !scoped_by_subnet_) {
+        return;
+    }
+    if (scoped_by_subnet_ && started() &&
+        !committedInScope(handle, query, leases.get(), deleted.get())) {
+        // Another server serves it (several relationships): not answered here.
+        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+        return;
+    }
+    // An earlier library dropped or skipped the query: nothing to replicate or park,
+    // as libdhcp_ha decides.
+    if (!has_targets_ || handle.getStatus() == CalloutHandle::NEXT_STEP_DROP ||
+        handle.getStatus() == CalloutHandle::NEXT_STEP_SKIP) {
+        return;
+    }
     if ((!leases || leases->empty()) && (!deleted || deleted->empty())) {
         return;  // e.g. a DHCPNAK
     }
@@ -621,6 +622,8 @@ HamuxImpl::status() const {
         scope->set("decided-at-lease",
                    Element::create(static_cast<int64_t>(decided_at_lease_.load())));
         scope->set("not-for-us", Element::create(static_cast<int64_t>(not_for_us_.load())));
+        scope->set("undecided-dropped",
+                   Element::create(static_cast<int64_t>(undecided_dropped_.load())));
         arguments->set("scope-by-subnet", scope);
     }
     return (isc::config::createAnswer(isc::config::CONTROL_RESULT_SUCCESS,

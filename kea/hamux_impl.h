@@ -68,17 +68,14 @@ public:
     void subnet4Select(hooks::CalloutHandle& handle);
     void subnet6Select(hooks::CalloutHandle& handle);
 
-    /// @brief lease4_select / lease6_select: an undecided query is decided by the new
-    /// lease's subnet, which is learned; out of scope, the lease is not made (SKIP).
-    void lease4Select(hooks::CalloutHandle& handle);
-    void lease6Select(hooks::CalloutHandle& handle);
+    /// @brief lease4_select, lease4_renew, lease4_release, lease4_decline and their
+    /// DHCPv6 kin (and lease6_rebind): an undecided query is decided by the lease's
+    /// subnet, and its selected subnet learned; out of scope the lease step is skipped.
+    void lease4Chosen(hooks::CalloutHandle& handle);
+    void lease6Chosen(hooks::CalloutHandle& handle);
 
-    /// @brief lease4_renew, lease4_release, lease4_decline and their DHCPv6 kin: as
-    /// above, by the existing lease's subnet, without learning.
-    void lease4Kept(hooks::CalloutHandle& handle);
-    void lease6Kept(hooks::CalloutHandle& handle);
-
-    /// @brief pkt4_send / pkt6_send: the answer to a query out of scope is dropped.
+    /// @brief pkt4_send / pkt6_send: the answer to a query out of scope, or that no
+    /// callout tied to a relationship, is dropped.
     void answerReady(hooks::CalloutHandle& handle);
 
     /// @brief ha-heartbeat, ha-reset, ha-sync-complete-notify, ha-continue, ha-scopes,
@@ -159,7 +156,6 @@ private:
     template<typename QueryPtr>
     void bufferReceived(hooks::CalloutHandle& handle, const char* query_name, bool v6);
 
-    /// @brief leasesX_committed of a query with a lease of no relationship: dropped.
     /// @brief Decides (and records in the handle) whether @c relationship serves it.
     template<typename QueryPtr>
     bool decideScope(hooks::CalloutHandle& handle, const QueryPtr& query,
@@ -169,14 +165,22 @@ private:
     void subnetSelected(hooks::CalloutHandle& handle, const char* query_name,
                         const char* subnet_name);
 
-    /// @param subnet_name The subnet argument to learn from, or null.
-    template<typename QueryPtr, typename LeasePtr, typename SubnetPtr>
+    /// @brief Decides by @c lease's subnet; learns the query's selected subnet.
+    template<typename QueryPtr>
+    bool decideByLease(hooks::CalloutHandle& handle, const QueryPtr& query,
+                       const dhcp::Lease& lease);
+
+    template<typename QueryPtr, typename LeasePtr>
     void leaseChosen(hooks::CalloutHandle& handle, const char* query_name,
-                     const char* lease_name, const char* subnet_name);
+                     const char* lease_name);
 
-    /// @brief Whether the query was decided out of scope (several relationships).
-    bool outOfScope(hooks::CalloutHandle& handle) const;
+    /// @brief leasesX_committed with several hot-standby relationships: false if the
+    /// query is out of scope, deciding an undecided one by its leases.
+    template<typename QueryPtr, typename Collection>
+    bool committedInScope(hooks::CalloutHandle& handle, const QueryPtr& query,
+                          const Collection* leases, const Collection* deleted);
 
+    /// @brief leasesX_committed of a query with a lease of no relationship: dropped.
     void noRelationship(hooks::CalloutHandle& handle, const std::string& label,
                         const std::string& why);
 
@@ -237,6 +241,8 @@ private:
     std::atomic<uint64_t> decided_at_subnet_{0};
     std::atomic<uint64_t> decided_at_lease_{0};
     std::atomic<uint64_t> not_for_us_{0};
+    /// @brief Answers dropped because nothing tied their query to a relationship.
+    std::atomic<uint64_t> undecided_dropped_{0};
     bool sockets_registered_ = false;
     bool cs_registered_ = false;
 };

@@ -4,10 +4,11 @@
 // a query is served only if the relationship of its subnet serves it (its state machine's
 // scope), as libdhcp_ha decides at subnet4_select / subnet6_select. The hook decides
 // there for the subnets it has learned (learned_subnets.h), and otherwise at the first
-// lease callout, by the subnet id of the lease Kea is about to give, take back or renew:
-// before Kea's lease database changes. A query not in scope is dropped: its lease step
-// skipped (nothing in the lease database changes, nothing is replicated) and its answer
-// not sent.
+// lease callout, by the subnet id of the lease Kea is about to give, take back or renew,
+// before Kea's lease database changes (but for a DHCPv6 client's leases extended in
+// place, which no callout sees: decided at leases6_committed). A query not in scope is
+// dropped: its lease step skipped, nothing replicated, its answer not sent; one that
+// nothing decided is not answered either.
 
 #include <hamux_impl.h>
 #include <hamux_log.h>
@@ -30,6 +31,11 @@ namespace {
 /// @brief The query's scope decision in its callout handle's context (one handle per
 /// query through all its callouts).
 const char* SCOPE_CONTEXT = "hamux-scope";
+
+/// @brief The subnet Kea selected for an undecided query, learned once a lease of the
+/// query names its relationship (a shared network's subnets are in one relationship:
+/// hamux_config.cc).
+const char* SUBNET_CONTEXT = "hamux-subnet";
 
 enum Scope { UNDECIDED = -1, OUT_OF_SCOPE = 0, IN_SCOPE = 1 };
 
@@ -84,6 +90,7 @@ HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
     int relationship = learned_.find(subnet.get());
     if (relationship == LearnedSubnets::UNKNOWN) {
         handle.setContext(SCOPE_CONTEXT, static_cast<int>(UNDECIDED));
+        handle.setContext(SUBNET_CONTEXT, boost::shared_ptr<const void>(subnet));
         return;
     }
     decided_at_subnet_.fetch_add(1, std::memory_order_relaxed);
@@ -92,10 +99,35 @@ HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
     }
 }
 
-template<typename QueryPtr, typename LeasePtr, typename SubnetPtr>
+template<typename QueryPtr>
+bool
+HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lease& lease) {
+    auto found = config_->subnet_relationships.find(lease.subnet_id_);
+    if (found == config_->subnet_relationships.end()) {
+        // As libdhcp_ha drops a query whose subnet names no relationship.
+        LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(query->getLabel())
+            .arg("lease " + lease.addr_.toText() + " is in subnet " +
+                 std::to_string(lease.subnet_id_) + ", which no relationship's"
+                 " 'ha-server-name' names");
+        stats::bump(stats::PACKETS_DROPPED);
+        handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
+        return (false);
+    }
+    boost::shared_ptr<const void> subnet;
+    try {
+        handle.getContext(SUBNET_CONTEXT, subnet);
+    } catch (const NoSuchCalloutContext&) {
+        // No subnet was selected for it (a DHCPRELEASE, a DHCPDECLINE).
+    }
+    learned_.learn(subnet, found->second);
+    decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
+    return (decideScope(handle, query, found->second));
+}
+
+template<typename QueryPtr, typename LeasePtr>
 void
-HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name, const char* lease_name,
-                       const char* subnet_name) {
+HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name,
+                       const char* lease_name) {
     if (!started()) {
         return;
     }
@@ -108,27 +140,7 @@ HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name, const char
         if (!lease) {
             return;
         }
-        auto found = config_->subnet_relationships.find(lease->subnet_id_);
-        if (found == config_->subnet_relationships.end()) {
-            // As libdhcp_ha drops a query whose subnet names no relationship.
-            LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(query->getLabel())
-                .arg("lease " + lease->addr_.toText() + " is in subnet " +
-                     std::to_string(lease->subnet_id_) + ", which no relationship's"
-                     " 'ha-server-name' names");
-            stats::bump(stats::PACKETS_DROPPED);
-            handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
-            scope = OUT_OF_SCOPE;
-        } else {
-            if (subnet_name) {
-                // The lease is being made in this subnet: the pair Kea passes here is
-                // the subnet object and its id.
-                SubnetPtr subnet;
-                handle.getArgument(subnet_name, subnet);
-                learned_.learn(subnet, found->second);
-            }
-            decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
-            scope = decideScope(handle, query, found->second) ? IN_SCOPE : OUT_OF_SCOPE;
-        }
+        scope = decideByLease(handle, query, *lease) ? IN_SCOPE : OUT_OF_SCOPE;
     }
     if (scope == OUT_OF_SCOPE) {
         // The lease is not given, renewed, released or declined here.
@@ -136,16 +148,38 @@ HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name, const char
     }
 }
 
-void
-HamuxImpl::answerReady(CalloutHandle& handle) {
-    if (decided(handle) == OUT_OF_SCOPE) {
-        handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+template<typename QueryPtr, typename Collection>
+bool
+HamuxImpl::committedInScope(CalloutHandle& handle, const QueryPtr& query,
+                            const Collection* leases, const Collection* deleted) {
+    Scope scope = decided(handle);
+    if (scope == UNDECIDED) {
+        // No lease callout ran for it: Kea extended a DHCPv6 client's leases in place
+        // (AllocEngine's updateLeaseData). Its leases name the relationship.
+        for (const Collection* collection : {leases, deleted}) {
+            if (scope == UNDECIDED && collection && !collection->empty()) {
+                scope = decideByLease(handle, query, *collection->front()) ? IN_SCOPE
+                        : OUT_OF_SCOPE;
+            }
+        }
     }
+    return (scope != OUT_OF_SCOPE);
 }
 
-bool
-HamuxImpl::outOfScope(CalloutHandle& handle) const {
-    return (scoped_by_subnet_ && decided(handle) == OUT_OF_SCOPE);
+void
+HamuxImpl::answerReady(CalloutHandle& handle) {
+    Scope scope = decided(handle);
+    if (scope == IN_SCOPE || !started()) {
+        return;
+    }
+    if (scope == UNDECIDED) {
+        // Nothing tied it to a relationship (no lease callout, its subnet not learned
+        // yet: a DHCPINFORM, a DHCPNAK, a DHCPv6 Advertise of leases a client has):
+        // not answered rather than answered for a partner that serves it.
+        undecided_dropped_.fetch_add(1, std::memory_order_relaxed);
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_UNDECIDED);
+    }
+    handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
 }
 
 void
@@ -159,24 +193,19 @@ HamuxImpl::subnet6Select(CalloutHandle& handle) {
 }
 
 void
-HamuxImpl::lease4Select(CalloutHandle& handle) {
-    leaseChosen<Pkt4Ptr, Lease4Ptr, Subnet4Ptr>(handle, "query4", "lease4", "subnet4");
+HamuxImpl::lease4Chosen(CalloutHandle& handle) {
+    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4");
 }
 
 void
-HamuxImpl::lease6Select(CalloutHandle& handle) {
-    leaseChosen<Pkt6Ptr, Lease6Ptr, Subnet6Ptr>(handle, "query6", "lease6", "subnet6");
+HamuxImpl::lease6Chosen(CalloutHandle& handle) {
+    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6");
 }
 
-void
-HamuxImpl::lease4Kept(CalloutHandle& handle) {
-    leaseChosen<Pkt4Ptr, Lease4Ptr, Subnet4Ptr>(handle, "query4", "lease4", nullptr);
-}
-
-void
-HamuxImpl::lease6Kept(CalloutHandle& handle) {
-    leaseChosen<Pkt6Ptr, Lease6Ptr, Subnet6Ptr>(handle, "query6", "lease6", nullptr);
-}
+template bool HamuxImpl::committedInScope<Pkt4Ptr, Lease4Collection>(
+    CalloutHandle&, const Pkt4Ptr&, const Lease4Collection*, const Lease4Collection*);
+template bool HamuxImpl::committedInScope<Pkt6Ptr, Lease6Collection>(
+    CalloutHandle&, const Pkt6Ptr&, const Lease6Collection*, const Lease6Collection*);
 
 } // namespace hamux
 } // namespace isc

@@ -83,12 +83,19 @@ extern const isc::log::MessageID HAMUX_PACKET_DROPPED = "HAMUX_PACKET_DROPPED";
 // queries are not parked in Kea 2.2) or its updates not made: nothing was sent, and the
 // response is dropped rather than sent without replication.
 extern const isc::log::MessageID HAMUX_PACKET_NOT_PARKED = "HAMUX_PACKET_NOT_PARKED";
+// Several hot-standby relationships: the partner switched the DHCP service for its
+// relationship (dhcp-disable / dhcp-enable around its lease sync).
+extern const isc::log::MessageID HAMUX_PARTNER_DHCP_DISABLE = "HAMUX_PARTNER_DHCP_DISABLE";
+extern const isc::log::MessageID HAMUX_PARTNER_DHCP_ENABLE = "HAMUX_PARTNER_DHCP_ENABLE";
 // packet-queue-size is bounded: Kea may discard unparked responses silently.
 extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEUE_BOUNDED";
 // parked-packet-limit is below what the hook may keep parked.
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKET_LIMIT";
 // Several relationships: Kea selected no subnet for a query, so no relationship serves it.
 extern const isc::log::MessageID HAMUX_QUERY_NO_SUBNET = "HAMUX_QUERY_NO_SUBNET";
+// Several relationships: no callout tied a query to one (no lease callout ran and its
+// subnet is not learned yet), so its answer is not sent.
+extern const isc::log::MessageID HAMUX_QUERY_UNDECIDED = "HAMUX_QUERY_UNDECIDED";
 // A query of a scope this server does not serve now is dropped (the partner answers it).
 extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US = "HAMUX_QUERY_NOT_FOR_US";
 // A query could not be parsed for the scope check: dropped, as Kea drops it.
@@ -173,10 +180,13 @@ const char* values[] = {
     "HAMUX_NOT_STARTED_DROP", "not started (%1): with wait-backup-ack queries with leases are dropped, not answered without replication",
     "HAMUX_PACKET_DROPPED", "%1: response not sent: a partner did not acknowledge the lease update",
     "HAMUX_PACKET_NOT_PARKED", "%1: response dropped: with wait-backup-ack it cannot be answered without replication, and it could not be parked (%2)",
+    "HAMUX_PARTNER_DHCP_DISABLE", "%1: the partner disabled the DHCP service for this relationship (%2); the server serves while every relationship and partner wants it",
+    "HAMUX_PARTNER_DHCP_ENABLE", "%1: the partner enabled the DHCP service for this relationship again",
     "HAMUX_PACKET_QUEUE_BOUNDED", "multi-threading packet-queue-size is %1: when it is full Kea discards the oldest unparked response without a log; set it to 0 with wait-backup-ack",
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
     "HAMUX_QUERY_NO_SUBNET", "%1: dropping query: no subnet was selected for it, so no HA relationship serves it",
     "HAMUX_QUERY_NOT_FOR_US", "%1: dropping query to be processed by another server",
+    "HAMUX_QUERY_UNDECIDED", "dropping an answer: nothing tied its query to an HA relationship (no lease callout ran and its subnet is not learned yet)",
     "HAMUX_QUERY_UNPACK_FAILED", "%1: failed to parse the query: %2",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESET_FAILED", "%1: ha-reset on %2 failed: %3",

@@ -2,6 +2,8 @@
 
 #include <learned_subnets.h>
 
+#include <mutex>
+
 namespace isc {
 namespace hamux {
 
@@ -10,7 +12,7 @@ const size_t LearnedSubnets::LIMIT;
 
 int
 LearnedSubnets::find(const void* subnet) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_lock<std::shared_mutex> lock(mutex_);
     auto found = known_.find(subnet);
     return (found == known_.end() ? UNKNOWN : static_cast<int>(found->second.relationship));
 }
@@ -20,7 +22,7 @@ LearnedSubnets::learn(const boost::shared_ptr<const void>& subnet, size_t relati
     if (!subnet) {
         return;
     }
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::shared_mutex> lock(mutex_);
     if (known_.size() >= LIMIT && known_.count(subnet.get()) == 0) {
         known_.clear();
     }
@@ -29,7 +31,7 @@ LearnedSubnets::learn(const boost::shared_ptr<const void>& subnet, size_t relati
 
 size_t
 LearnedSubnets::size() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_lock<std::shared_mutex> lock(mutex_);
     return (known_.size());
 }
 

@@ -6,7 +6,7 @@
 #include <boost/noncopyable.hpp>
 #include <boost/shared_ptr.hpp>
 #include <cstddef>
-#include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 namespace isc {
@@ -24,12 +24,13 @@ typedef boost::shared_ptr<Subnet6> Subnet6Ptr;
 
 namespace hamux {
 
-/// @brief Which relationship each of Kea's subnet objects belongs to, learned from the
-/// lease callouts (lease4_select, lease6_select), which pass the subnet a lease is
-/// made in together with the lease and its subnet id. libdhcp_ha 2.5.5+ reads a
-/// query's relationship from the selected subnet's user-context at subnet4_select; the
-/// hook cannot read a subnet (see above), so it decides there only for subnets learned
-/// so far, and at the lease callouts for the others (hamux_impl_scope.cc).
+/// @brief Which relationship each of Kea's subnet objects belongs to. libdhcp_ha 2.5.5+
+/// reads a query's relationship from the selected subnet's user-context at
+/// subnet4_select; the hook cannot read a subnet (see above), so it decides there only
+/// for subnets learned so far: a query of another one is decided later by the subnet
+/// id of one of its leases, and the subnet object selected for it (kept in the query's
+/// callout context) is learned as that relationship's (hamux_impl_scope.cc; a shared
+/// network's subnets are all in one relationship, hamux_config.cc).
 ///
 /// Each learned subnet is held (a reference, so its address is not reused by another
 /// object while known). A reconfiguration reloads the hook, so the map starts empty
@@ -60,7 +61,8 @@ private:
         size_t relationship;
     };
 
-    mutable std::mutex mutex_;
+    /// @brief Shared for the lookups of every query, exclusive to learn.
+    mutable std::shared_mutex mutex_;
     std::unordered_map<const void*, Known> known_;
 };
 

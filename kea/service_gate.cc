@@ -15,12 +15,14 @@ namespace isc {
 namespace hamux {
 
 ServiceGate::ServiceGate(const NetworkStatePtr& network_state, size_t members)
-    : network_state_(network_state), wants_on_(members, true) {
+    : network_state_(network_state), wants_on_(members, true),
+      remote_wants_on_(members, true) {
 }
 
 void
 ServiceGate::reset() {
     std::fill(wants_on_.begin(), wants_on_.end(), true);
+    std::fill(remote_wants_on_.begin(), remote_wants_on_.end(), true);
     if (network_state_) {
         network_state_->reset(NetworkState::Origin::HA_COMMAND);
     } else if (disabled_by_command_) {
@@ -30,7 +32,15 @@ ServiceGate::reset() {
 
 bool
 ServiceGate::allWant() const {
-    return (std::find(wants_on_.begin(), wants_on_.end(), false) == wants_on_.end());
+    return (std::find(wants_on_.begin(), wants_on_.end(), false) == wants_on_.end() &&
+            std::find(remote_wants_on_.begin(), remote_wants_on_.end(), false) ==
+            remote_wants_on_.end());
+}
+
+void
+ServiceGate::wantRemote(size_t member, bool enabled) {
+    remote_wants_on_.at(member) = enabled;
+    want(member, wants_on_.at(member));
 }
 
 void

@@ -29,7 +29,7 @@ public:
     ServiceGate(const dhcp::NetworkStatePtr& network_state, size_t members);
 
     /// @brief Clears what HA disabled (each state machine's start, as HAService's
-    /// constructor): every member wants the service on again.
+    /// constructor): every member and partner wants the service on again.
     void reset();
 
     /// @brief What @c member wants; the service follows all members' wishes, compared
@@ -40,7 +40,16 @@ public:
     /// @brief What @c member last wanted.
     bool wants(size_t member) const { return (wants_on_[member]); }
 
-    /// @brief Whether every member wants the service on.
+    /// @brief What @c member's partner wants (its dhcp-disable / dhcp-enable with the
+    /// origin "ha-partner", which a Kea 2.2 partner sends around its lease sync): held
+    /// here per relationship, as libdhcp_ha 2.5.5+'s remote origin per relationship, so
+    /// that another relationship's state change does not undo it.
+    void wantRemote(size_t member, bool enabled);
+
+    /// @brief What @c member's partner last wanted.
+    bool remoteWants(size_t member) const { return (remote_wants_on_[member]); }
+
+    /// @brief Whether every member and every member's partner wants the service on.
     bool allWant() const;
 
     /// @brief Switches Kea's DHCP service with the HA origin: through @c network_state,
@@ -54,6 +63,7 @@ private:
 
     dhcp::NetworkStatePtr network_state_;
     std::vector<bool> wants_on_;
+    std::vector<bool> remote_wants_on_;
     bool disabled_by_command_ = false;
 };
 

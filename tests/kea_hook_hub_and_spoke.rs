@@ -474,6 +474,9 @@ fn hub_and_spoke(branches_with: Replicator) {
 
     // 6. Branch A returns with no leases: it syncs the central's, both return to
     // hot-standby; A serves again and the central answers A's relay no more.
+    let switched = |log: &str, what: &str| log.matches(&format!("{what} {}", A.standby)).count();
+    let central_log = central.log();
+    let disabled_before = switched(&central_log, "HAMUX_PARTNER_DHCP_DISABLE");
     let restarted = Instant::now();
     let branch_a = Server::start(V4, a_config, &a_peers[0].1, Some(a_dhcp));
     let pair = [(an, &branch_a), (ca, &central)];
@@ -487,6 +490,16 @@ fn hub_and_spoke(branches_with: Replicator) {
         )
     };
     check_state(&central, cb, "hot-standby", json!([]), &logs);
+    // Its sync switched the central's service off and on for A's relationship (held
+    // apart from the other's: kea/service_gate.h).
+    let central_log = central.log();
+    assert!(
+        switched(&central_log, "HAMUX_PARTNER_DHCP_DISABLE") > disabled_before
+            && switched(&central_log, "HAMUX_PARTNER_DHCP_ENABLE") > 0,
+        "the restarted {an}'s sync must disable and enable the central's service for {}{}",
+        A.standby,
+        logs()
+    );
     let synced = poll(|| within(&branch_a.leases(), A.prefix), |at_a| lacking(&new, at_a).is_empty());
     let unsynced = lacking(&new, &synced);
     assert!(

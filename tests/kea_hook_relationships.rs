@@ -471,3 +471,30 @@ fn refuses_one_partner_in_two_hot_standby_relationships() {
         &["high-availability[1].peers", "its own partner"],
     );
 }
+
+#[test]
+fn refuses_a_shared_network_across_hot_standby_relationships() {
+    if hook_under_test() != Replicator::Hamux || !ready(V4, &[Replicator::Hamux]) {
+        return;
+    }
+    let [c1, c2, p1, p2] = free_ports();
+    let mut relationships = vec![
+        relationship("c-1", &[("p-1", &url(p1), "primary"), ("c-1", &url(c1), "backup")]),
+        relationship("c-2", &[("p-2", &url(p2), "primary"), ("c-2", &url(c2), "backup")]),
+    ];
+    relationships.iter_mut().for_each(make_hot_standby);
+    // A query's relationship is learned from any of its leases, which may come from any
+    // subnet of its shared network.
+    let subnets: Vec<Value> = (1..=2)
+        .map(|k| {
+            json!({"id": k, "subnet": format!("10.{k}.0.0/16"),
+                   "pools": [{"pool": format!("10.{k}.0.1 - 10.{k}.0.200")}],
+                   "user-context": {"ha-server-name": format!("c-{k}")}})
+        })
+        .collect();
+    let body = json!({"shared-networks": [{"name": "site", "subnet4": subnets}]});
+    check_refused(
+        &config(relationships, false, body),
+        &["shared-networks[0].subnet4[1]", "'c-2'", "of the same shared network", "one relationship"],
+    );
+}

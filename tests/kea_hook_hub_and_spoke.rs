@@ -25,6 +25,9 @@
 //!   central allocated in its absence among them) and both return to `hot-standby`;
 //!   branch A serves and replicates again, and the central answers A's relay no more.
 //!
+//! - under AddressSanitizer (the central's C++ instrumented, Kea with libasan preloaded,
+//!   hook branches): both relays unanswered, A's takeover and return, the unload: no
+//!   report;
 //! - DHCPv6 (hook branches; perfdhcp -6 relays from ::1 only, which selects branch A's
 //!   subnet): the central answers none of A's clients while A lives, and once A is
 //!   SIGKILLed serves them, with leases of A's subnet only, none on branch B.
@@ -47,10 +50,11 @@ use support::failover::{
 };
 use support::kea;
 use support::kea_hook::{
-    dhcp_body, first, free_ports, ha_entry, hamux_stats, hook_library, hook_under_test, lease_difference,
-    perfdhcp_via, relay_ready, scheme, server_config, Family, PerfdhcpReport, PerfdhcpTurn, Replicator,
-    Server, RELAY4,
+    asan_hook_library, dhcp_body, first, free_ports, ha_entry, hamux_stats, hook_library, hook_under_test,
+    lease_difference, perfdhcp_via, relay_ready, scheme, server_config, Family, PerfdhcpReport, PerfdhcpTurn,
+    Replicator, Server, TempDir, RELAY4,
 };
+use support::sanitizer::{asan_launcher, check_no_asan_report, shut_down, ReportsShownOnPanic};
 
 const V4: Family = Family::V4;
 const V6: Family = Family::V6;
@@ -538,6 +542,20 @@ fn hub_and_spoke(branches_with: Replicator) {
     );
 }
 
+/// Waits until hook branches A and B and both of the central's relationships are in
+/// hot-standby; returns their names (A, B, the central's with A, with B).
+fn all_in_hot_standby(
+    branch_a: &Server,
+    branch_b: &Server,
+    central: &Server,
+) -> (String, String, String, String) {
+    let (an, bn, ca, cb) = (A.name(HAMUX), B.name(HAMUX), A.central(), B.central());
+    let all =
+        [(an.as_str(), branch_a), (bn.as_str(), branch_b), (ca.as_str(), central), (cb.as_str(), central)];
+    wait_for_state(&all, "hot-standby", heartbeat);
+    (an, bn, ca, cb)
+}
+
 /// DHCPv6, hook branches: the central's DHCPv6 callouts (subnet6_select, lease6_select,
 /// ...). perfdhcp -6 relays from ::1 only, which selects branch A's subnet: the central
 /// answers none of it while branch A lives, and serves it (leases of A's subnet only)
@@ -556,15 +574,7 @@ fn v6_hub_serves_only_a_stopped_branch_subnet() {
     let branch_b = Server::start(V6, branch_config(V6, HAMUX, &B, &b_peers), &b_peers[0].1, Some(b_dhcp));
     let config = central_config(V6, &[(&A, &a_peers), (&B, &b_peers)]);
     let central = Server::start(V6, config, &a_peers[1].1, Some(central_dhcp));
-    let (an, bn) = (A.name(HAMUX), B.name(HAMUX));
-    let (ca, cb) = (A.central(), B.central());
-    let all = [
-        (an.as_str(), &branch_a),
-        (bn.as_str(), &branch_b),
-        (ca.as_str(), &central),
-        (cb.as_str(), &central),
-    ];
-    wait_for_state(&all, "hot-standby", heartbeat);
+    let (an, bn, ca, cb) = all_in_hot_standby(&branch_a, &branch_b, &central);
 
     let report = load(V6, central_dhcp, 2, 1);
     check_running(&central, "central");
@@ -591,4 +601,49 @@ fn v6_hub_serves_only_a_stopped_branch_subnet() {
         report.lease_acks(V6),
         new.len()
     );
+}
+
+/// The central under AddressSanitizer (its C++ instrumented, Kea with libasan
+/// preloaded; the branches plain hooks): the subnet and lease callouts deciding and
+/// learning (both relays unanswered), one relationship's takeover (A's relay served),
+/// the branch's return through a lease sync (the partner's dhcp-disable / dhcp-enable
+/// held in the gate), then the unload: no report.
+#[test]
+fn v4_hub_central_under_address_sanitizer() {
+    let _one_at_a_time = PerfdhcpTurn::wait();
+    if hook_under_test() != HAMUX || !can_run(V4, &[HAMUX]) || !relay_ready(RELAY_B) {
+        return;
+    }
+    let library = asan_hook_library();
+    let reports = TempDir::new("asan-hub");
+    let _shown = ReportsShownOnPanic(&reports);
+    let launcher = asan_launcher(&reports);
+    let [a_port, b_port, central_a_port, central_b_port, a_dhcp, b_dhcp, central_dhcp] = free_ports();
+    let url = |port: u16| format!("hamux://127.0.0.1:{port}/");
+    let a_peers = A.peers(url(a_port), url(central_a_port));
+    let b_peers = B.peers(url(b_port), url(central_b_port));
+    let a_config = branch_config(V4, HAMUX, &A, &a_peers);
+    let mut config = central_config(V4, &[(&A, &a_peers), (&B, &b_peers)]);
+    config["Dhcp4"]["hooks-libraries"][1]["library"] = json!(library);
+    // INFO: shut_down waits for Kea's HOOKS_LIBRARY_CLOSED.
+    config["Dhcp4"]["loggers"][0]["severity"] = json!("INFO");
+    let branch_a = Server::start(V4, a_config.clone(), &a_peers[0].1, Some(a_dhcp));
+    let branch_b = Server::start(V4, branch_config(V4, HAMUX, &B, &b_peers), &b_peers[0].1, Some(b_dhcp));
+    let central = Server::start_with(V4, config, &a_peers[1].1, Some(central_dhcp), &launcher);
+    let (an, _, ca, _) = all_in_hot_standby(&branch_a, &branch_b, &central);
+    for (spoke, clients) in [(&A, 9), (&B, 10)] {
+        let report = load_via(central_dhcp, spoke.relay, 1, clients);
+        check_unanswered(&report, "the central under ASan, a standby", &|| central.log());
+    }
+    drop(branch_a.kill());
+    wait_for_state(&[(ca.as_str(), &central)], "partner-down", heartbeat);
+    let report = load_via(central_dhcp, A.relay, 1, 11);
+    check_served(&report, V4, "the central under ASan in partner-down", &central);
+    let branch_a = Server::start(V4, a_config, &a_peers[0].1, Some(a_dhcp));
+    wait_for_state(&[(an.as_str(), &branch_a), (ca.as_str(), &central)], "hot-standby", heartbeat);
+    assert!(central.running(), "the central died:\n{}", central.log());
+    shut_down(&central, library);
+    // As in kea_hook_instrumented.rs: Server's drop ends a Kea that hangs at exit.
+    drop(central);
+    check_no_asan_report(&reports);
 }

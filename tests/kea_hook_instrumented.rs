@@ -18,8 +18,7 @@
 mod support;
 
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use support::failover::{self, failover_settings, wait_for_state, PRIMARY, STANDBY};
 use support::kea::{self, Launcher};
@@ -27,6 +26,9 @@ use support::kea_hook::{
     converged_leases, dhcp_body, free_ports, ha_entry, hook_library, lease_difference, perfdhcp,
     perfdhcp_with, ready, relay_address_ready, server_config, test_hook, Family, PerfdhcpTurn, Replicator,
     Server, TempDir,
+};
+use support::sanitizer::{
+    asan_launcher, check_no_asan_report, files_starting_with, shut_down, ReportsShownOnPanic,
 };
 
 /// perfdhcp's load for [`replicate_and_reload`]: its default under AddressSanitizer, which
@@ -97,84 +99,11 @@ fn replicate_and_reload(library: &Path, launcher: &Launcher, load: Load) -> (Ser
     (primary, backup)
 }
 
-/// SIGTERM, then waits until the log shows Kea closed the hook library.
-fn shut_down(server: &Server, library: &Path) -> String {
-    server.signal(libc::SIGTERM);
-    let closed = format!("HOOKS_LIBRARY_CLOSED hooks library {} successfully closed", library.display());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let log = server.log();
-        if log.contains(&closed) {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "the hook was not unloaded after SIGTERM:\n{log}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Whether `pid` (a child not yet waited for) still runs: exited children are zombies.
 fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
     matches!(state, Some(s) if s != 'Z' && s != 'X')
-}
-
-fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Kea run with the compiler's libasan preloaded, its reports in `reports`.
-fn asan_launcher(reports: &TempDir) -> Launcher {
-    let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .arg("-print-file-name=libasan.so")
-        .output()
-        .expect("the C compiler (for libasan)");
-    let libasan = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(Path::new(&libasan).is_absolute(), "no libasan.so from the compiler: {libasan:?}");
-    Launcher {
-        program: vec![],
-        env: vec![
-            ("LD_PRELOAD".into(), libasan),
-            (
-                "ASAN_OPTIONS".into(),
-                format!("detect_leaks=0:halt_on_error=1:log_path={}/asan", reports.path().display()),
-            ),
-        ],
-        start_timeout: Some(Duration::from_secs(30)),
-    }
-}
-
-/// What AddressSanitizer wrote to `reports`, one report after another.
-fn asan_reports(reports: &TempDir) -> Vec<String> {
-    let found = files_starting_with(reports.path(), "asan");
-    found.iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect()
-}
-
-/// Prints ASan's reports if the test panics before it checks them (a daemon that ASan
-/// stopped shows first as a refused connection or a missing answer; the reports, in a
-/// directory removed with the test, say why).
-struct ReportsShownOnPanic<'a>(&'a TempDir);
-
-impl Drop for ReportsShownOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let reports = asan_reports(self.0);
-            eprintln!("AddressSanitizer's reports ({}):\n{}", reports.len(), reports.join("\n"));
-        }
-    }
-}
-
-/// Fails with what AddressSanitizer wrote to `reports`, if anything.
-fn check_no_asan_report(reports: &TempDir) {
-    let text = asan_reports(reports);
-    assert!(text.is_empty(), "AddressSanitizer reported:\n{}", text.join("\n"));
 }
 
 #[test]

@@ -9,3 +9,4 @@ pub use testkit::{certs, dhcp4, kea, library, perfdhcp, process, skip};
 pub mod ack_log;
 pub mod failover;
 pub mod kea_hook;
+pub mod sanitizer;

@@ -12,6 +12,7 @@
 #include <config/command_mgr.h>
 #include <util/multi_threading_mgr.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -351,11 +352,17 @@ CommandListener::partnerServiceCommand(const ConstElementPtr& command,
     int64_t max_period = 0;
     ConstElementPtr period = arguments->get("max-period");
     if (name == "dhcp-disable" && period) {
-        if (period->getType() != Element::integer || period->intValue() <= 0 ||
-            period->intValue() > 4294967) {
-            return (ConstElementPtr());
+        // Kea's handler's refusals; a longer period than the timer takes is as long as
+        // it takes (49 days).
+        if (period->getType() != Element::integer) {
+            return (createAnswer(CONTROL_RESULT_ERROR, "'max-period' argument must be a"
+                                 " number"));
         }
-        max_period = period->intValue();
+        if (period->intValue() <= 0) {
+            return (createAnswer(CONTROL_RESULT_ERROR, "'max-period' must be positive"
+                                 " integer"));
+        }
+        max_period = std::min<int64_t>(period->intValue(), 4294967);
     }
     return (heartbeats_[0].service->partnerServiceCommand(name == "dhcp-enable",
                                                           max_period));

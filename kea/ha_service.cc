@@ -172,8 +172,9 @@ HaService::stop() {
     sync_running_ = false;
     if (gate_) {
         // Undone the way it was done, as below: only after libreload.
-        if (!network_state_ && !gate_->wants(member_)) {
+        if (!network_state_) {
             try {
+                gate_->wantRemote(member_, true);
                 gate_->want(member_, true);
             } catch (...) {
             }

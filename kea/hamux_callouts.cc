@@ -141,8 +141,23 @@ lease6Chosen(CalloutHandle& handle) {
 }
 
 int
-answerReady(CalloutHandle& handle) {
-    return (guarded("pkt_send", [&handle]() { impl->answerReady(handle); }));
+lease4Returned(CalloutHandle& handle) {
+    return (guarded("lease4 callout", [&handle]() { impl->lease4Returned(handle); }));
+}
+
+int
+lease6Returned(CalloutHandle& handle) {
+    return (guarded("lease6 callout", [&handle]() { impl->lease6Returned(handle); }));
+}
+
+int
+answer4Ready(CalloutHandle& handle) {
+    return (guarded("pkt4_send", [&handle]() { impl->answer4Ready(handle); }));
+}
+
+int
+answer6Ready(CalloutHandle& handle) {
+    return (guarded("pkt6_send", [&handle]() { impl->answer6Ready(handle); }));
 }
 
 /// @brief The callouts that decide a query's relationship by its subnet, for the
@@ -153,18 +168,23 @@ registerScopeCallouts(LibraryHandle& handle) {
     bool v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
     if (!v6) {
         handle.registerCallout("subnet4_select", subnet4Select);
-        for (auto name : {"lease4_select", "lease4_renew", "lease4_release", "lease4_decline"}) {
+        for (auto name : {"lease4_select", "lease4_renew"}) {
             handle.registerCallout(name, lease4Chosen);
         }
-        handle.registerCallout("pkt4_send", answerReady);
+        for (auto name : {"lease4_release", "lease4_decline"}) {
+            handle.registerCallout(name, lease4Returned);
+        }
+        handle.registerCallout("pkt4_send", answer4Ready);
         return;
     }
     handle.registerCallout("subnet6_select", subnet6Select);
-    for (auto name : {"lease6_select", "lease6_renew", "lease6_rebind", "lease6_release",
-                      "lease6_decline"}) {
+    for (auto name : {"lease6_select", "lease6_renew", "lease6_rebind"}) {
         handle.registerCallout(name, lease6Chosen);
     }
-    handle.registerCallout("pkt6_send", answerReady);
+    for (auto name : {"lease6_release", "lease6_decline"}) {
+        handle.registerCallout(name, lease6Returned);
+    }
+    handle.registerCallout("pkt6_send", answer6Ready);
 }
 
 } // namespace

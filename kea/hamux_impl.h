@@ -68,15 +68,21 @@ public:
     void subnet4Select(hooks::CalloutHandle& handle);
     void subnet6Select(hooks::CalloutHandle& handle);
 
-    /// @brief lease4_select, lease4_renew, lease4_release, lease4_decline and their
-    /// DHCPv6 kin (and lease6_rebind): an undecided query is decided by the lease's
-    /// subnet, and its selected subnet learned; out of scope the lease step is skipped.
+    /// @brief lease4_select, lease4_renew and their DHCPv6 kin (and lease6_rebind): an
+    /// undecided query is decided by the lease's subnet, and its selected subnet
+    /// learned; out of scope the lease step is skipped.
     void lease4Chosen(hooks::CalloutHandle& handle);
     void lease6Chosen(hooks::CalloutHandle& handle);
 
-    /// @brief pkt4_send / pkt6_send: the answer to a query out of scope, or that no
-    /// callout tied to a relationship, is dropped.
-    void answerReady(hooks::CalloutHandle& handle);
+    /// @brief lease4_release, lease4_decline and their DHCPv6 kin: as above, without
+    /// learning (Kea finds these leases by address alone, maybe of another link).
+    void lease4Returned(hooks::CalloutHandle& handle);
+    void lease6Returned(hooks::CalloutHandle& handle);
+
+    /// @brief pkt4_send / pkt6_send: the answer to a query out of scope is dropped, and
+    /// one that gives a lease for a query no callout tied to a relationship.
+    void answer4Ready(hooks::CalloutHandle& handle);
+    void answer6Ready(hooks::CalloutHandle& handle);
 
     /// @brief ha-heartbeat, ha-reset, ha-sync-complete-notify, ha-continue, ha-scopes,
     /// ha-maintenance-notify / -start / -cancel on Kea's command channel (and a partner's, through the listener's serial lane), with
@@ -166,13 +172,17 @@ private:
                         const char* subnet_name);
 
     /// @brief Decides by @c lease's subnet; learns the query's selected subnet.
+    /// @param learn Whether the lease may teach the query's selected subnet.
     template<typename QueryPtr>
     bool decideByLease(hooks::CalloutHandle& handle, const QueryPtr& query,
-                       const dhcp::Lease& lease);
+                       const dhcp::Lease& lease, bool learn);
 
     template<typename QueryPtr, typename LeasePtr>
     void leaseChosen(hooks::CalloutHandle& handle, const char* query_name,
-                     const char* lease_name);
+                     const char* lease_name, bool learn);
+
+    template<typename ResponsePtr>
+    void answerReady(hooks::CalloutHandle& handle, const char* response_name);
 
     /// @brief leasesX_committed with several hot-standby relationships: false if the
     /// query is out of scope, deciding an undecided one by its leases.
@@ -241,7 +251,8 @@ private:
     std::atomic<uint64_t> decided_at_subnet_{0};
     std::atomic<uint64_t> decided_at_lease_{0};
     std::atomic<uint64_t> not_for_us_{0};
-    /// @brief Answers dropped because nothing tied their query to a relationship.
+    /// @brief Answers with a lease dropped because nothing tied their query to a
+    /// relationship.
     std::atomic<uint64_t> undecided_dropped_{0};
     bool sockets_registered_ = false;
     bool cs_registered_ = false;

@@ -16,6 +16,7 @@
 #include <hamux_stats.h>
 
 #include <dhcp/pkt4.h>
+#include <dhcp/dhcp6.h>
 #include <dhcp/pkt6.h>
 #include <dhcpsrv/lease.h>
 #include <hooks/hooks.h>
@@ -101,7 +102,8 @@ HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
 
 template<typename QueryPtr>
 bool
-HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lease& lease) {
+HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lease& lease,
+                         bool learn) {
     auto found = config_->subnet_relationships.find(lease.subnet_id_);
     if (found == config_->subnet_relationships.end()) {
         // As libdhcp_ha drops a query whose subnet names no relationship.
@@ -119,7 +121,9 @@ HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lea
     } catch (const NoSuchCalloutContext&) {
         // No subnet was selected for it (a DHCPRELEASE, a DHCPDECLINE).
     }
-    learned_.learn(subnet, found->second);
+    if (learn) {
+        learned_.learn(subnet, found->second);
+    }
     decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
     return (decideScope(handle, query, found->second));
 }
@@ -127,7 +131,7 @@ HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lea
 template<typename QueryPtr, typename LeasePtr>
 void
 HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name,
-                       const char* lease_name) {
+                       const char* lease_name, bool learn) {
     if (!started()) {
         return;
     }
@@ -140,7 +144,7 @@ HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name,
         if (!lease) {
             return;
         }
-        scope = decideByLease(handle, query, *lease) ? IN_SCOPE : OUT_OF_SCOPE;
+        scope = decideByLease(handle, query, *lease, learn) ? IN_SCOPE : OUT_OF_SCOPE;
     }
     if (scope == OUT_OF_SCOPE) {
         // The lease is not given, renewed, released or declined here.
@@ -156,30 +160,75 @@ HamuxImpl::committedInScope(CalloutHandle& handle, const QueryPtr& query,
     if (scope == UNDECIDED) {
         // No lease callout ran for it: Kea extended a DHCPv6 client's leases in place
         // (AllocEngine's updateLeaseData). Its leases name the relationship.
+        // Only its new leases teach the selected subnet: a deleted one may be of
+        // another link.
         for (const Collection* collection : {leases, deleted}) {
             if (scope == UNDECIDED && collection && !collection->empty()) {
-                scope = decideByLease(handle, query, *collection->front()) ? IN_SCOPE
-                        : OUT_OF_SCOPE;
+                scope = decideByLease(handle, query, *collection->front(),
+                                      collection == leases) ? IN_SCOPE : OUT_OF_SCOPE;
             }
         }
     }
     return (scope != OUT_OF_SCOPE);
 }
 
+namespace {
+
+/// @brief Whether an answer gives or confirms an address or prefix.
+bool
+givesLease(const Pkt4Ptr& response) {
+    return (!response->getYiaddr().isV4Zero());
+}
+
+bool
+givesLease(const Pkt6Ptr& response) {
+    for (uint16_t ia : {D6O_IA_NA, D6O_IA_TA, D6O_IA_PD}) {
+        for (auto const& option : response->getOptions(ia)) {
+            const OptionCollection& inside = option.second->getOptions();
+            if (inside.count(D6O_IAADDR) > 0 || inside.count(D6O_IAPREFIX) > 0) {
+                return (true);
+            }
+        }
+    }
+    return (false);
+}
+
+} // namespace
+
+template<typename ResponsePtr>
 void
-HamuxImpl::answerReady(CalloutHandle& handle) {
+HamuxImpl::answerReady(CalloutHandle& handle, const char* response_name) {
     Scope scope = decided(handle);
     if (scope == IN_SCOPE || !started()) {
         return;
     }
     if (scope == UNDECIDED) {
         // Nothing tied it to a relationship (no lease callout, its subnet not learned
-        // yet: a DHCPINFORM, a DHCPNAK, a DHCPv6 Advertise of leases a client has):
-        // not answered rather than answered for a partner that serves it.
+        // yet). One that gives a lease (a DHCPv6 Advertise of a client's leases) is not
+        // sent rather than sent for a partner that serves it; one that gives none (a
+        // DHCPINFORM's or Information-Request's answer, a DHCPNAK) is, as before any
+        // relationship could be known: a subnet that only such queries use is never
+        // learned.
+        ResponsePtr response;
+        handle.getArgument(response_name, response);
+        if (!response || !givesLease(response)) {
+            return;
+        }
         undecided_dropped_.fetch_add(1, std::memory_order_relaxed);
-        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_UNDECIDED);
+        LOG_DEBUG(hamux_logger, DBGLVL_HAMUX_PACKET, HAMUX_QUERY_UNDECIDED)
+            .arg(response->getLabel());
     }
     handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
+}
+
+void
+HamuxImpl::answer4Ready(CalloutHandle& handle) {
+    answerReady<Pkt4Ptr>(handle, "response4");
+}
+
+void
+HamuxImpl::answer6Ready(CalloutHandle& handle) {
+    answerReady<Pkt6Ptr>(handle, "response6");
 }
 
 void
@@ -194,12 +243,23 @@ HamuxImpl::subnet6Select(CalloutHandle& handle) {
 
 void
 HamuxImpl::lease4Chosen(CalloutHandle& handle) {
-    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4");
+    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4", true);
 }
 
 void
 HamuxImpl::lease6Chosen(CalloutHandle& handle) {
-    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6");
+    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6", true);
+}
+
+void
+HamuxImpl::lease4Returned(CalloutHandle& handle) {
+    // Found by address alone (Kea 2.2), so possibly of another link: not learned from.
+    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4", false);
+}
+
+void
+HamuxImpl::lease6Returned(CalloutHandle& handle) {
+    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6", false);
 }
 
 template bool HamuxImpl::committedInScope<Pkt4Ptr, Lease4Collection>(

@@ -186,7 +186,7 @@ const char* values[] = {
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
     "HAMUX_QUERY_NO_SUBNET", "%1: dropping query: no subnet was selected for it, so no HA relationship serves it",
     "HAMUX_QUERY_NOT_FOR_US", "%1: dropping query to be processed by another server",
-    "HAMUX_QUERY_UNDECIDED", "dropping an answer: nothing tied its query to an HA relationship (no lease callout ran and its subnet is not learned yet)",
+    "HAMUX_QUERY_UNDECIDED", "%1: dropping an answer with a lease: nothing tied its query to an HA relationship (no lease callout ran and its subnet is not learned yet)",
     "HAMUX_QUERY_UNPACK_FAILED", "%1: failed to parse the query: %2",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESET_FAILED", "%1: ha-reset on %2 failed: %3",

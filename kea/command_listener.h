@@ -112,9 +112,6 @@ private:
     data::ConstElementPtr namingRelationship(const data::ConstElementPtr& command,
                                              const data::ConstElementPtr& arguments) const;
 
-public:
-
-private:
     /// @brief Waits until @c deadline for the gate, then counts this thread in.
     /// @return false if the gate stayed closed or was given up.
     bool enterGate(std::chrono::steady_clock::time_point deadline);

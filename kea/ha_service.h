@@ -136,13 +136,13 @@ public:
     /// @brief The answer to ha-heartbeat (libdhcp_ha's processHeartbeat), any thread.
     data::ConstElementPtr heartbeatAnswer() const;
 
-    /// @brief Commands (main thread), with libdhcp_ha's answers.
     /// @brief With a gate (several relationships), the partner's dhcp-disable (for
     /// @c max_period_s seconds if positive) or dhcp-enable with the origin
     /// "ha-partner", as Kea's handler answers them: this relationship's partner's wish
     /// in the gate (service_gate.h), undone after max-period as Kea does. Main thread.
     data::ConstElementPtr partnerServiceCommand(bool enable, int64_t max_period_s);
 
+    /// @brief Commands (main thread), with libdhcp_ha's answers.
     data::ConstElementPtr resetCommand();
     data::ConstElementPtr syncCompleteNotifyCommand();
     /// @brief ha-continue: unpauses the state machine; as libdhcp_ha it does not run it,

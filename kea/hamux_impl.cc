@@ -453,15 +453,15 @@ template<typename QueryPtr, typename Collection>
 void
 HamuxImpl::committed(CalloutHandle& handle, const char* query_name,
                      const char* leases_name, const char* deleted_name) {
+    if (!has_targets_ && !scoped_by_subnet_) {
+        return;
+    }
     QueryPtr query;
     boost::shared_ptr<Collection> leases;
     boost::shared_ptr<Collection> deleted;
     handle.getArgument(query_name, query);
     handle.getArgument(leases_name, leases);
     handle.getArgument(deleted_name, deleted);
-    if (!has_targets_ && !scoped_by_subnet_) {
-        return;
-    }
     if (scoped_by_subnet_ && started() &&
         !committedInScope(handle, query, leases.get(), deleted.get())) {
         // Another server serves it (several relationships): not answered here.

@@ -115,14 +115,14 @@ HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lea
         handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
         return (false);
     }
-    boost::shared_ptr<const void> subnet;
-    try {
-        handle.getContext(SUBNET_CONTEXT, subnet);
-    } catch (const NoSuchCalloutContext&) {
-        // No subnet was selected for it (a DHCPRELEASE, a DHCPDECLINE).
-    }
     if (learn) {
-        learned_.learn(subnet, found->second);
+        boost::shared_ptr<const void> subnet;
+        try {
+            handle.getContext(SUBNET_CONTEXT, subnet);
+            learned_.learn(subnet, found->second);
+        } catch (const NoSuchCalloutContext&) {
+            // Its subnet was decided or none was selected for it: nothing to learn.
+        }
     }
     decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
     return (decideScope(handle, query, found->second));

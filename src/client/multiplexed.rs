@@ -23,7 +23,7 @@ use super::target::PeerTarget;
 use super::transaction::{lock, Txn, TxnTable};
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
-use crate::io::{current_slot, write_until, Outbox, Stream, Unwritten, WriteEnd, WriteHalf};
+use crate::io::{current_slot, write_until, Outbox, Stream, Unwritten, WriteEnd, WriteHalf, WriterTurns};
 use crate::Status;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -254,7 +254,9 @@ impl MultiplexedSession {
         let mut frames = FramedReader::new(HamuxFrames::new(self.target.settings.max_frame_bytes), 64 * 1024);
         // When the frames being decoded were read: their replies' latencies end then.
         let mut now;
+        let mut turns = WriterTurns::default();
         loop {
+            turns.reading();
             match frames.read_more(reader).await {
                 Ok(n) => {
                     now = Instant::now();
@@ -272,6 +274,8 @@ impl MultiplexedSession {
                         if let Some(ended) = self.on_frame(frame, table, now) {
                             return ended;
                         }
+                        // What the callbacks of a long burst sent leaves in parts.
+                        turns.handled_one().await;
                     }
                     Ok(None) => break,
                     Err(e) => return protocol_broken(e),

@@ -8,9 +8,11 @@ mod outbox;
 mod poll_queue;
 mod stream;
 mod threads;
+mod turns;
 
 pub use descriptors::{is_out_of_descriptors, which_limit};
 pub use outbox::{write_loop, write_until, Outbox, Unwritten, WriteEnd};
 pub use poll_queue::PollQueue;
 pub use stream::{Idle, NoSigpipeTcp, Stream, WriteHalf};
 pub use threads::{current_slot, IoThreads, ThreadSlot};
+pub use turns::WriterTurns;

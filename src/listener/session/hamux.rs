@@ -4,6 +4,7 @@
 use super::context::{ReadEnd, SessionContext};
 use crate::codec::{DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage};
+use crate::io::WriterTurns;
 use crate::listener::dispatch::CheckedBody;
 use crate::listener::reply::{Replies, Route};
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
     replies.send_hello();
     let mut reader = reader.with_decoder(HamuxFrames::new(ctx.max_frame_bytes));
     let share = ctx.dispatcher.connection_share();
+    let mut turns = WriterTurns::default();
     loop {
         loop {
             let frame = match reader.decode() {
@@ -60,7 +62,10 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
                 FrameType::Goaway => return ReadEnd::Draining,
                 other => return refuse(replies, 0, format!("unexpected {other:?} frame from a client")),
             }
+            // Answers of a long burst leave in parts, while the rest is being handled.
+            turns.handled_one().await;
         }
+        turns.reading();
         if let Some(end) = ctx.read_more(&mut reader, io, replies).await {
             return end;
         }

@@ -60,7 +60,7 @@ KEA_CXXFLAGS ?= -std=c++17 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter
 # e.g. -fsanitize=address with the same in KEA_CXXFLAGS (tests/kea_hook_sanitized.rs)
 KEA_LDFLAGS ?=
 KEA_SOURCES := $(wildcard kea/*.cc)
-KEA_HEADERS := $(wildcard kea/*.h) include/hamux.h
+KEA_HEADERS := $(wildcard kea/*.h) $(wildcard kea/compat/*/*.h) include/hamux.h
 # Objects do not depend on libhamux, so every KEA_OUT (tests link their own) shares them.
 KEA_OBJ ?= $(CARGO_TARGET_DIR)/kea/obj
 KEA_OBJECTS := $(patsubst kea/%.cc,$(KEA_OBJ)/%.o,$(KEA_SOURCES))
@@ -119,7 +119,7 @@ $(KEA_OBJ)/%.o: kea/%.cc $(KEA_HEADERS)
 	@test -f '$(KEA_INCLUDE)/hooks/hooks.h' || \
 	  { echo 'no Kea headers in $(KEA_INCLUDE): apt-get install kea-dev libboost-dev' >&2; exit 1; }
 	@mkdir -p '$(KEA_OBJ)'
-	$(CXX) $(KEA_CXXFLAGS) -I'$(KEA_INCLUDE)' -Iinclude -Ikea -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
+	$(CXX) $(KEA_CXXFLAGS) -I'$(KEA_INCLUDE)' -Iinclude -Ikea -idirafter kea/compat -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 # Always relinked: libhamux.a may have changed under a cargo build make cannot see.
 $(KEA_OUT)/libdhcp_hamux.so: $(KEA_OBJECTS) kea/hook.map $(KEA_LIB_BUILD) FORCE

@@ -131,23 +131,13 @@ subnet6Select(CalloutHandle& handle) {
 }
 
 int
-lease4Chosen(CalloutHandle& handle) {
-    return (guarded("lease4 callout", [&handle]() { impl->lease4Chosen(handle); }));
+leaseCallout4(CalloutHandle& handle) {
+    return (guarded("lease4 callout", [&handle]() { impl->leaseCallout4(handle); }));
 }
 
 int
-lease6Chosen(CalloutHandle& handle) {
-    return (guarded("lease6 callout", [&handle]() { impl->lease6Chosen(handle); }));
-}
-
-int
-lease4Returned(CalloutHandle& handle) {
-    return (guarded("lease4 callout", [&handle]() { impl->lease4Returned(handle); }));
-}
-
-int
-lease6Returned(CalloutHandle& handle) {
-    return (guarded("lease6 callout", [&handle]() { impl->lease6Returned(handle); }));
+leaseCallout6(CalloutHandle& handle) {
+    return (guarded("lease6 callout", [&handle]() { impl->leaseCallout6(handle); }));
 }
 
 int
@@ -168,21 +158,17 @@ registerScopeCallouts(LibraryHandle& handle) {
     bool v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
     if (!v6) {
         handle.registerCallout("subnet4_select", subnet4Select);
-        for (auto name : {"lease4_select", "lease4_renew"}) {
-            handle.registerCallout(name, lease4Chosen);
-        }
-        for (auto name : {"lease4_release", "lease4_decline"}) {
-            handle.registerCallout(name, lease4Returned);
+        for (auto name : {"lease4_select", "lease4_renew", "lease4_release",
+                          "lease4_decline"}) {
+            handle.registerCallout(name, leaseCallout4);
         }
         handle.registerCallout("pkt4_send", answer4Ready);
         return;
     }
     handle.registerCallout("subnet6_select", subnet6Select);
-    for (auto name : {"lease6_select", "lease6_renew", "lease6_rebind"}) {
-        handle.registerCallout(name, lease6Chosen);
-    }
-    for (auto name : {"lease6_release", "lease6_decline"}) {
-        handle.registerCallout(name, lease6Returned);
+    for (auto name : {"lease6_select", "lease6_renew", "lease6_rebind",
+                      "lease6_release", "lease6_decline"}) {
+        handle.registerCallout(name, leaseCallout6);
     }
     handle.registerCallout("pkt6_send", answer6Ready);
 }

@@ -867,8 +867,8 @@ HookConfig::mapSubnets(const ConstElementPtr& server, bool v6) {
                           " explicit one");
             }
             mapped[static_cast<uint32_t>(id->intValue())] = index;
-            // hot-standby: a query's relationship is learned from any lease of it (its
-            // shared network's subnets are all candidates), so they must agree.
+            // hot-standby: a query is decided by the subnet Kea selects, and its leases
+            // may be in any subnet of the shared network, so they must agree.
             if (network && relationships[index].failoverMode()) {
                 if (network_index == relationships.size()) {
                     network_index = index;

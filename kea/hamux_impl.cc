@@ -92,6 +92,9 @@ HamuxImpl::HamuxImpl(const ConstElementPtr& high_availability)
     }
     // Hub and spoke: a query's relationship is its subnet's (hamux_impl_scope.cc).
     scoped_by_subnet_ = failover_ && config_->relationships.size() > 1;
+    if (scoped_by_subnet_) {
+        checkSubnetHeaders();
+    }
     // kea-dhcp6 registers this hook point, kea-dhcp4 does not: what a start without
     // dhcpX_srv_configured (libreload) goes by.
     settings_.v6 = ServerHooks::getServerHooks().findIndex("dhcp6_srv_configured") >= 0;
@@ -616,7 +619,6 @@ HamuxImpl::status() const {
     if (scoped_by_subnet_) {
         // hub and spoke: how queries were tied to relationships (hamux_impl_scope.cc).
         ElementPtr scope = Element::createMap();
-        scope->set("subnets-learned", Element::create(static_cast<int64_t>(learned_.size())));
         scope->set("decided-at-subnet-select",
                    Element::create(static_cast<int64_t>(decided_at_subnet_.load())));
         scope->set("decided-at-lease",

@@ -6,7 +6,6 @@
 #include <command_listener.h>
 #include <ha_service.h>
 #include <hamux_config.h>
-#include <learned_subnets.h>
 #include <lease_sender.h>
 #include <main_thread_queue.h>
 
@@ -63,21 +62,20 @@ public:
     /// relationships): the callouts below are registered only then.
     bool scopedBySubnet() const { return (scoped_by_subnet_); }
 
-    /// @brief subnet4_select / subnet6_select: a learned subnet's relationship decides;
-    /// a query of no subnet is dropped (hamux_impl_scope.cc).
+    /// @brief subnet4_select / subnet6_select: the selected subnet's relationship
+    /// decides; a query of no subnet is dropped (hamux_impl_scope.cc).
     void subnet4Select(hooks::CalloutHandle& handle);
     void subnet6Select(hooks::CalloutHandle& handle);
 
-    /// @brief lease4_select, lease4_renew and their DHCPv6 kin (and lease6_rebind): an
-    /// undecided query is decided by the lease's subnet, and its selected subnet
-    /// learned; out of scope the lease step is skipped.
-    void lease4Chosen(hooks::CalloutHandle& handle);
-    void lease6Chosen(hooks::CalloutHandle& handle);
+    /// @brief lease4_select, _renew, _release, _decline and their DHCPv6 kin (and
+    /// lease6_rebind): a query no subnet decided is decided by the lease's subnet; out
+    /// of scope the lease step is skipped.
+    void leaseCallout4(hooks::CalloutHandle& handle);
+    void leaseCallout6(hooks::CalloutHandle& handle);
 
-    /// @brief lease4_release, lease4_decline and their DHCPv6 kin: as above, without
-    /// learning (Kea finds these leases by address alone, maybe of another link).
-    void lease4Returned(hooks::CalloutHandle& handle);
-    void lease6Returned(hooks::CalloutHandle& handle);
+    /// @brief Refuses (HamuxConfigError) when the subnet headers the hook was built
+    /// with do not describe this Kea's library (kea/compat/dhcpsrv/cfg_globals.h).
+    static void checkSubnetHeaders();
 
     /// @brief pkt4_send / pkt6_send: the answer to a query out of scope is dropped, and
     /// one that gives a lease for a query no callout tied to a relationship.
@@ -171,15 +169,20 @@ private:
     void subnetSelected(hooks::CalloutHandle& handle, const char* query_name,
                         const char* subnet_name);
 
-    /// @brief Decides by @c lease's subnet; learns the query's selected subnet.
-    /// @param learn Whether the lease may teach the query's selected subnet.
+    /// @brief Decides by the relationship of subnet @c subnet_id (@c what names where
+    /// the id comes from, for the log); a subnet of none is dropped.
+    template<typename QueryPtr>
+    bool decideBySubnetId(hooks::CalloutHandle& handle, const QueryPtr& query,
+                          uint32_t subnet_id, const std::string& what);
+
+    /// @brief Decides by @c lease's subnet.
     template<typename QueryPtr>
     bool decideByLease(hooks::CalloutHandle& handle, const QueryPtr& query,
-                       const dhcp::Lease& lease, bool learn);
+                       const dhcp::Lease& lease);
 
     template<typename QueryPtr, typename LeasePtr>
     void leaseChosen(hooks::CalloutHandle& handle, const char* query_name,
-                     const char* lease_name, bool learn);
+                     const char* lease_name);
 
     template<typename ResponsePtr>
     void answerReady(hooks::CalloutHandle& handle, const char* response_name);
@@ -245,7 +248,6 @@ private:
     std::vector<CommandListenerPtr> listeners_;
     /// @brief Per relationship: its state machine (hot-standby) or null.
     std::vector<HaServicePtr> services_;
-    LearnedSubnets learned_;
     /// @brief Queries whose scope was decided at subnetX_select, at a lease callout,
     /// and those of them not served here (hamux-status' "scope-by-subnet").
     std::atomic<uint64_t> decided_at_subnet_{0};

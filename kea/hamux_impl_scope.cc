@@ -2,23 +2,25 @@
 //
 // Several hot-standby relationships in one server (libdhcp_ha 2.5.5+'s hub and spoke):
 // a query is served only if the relationship of its subnet serves it (its state machine's
-// scope), as libdhcp_ha decides at subnet4_select / subnet6_select. The hook decides
-// there for the subnets it has learned (learned_subnets.h), and otherwise at the first
-// lease callout, by the subnet id of the lease Kea is about to give, take back or renew,
-// before Kea's lease database changes (but for a DHCPv6 client's leases extended in
-// place, which no callout sees: decided at leases6_committed). A query not in scope is
-// dropped: its lease step skipped, nothing replicated, its answer not sent; one that
-// nothing decided is not answered either.
+// scope). As libdhcp_ha, the hook decides at subnet4_select / subnet6_select, by the
+// selected subnet's id (each subnet's relationship is its "ha-server-name":
+// hamux_config.cc), before any allocation. A query that reaches a lease callout
+// undecided (Kea 2.2 selects no subnet for a DHCPv4 release or decline, and finds its
+// lease by address) is decided there by the lease's subnet id, before Kea's lease
+// database changes. A query not in scope is dropped: its lease step skipped, nothing
+// replicated, its answer not sent.
 
+#include <hamux_config.h>
 #include <hamux_impl.h>
 #include <hamux_log.h>
-#include <learned_subnets.h>
 #include <hamux_stats.h>
 
 #include <dhcp/pkt4.h>
 #include <dhcp/dhcp6.h>
 #include <dhcp/pkt6.h>
+#include <dhcpsrv/cfg_globals.h>
 #include <dhcpsrv/lease.h>
+#include <dhcpsrv/subnet.h>
 #include <hooks/hooks.h>
 
 using namespace isc::dhcp;
@@ -32,11 +34,6 @@ namespace {
 /// @brief The query's scope decision in its callout handle's context (one handle per
 /// query through all its callouts).
 const char* SCOPE_CONTEXT = "hamux-scope";
-
-/// @brief The subnet Kea selected for an undecided query, learned once a lease of the
-/// query names its relationship (a shared network's subnets are in one relationship:
-/// hamux_config.cc).
-const char* SUBNET_CONTEXT = "hamux-subnet";
 
 enum Scope { UNDECIDED = -1, OUT_OF_SCOPE = 0, IN_SCOPE = 1 };
 
@@ -69,6 +66,23 @@ HamuxImpl::decideScope(CalloutHandle& handle, const QueryPtr& query, size_t rela
     return (in);
 }
 
+template<typename QueryPtr>
+bool
+HamuxImpl::decideBySubnetId(CalloutHandle& handle, const QueryPtr& query,
+                            uint32_t subnet_id, const std::string& what) {
+    auto found = config_->subnet_relationships.find(subnet_id);
+    if (found == config_->subnet_relationships.end()) {
+        // As libdhcp_ha drops a query whose subnet names no relationship.
+        LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(query->getLabel())
+            .arg(what + " is subnet " + std::to_string(subnet_id) +
+                 ", which no relationship's 'ha-server-name' names");
+        stats::bump(stats::PACKETS_DROPPED);
+        handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
+        return (false);
+    }
+    return (decideScope(handle, query, found->second));
+}
+
 template<typename QueryPtr, typename SubnetPtr>
 void
 HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
@@ -88,50 +102,24 @@ HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
         handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
         return;
     }
-    int relationship = learned_.find(subnet.get());
-    if (relationship == LearnedSubnets::UNKNOWN) {
-        handle.setContext(SCOPE_CONTEXT, static_cast<int>(UNDECIDED));
-        handle.setContext(SUBNET_CONTEXT, boost::shared_ptr<const void>(subnet));
-        return;
-    }
     decided_at_subnet_.fetch_add(1, std::memory_order_relaxed);
-    if (!decideScope(handle, query, static_cast<size_t>(relationship))) {
+    if (!decideBySubnetId(handle, query, subnet->getID(), "the selected subnet")) {
         handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
     }
 }
 
 template<typename QueryPtr>
 bool
-HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lease& lease,
-                         bool learn) {
-    auto found = config_->subnet_relationships.find(lease.subnet_id_);
-    if (found == config_->subnet_relationships.end()) {
-        // As libdhcp_ha drops a query whose subnet names no relationship.
-        LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(query->getLabel())
-            .arg("lease " + lease.addr_.toText() + " is in subnet " +
-                 std::to_string(lease.subnet_id_) + ", which no relationship's"
-                 " 'ha-server-name' names");
-        stats::bump(stats::PACKETS_DROPPED);
-        handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
-        return (false);
-    }
-    if (learn) {
-        boost::shared_ptr<const void> subnet;
-        try {
-            handle.getContext(SUBNET_CONTEXT, subnet);
-            learned_.learn(subnet, found->second);
-        } catch (const NoSuchCalloutContext&) {
-            // Its subnet was decided or none was selected for it: nothing to learn.
-        }
-    }
+HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lease& lease) {
     decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
-    return (decideScope(handle, query, found->second));
+    return (decideBySubnetId(handle, query, lease.subnet_id_,
+                             "lease " + lease.addr_.toText() + "'s subnet"));
 }
 
 template<typename QueryPtr, typename LeasePtr>
 void
 HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name,
-                       const char* lease_name, bool learn) {
+                       const char* lease_name) {
     if (!started()) {
         return;
     }
@@ -144,7 +132,7 @@ HamuxImpl::leaseChosen(CalloutHandle& handle, const char* query_name,
         if (!lease) {
             return;
         }
-        scope = decideByLease(handle, query, *lease, learn) ? IN_SCOPE : OUT_OF_SCOPE;
+        scope = decideByLease(handle, query, *lease) ? IN_SCOPE : OUT_OF_SCOPE;
     }
     if (scope == OUT_OF_SCOPE) {
         // The lease is not given, renewed, released or declined here.
@@ -158,14 +146,12 @@ HamuxImpl::committedInScope(CalloutHandle& handle, const QueryPtr& query,
                             const Collection* leases, const Collection* deleted) {
     Scope scope = decided(handle);
     if (scope == UNDECIDED) {
-        // No lease callout ran for it: Kea extended a DHCPv6 client's leases in place
-        // (AllocEngine's updateLeaseData). Its leases name the relationship.
-        // Only its new leases teach the selected subnet: a deleted one may be of
-        // another link.
+        // Neither its subnet nor a lease callout decided it (a path of Kea's that
+        // selects no subnet through the callout): its leases name the relationship.
         for (const Collection* collection : {leases, deleted}) {
             if (scope == UNDECIDED && collection && !collection->empty()) {
-                scope = decideByLease(handle, query, *collection->front(),
-                                      collection == leases) ? IN_SCOPE : OUT_OF_SCOPE;
+                scope = decideByLease(handle, query, *collection->front()) ? IN_SCOPE
+                                                                           : OUT_OF_SCOPE;
             }
         }
     }
@@ -203,12 +189,9 @@ HamuxImpl::answerReady(CalloutHandle& handle, const char* response_name) {
         return;
     }
     if (scope == UNDECIDED) {
-        // Nothing tied it to a relationship (no lease callout, its subnet not learned
-        // yet). One that gives a lease (a DHCPv6 Advertise of a client's leases) is not
-        // sent rather than sent for a partner that serves it; one that gives none (a
-        // DHCPINFORM's or Information-Request's answer, a DHCPNAK) is, as before any
-        // relationship could be known: a subnet that only such queries use is never
-        // learned.
+        // Nothing tied it to a relationship (Kea selected no subnet through the
+        // callout, no lease callout ran). One that gives a lease is not sent rather
+        // than sent for a partner that serves it; one that gives none (a DHCPNAK) is.
         ResponsePtr response;
         handle.getArgument(response_name, response);
         if (!response || !givesLease(response)) {
@@ -242,24 +225,26 @@ HamuxImpl::subnet6Select(CalloutHandle& handle) {
 }
 
 void
-HamuxImpl::lease4Chosen(CalloutHandle& handle) {
-    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4", true);
+HamuxImpl::leaseCallout4(CalloutHandle& handle) {
+    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4");
 }
 
 void
-HamuxImpl::lease6Chosen(CalloutHandle& handle) {
-    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6", true);
+HamuxImpl::leaseCallout6(CalloutHandle& handle) {
+    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6");
 }
 
 void
-HamuxImpl::lease4Returned(CalloutHandle& handle) {
-    // Found by address alone (Kea 2.2), so possibly of another link: not learned from.
-    leaseChosen<Pkt4Ptr, Lease4Ptr>(handle, "query4", "lease4", false);
-}
-
-void
-HamuxImpl::lease6Returned(CalloutHandle& handle) {
-    leaseChosen<Pkt6Ptr, Lease6Ptr>(handle, "query6", "lease6", false);
+HamuxImpl::checkSubnetHeaders() {
+    // The hook reads subnets through dhcpsrv/subnet.h, whose dhcpsrv/cfg_globals.h may
+    // be the hook's own stand-in (kea/compat): it must describe this Kea's library.
+    if (CfgGlobals::nameToIndex.size() != CfgGlobals::SIZE) {
+        isc_throw(HamuxConfigError, "several hot-standby relationships need to read Kea's"
+                  " subnets, but this hook was built with a dhcpsrv/cfg_globals.h of "
+                  << CfgGlobals::SIZE << " global parameters against a Kea library of "
+                  << CfgGlobals::nameToIndex.size() << ": rebuild it against this"
+                  " Kea's headers");
+    }
 }
 
 template bool HamuxImpl::committedInScope<Pkt4Ptr, Lease4Collection>(

@@ -93,8 +93,8 @@ extern const isc::log::MessageID HAMUX_PACKET_QUEUE_BOUNDED = "HAMUX_PACKET_QUEU
 extern const isc::log::MessageID HAMUX_PARKED_PACKET_LIMIT = "HAMUX_PARKED_PACKET_LIMIT";
 // Several relationships: Kea selected no subnet for a query, so no relationship serves it.
 extern const isc::log::MessageID HAMUX_QUERY_NO_SUBNET = "HAMUX_QUERY_NO_SUBNET";
-// Several relationships: no callout tied a query to one (no lease callout ran and its
-// subnet is not learned yet), so its answer is not sent.
+// Several relationships: no callout tied a query to one (Kea selected no subnet through
+// the callout and no lease callout ran), so its answer, which gives a lease, is not sent.
 extern const isc::log::MessageID HAMUX_QUERY_UNDECIDED = "HAMUX_QUERY_UNDECIDED";
 // A query of a scope this server does not serve now is dropped (the partner answers it).
 extern const isc::log::MessageID HAMUX_QUERY_NOT_FOR_US = "HAMUX_QUERY_NOT_FOR_US";
@@ -186,7 +186,7 @@ const char* values[] = {
     "HAMUX_PARKED_PACKET_LIMIT", "parked-packet-limit %1 caps lease updates awaiting acknowledgement: %1 / (partner's answer time) per second; queries over it are committed and never replicated nor answered; 0 (no limit) is advised",
     "HAMUX_QUERY_NO_SUBNET", "%1: dropping query: no subnet was selected for it, so no HA relationship serves it",
     "HAMUX_QUERY_NOT_FOR_US", "%1: dropping query to be processed by another server",
-    "HAMUX_QUERY_UNDECIDED", "%1: dropping an answer with a lease: nothing tied its query to an HA relationship (no lease callout ran and its subnet is not learned yet)",
+    "HAMUX_QUERY_UNDECIDED", "%1: dropping an answer with a lease: nothing tied its query to an HA relationship (no subnet selected through the callout, no lease callout ran)",
     "HAMUX_QUERY_UNPACK_FAILED", "%1: failed to parse the query: %2",
     "HAMUX_REQUEST_INVALID", "request from a partner refused: %1",
     "HAMUX_RESET_FAILED", "%1: ha-reset on %2 failed: %3",

@@ -236,15 +236,30 @@ HamuxImpl::leaseCallout6(CalloutHandle& handle) {
 
 void
 HamuxImpl::checkSubnetHeaders() {
-    // The hook reads subnets through dhcpsrv/subnet.h, whose dhcpsrv/cfg_globals.h may
-    // be the hook's own stand-in (kea/compat): it must describe this Kea's library.
-    if (CfgGlobals::nameToIndex.size() != CfgGlobals::SIZE) {
-        isc_throw(HamuxConfigError, "several hot-standby relationships need to read Kea's"
-                  " subnets, but this hook was built with a dhcpsrv/cfg_globals.h of "
-                  << CfgGlobals::SIZE << " global parameters against a Kea library of "
-                  << CfgGlobals::nameToIndex.size() << ": rebuild it against this"
-                  " Kea's headers");
+#ifdef HAMUX_CFG_GLOBALS_STAND_IN
+    // The hook reads subnets through dhcpsrv/subnet.h with its own stand-in for
+    // dhcpsrv/cfg_globals.h (kea/compat): it must describe this Kea's library.
+    const std::string refusal = "several hot-standby relationships need to read Kea's"
+        " subnets, but the dhcpsrv/cfg_globals.h this hook was built with does not match"
+        " this Kea's library (rebuild the hook against this Kea's headers): ";
+    const std::map<std::string, int>& library = CfgGlobals::nameToIndex;
+#define HAMUX_CHECK_GLOBAL(name, text)                                             \
+    {                                                                              \
+        auto found = library.find(text);                                           \
+        if (found == library.end() || found->second != CfgGlobals::name) {         \
+            isc_throw(HamuxConfigError, refusal << "'" << text << "' is "            \
+                      << (found == library.end() ? std::string("unknown")           \
+                          : "index " + std::to_string(found->second))              \
+                      << " there, " << CfgGlobals::name << " here");               \
+        }                                                                          \
     }
+    HAMUX_CFG_GLOBALS_STAND_IN(HAMUX_CHECK_GLOBAL)
+#undef HAMUX_CHECK_GLOBAL
+    if (library.size() != CfgGlobals::SIZE) {
+        isc_throw(HamuxConfigError, refusal << library.size() << " global parameters there, "
+                  << CfgGlobals::SIZE << " here");
+    }
+#endif
 }
 
 template bool HamuxImpl::committedInScope<Pkt4Ptr, Lease4Collection>(

@@ -49,6 +49,11 @@ pub(crate) struct MultiplexedSession {
     /// When bytes last arrived from the peer, in ms since `started_at` (for keep-alive).
     heard: AtomicU64,
     started_at: Instant,
+    /// While the reader is still decoding what it read (it lets the writer in every so
+    /// many replies, and the deadline sweeper may run then): when those bytes were read,
+    /// in ns since `started_at` plus one; 0 otherwise. A reply read before its request's
+    /// deadline is not timed out because its turn to be decoded came after it.
+    decoding_read_at: AtomicU64,
     /// Wakes the deadline sweeper of an idle connection: a transaction went on the wire
     /// with none there before, or the peer sent Goaway. Idle connections then cost no
     /// timer at all (10,000 idle connections ticking every 50 ms were 200,000 wake-ups a
@@ -68,6 +73,7 @@ impl MultiplexedSession {
             draining: AtomicBool::new(false),
             heard: AtomicU64::new(0),
             started_at: Instant::now(),
+            decoding_read_at: AtomicU64::new(0),
             sweep: Notify::new(),
         }
     }
@@ -256,12 +262,13 @@ impl MultiplexedSession {
         let mut now;
         let mut turns = WriterTurns::default();
         loop {
-            turns.reading();
-            match frames.read_more(reader).await {
+            self.decoding_read_at.store(0, Ordering::Relaxed);
+            match turns.read(frames.read_more(reader)).await {
                 Ok(n) => {
                     now = Instant::now();
                     let heard = now.saturating_duration_since(self.started_at);
                     self.heard.store(heard.as_millis() as u64, Ordering::Relaxed);
+                    self.decoding_read_at.store(heard.as_nanos() as u64 + 1, Ordering::Relaxed);
                     counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                 }
                 Err(ReadError::Io(e)) => return Ended::io(e),
@@ -271,11 +278,12 @@ impl MultiplexedSession {
                 match frames.decode() {
                     Ok(Some(HamuxMessage::Hello { .. })) => established.store(true, Ordering::Relaxed),
                     Ok(Some(HamuxMessage::Frame(frame))) => {
+                        let len = frame.body.len();
                         if let Some(ended) = self.on_frame(frame, table, now) {
                             return ended;
                         }
                         // What the callbacks of a long burst sent leaves in parts.
-                        turns.handled_one().await;
+                        turns.handled_one(len).await;
                     }
                     Ok(None) => break,
                     Err(e) => return protocol_broken(e),
@@ -374,6 +382,15 @@ impl MultiplexedSession {
     /// the writer wakes it (`sweep`) when the first one is written. A transaction queued
     /// while nothing is on the wire reaches the table within one writer turn, since the
     /// writer is then idle and the push wakes it.
+    /// The instant up to which deadlines have passed: now, or while the reader is still
+    /// decoding a read, that read's instant (its replies count as arrived then).
+    fn expiry_now(&self) -> Instant {
+        match self.decoding_read_at.load(Ordering::Relaxed) {
+            0 => Instant::now(),
+            at => self.started_at + Duration::from_nanos(at - 1),
+        }
+    }
+
     async fn sweep_deadlines(&self, table: &Mutex<TxnTable>) -> Ended {
         let timeout = self.target.settings.request_timeout;
         let tick = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_millis(50));
@@ -388,7 +405,7 @@ impl MultiplexedSession {
                 continue;
             }
             interval.tick().await;
-            let now = Instant::now();
+            let now = self.expiry_now();
             lock(table).expire(now, &mut expired);
             // Requests still waiting to be written (a peer that stopped reading) expire too.
             expired.extend(self.outbox.take_items_where(|t| t.deadline <= now));

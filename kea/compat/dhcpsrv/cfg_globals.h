@@ -7,9 +7,10 @@
 //
 // Found only after Kea's own include directory (the Makefile passes -idirafter): where
 // Kea's header is installed, it is used instead. It declares what network.h uses, with
-// the values Kea 2.2.0's library has: the hook checks at load that the library's
-// CfgGlobals::nameToIndex holds exactly SIZE names, and the hook calls none of the
-// inherited-parameter getters that use these indices.
+// Kea 2.2.0's names and indices; the hook checks at load that the library's
+// CfgGlobals::nameToIndex holds exactly these (HamuxImpl::checkSubnetHeaders). Of the
+// subnet classes the hook reads only the id; it calls none of the inherited-parameter
+// getters that use these indices.
 
 #ifndef CFG_GLOBALS_H
 #define CFG_GLOBALS_H
@@ -20,6 +21,55 @@
 #include <map>
 #include <string>
 
+/// @brief Kea 2.2.0's global parameters in index order: each enumerator and its name
+/// (common ones, then DHCPv4's from ECHO_CLIENT_ID, then DHCPv6's from DATA_DIRECTORY).
+#define HAMUX_CFG_GLOBALS_STAND_IN(X) \
+    X(VALID_LIFETIME, "valid-lifetime") \
+    X(MIN_VALID_LIFETIME, "min-valid-lifetime") \
+    X(MAX_VALID_LIFETIME, "max-valid-lifetime") \
+    X(RENEW_TIMER, "renew-timer") \
+    X(REBIND_TIMER, "rebind-timer") \
+    X(DECLINE_PROBATION_PERIOD, "decline-probation-period") \
+    X(DHCP4O6_PORT, "dhcp4o6-port") \
+    X(COMMENT, "comment") \
+    X(SERVER_TAG, "server-tag") \
+    X(RESERVATION_MODE, "reservation-mode") \
+    X(RESERVATIONS_GLOBAL, "reservations-global") \
+    X(RESERVATIONS_IN_SUBNET, "reservations-in-subnet") \
+    X(RESERVATIONS_OUT_OF_POOL, "reservations-out-of-pool") \
+    X(CALCULATE_TEE_TIMES, "calculate-tee-times") \
+    X(T1_PERCENT, "t1-percent") \
+    X(T2_PERCENT, "t2-percent") \
+    X(HOSTNAME_CHAR_SET, "hostname-char-set") \
+    X(HOSTNAME_CHAR_REPLACEMENT, "hostname-char-replacement") \
+    X(DDNS_SEND_UPDATES, "ddns-send-updates") \
+    X(DDNS_OVERRIDE_NO_UPDATE, "ddns-override-no-update") \
+    X(DDNS_OVERRIDE_CLIENT_UPDATE, "ddns-override-client-update") \
+    X(DDNS_REPLACE_CLIENT_NAME, "ddns-replace-client-name") \
+    X(DDNS_GENERATED_PREFIX, "ddns-generated-prefix") \
+    X(DDNS_QUALIFYING_SUFFIX, "ddns-qualifying-suffix") \
+    X(STORE_EXTENDED_INFO, "store-extended-info") \
+    X(STATISTIC_DEFAULT_SAMPLE_COUNT, "statistic-default-sample-count") \
+    X(STATISTIC_DEFAULT_SAMPLE_AGE, "statistic-default-sample-age") \
+    X(CACHE_THRESHOLD, "cache-threshold") \
+    X(CACHE_MAX_AGE, "cache-max-age") \
+    X(EARLY_GLOBAL_RESERVATIONS_LOOKUP, "early-global-reservations-lookup") \
+    X(IP_RESERVATIONS_UNIQUE, "ip-reservations-unique") \
+    X(RESERVATIONS_LOOKUP_FIRST, "reservations-lookup-first") \
+    X(DDNS_UPDATE_ON_RENEW, "ddns-update-on-renew") \
+    X(DDNS_USE_CONFLICT_RESOLUTION, "ddns-use-conflict-resolution") \
+    X(PARKED_PACKET_LIMIT, "parked-packet-limit") \
+    X(ECHO_CLIENT_ID, "echo-client-id") \
+    X(MATCH_CLIENT_ID, "match-client-id") \
+    X(AUTHORITATIVE, "authoritative") \
+    X(NEXT_SERVER, "next-server") \
+    X(SERVER_HOSTNAME, "server-hostname") \
+    X(BOOT_FILE_NAME, "boot-file-name") \
+    X(DATA_DIRECTORY, "data-directory") \
+    X(PREFERRED_LIFETIME, "preferred-lifetime") \
+    X(MIN_PREFERRED_LIFETIME, "min-preferred-lifetime") \
+    X(MAX_PREFERRED_LIFETIME, "max-preferred-lifetime")
+
 namespace isc {
 namespace dhcp {
 
@@ -27,23 +77,9 @@ class CfgGlobals : public isc::data::CfgToElement {
 public:
     /// @brief The global parameters, in the order of Kea 2.2.0's (an index each).
     enum Index : int {
-        VALID_LIFETIME, MIN_VALID_LIFETIME, MAX_VALID_LIFETIME, RENEW_TIMER,
-        REBIND_TIMER, DECLINE_PROBATION_PERIOD, DHCP4O6_PORT, COMMENT, SERVER_TAG,
-        RESERVATION_MODE, RESERVATIONS_GLOBAL, RESERVATIONS_IN_SUBNET,
-        RESERVATIONS_OUT_OF_POOL, CALCULATE_TEE_TIMES, T1_PERCENT, T2_PERCENT,
-        HOSTNAME_CHAR_SET, HOSTNAME_CHAR_REPLACEMENT, DDNS_SEND_UPDATES,
-        DDNS_OVERRIDE_NO_UPDATE, DDNS_OVERRIDE_CLIENT_UPDATE, DDNS_REPLACE_CLIENT_NAME,
-        DDNS_GENERATED_PREFIX, DDNS_QUALIFYING_SUFFIX, STORE_EXTENDED_INFO,
-        STATISTIC_DEFAULT_SAMPLE_COUNT, STATISTIC_DEFAULT_SAMPLE_AGE, CACHE_THRESHOLD,
-        CACHE_MAX_AGE, EARLY_GLOBAL_RESERVATIONS_LOOKUP, IP_RESERVATIONS_UNIQUE,
-        RESERVATIONS_LOOKUP_FIRST, DDNS_UPDATE_ON_RENEW, DDNS_USE_CONFLICT_RESOLUTION,
-        PARKED_PACKET_LIMIT,
-        // DHCPv4 only.
-        ECHO_CLIENT_ID, MATCH_CLIENT_ID, AUTHORITATIVE, NEXT_SERVER, SERVER_HOSTNAME,
-        BOOT_FILE_NAME,
-        // DHCPv6 only.
-        DATA_DIRECTORY, PREFERRED_LIFETIME, MIN_PREFERRED_LIFETIME,
-        MAX_PREFERRED_LIFETIME,
+#define HAMUX_ENUMERATOR(name, text) name,
+        HAMUX_CFG_GLOBALS_STAND_IN(HAMUX_ENUMERATOR)
+#undef HAMUX_ENUMERATOR
         SIZE
     };
 

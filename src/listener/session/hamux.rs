@@ -45,6 +45,7 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
                 Ok(Some(HamuxMessage::Hello { .. })) => continue,
                 Ok(Some(HamuxMessage::Frame(frame))) => frame,
             };
+            let len = frame.body.len();
             match frame.frame_type {
                 FrameType::Request => {
                     let txid = frame.txid;
@@ -63,10 +64,9 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
                 other => return refuse(replies, 0, format!("unexpected {other:?} frame from a client")),
             }
             // Answers of a long burst leave in parts, while the rest is being handled.
-            turns.handled_one().await;
+            turns.handled_one(len).await;
         }
-        turns.reading();
-        if let Some(end) = ctx.read_more(&mut reader, io, replies).await {
+        if let Some(end) = turns.read(ctx.read_more(&mut reader, io, replies)).await {
             return end;
         }
     }

@@ -69,17 +69,19 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[test]
-    fn the_other_future_runs_between_turns() {
+    /// A reader handling `count` messages of `len` bytes beside another future of the
+    /// same task (the reader polled first): how many times the other had run before
+    /// each message.
+    fn other_runs_before_each(count: usize, len: usize) -> Vec<usize> {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let other_ran = AtomicUsize::new(0);
-        let seen: Vec<usize> = rt.block_on(async {
+        rt.block_on(async {
             let reader = async {
                 let mut turns = WriterTurns::default();
                 let mut seen = Vec::new();
-                for _ in 0..3 * FRAMES_PER_TURN {
+                for _ in 0..count {
                     seen.push(other_ran.load(Ordering::Relaxed));
-                    turns.handled_one(10).await;
+                    turns.handled_one(len).await;
                 }
                 seen
             };
@@ -95,12 +97,25 @@ mod tests {
                 seen = &mut reader => seen,
                 _ = &mut other => unreachable!(),
             }
-        });
+        })
+    }
+
+    #[test]
+    fn the_other_future_runs_between_turns() {
+        let seen = other_runs_before_each(3 * FRAMES_PER_TURN, 10);
         // The reader goes first (biased); the other runs once per turn, never within one.
         assert_eq!(seen[0], 0);
         assert_eq!(seen[FRAMES_PER_TURN - 1], 0, "the other ran within a turn");
         assert_eq!(seen[FRAMES_PER_TURN], 1, "no turn after {FRAMES_PER_TURN} messages");
         assert_eq!(seen[2 * FRAMES_PER_TURN], 2);
+    }
+
+    #[test]
+    fn large_messages_get_a_turn_by_their_bytes() {
+        let per_turn = BYTES_PER_TURN / 4096;
+        let seen = other_runs_before_each(2 * per_turn, 4096);
+        assert_eq!(seen[per_turn - 1], 0, "a turn before {BYTES_PER_TURN} bytes");
+        assert_eq!(seen[per_turn], 1, "no turn after {per_turn} messages of 4 KiB");
     }
 
     #[test]
@@ -118,37 +133,5 @@ mod tests {
             turns.read(tokio::task::yield_now()).await;
             assert_eq!((turns.handled, turns.bytes), (0, 0));
         });
-    }
-
-    #[test]
-    fn large_messages_get_a_turn_by_their_bytes() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let other_ran = AtomicUsize::new(0);
-        let per_turn = BYTES_PER_TURN / 4096;
-        let seen: Vec<usize> = rt.block_on(async {
-            let reader = async {
-                let mut turns = WriterTurns::default();
-                let mut seen = Vec::new();
-                for _ in 0..2 * per_turn {
-                    seen.push(other_ran.load(Ordering::Relaxed));
-                    turns.handled_one(4096).await;
-                }
-                seen
-            };
-            let other = async {
-                loop {
-                    other_ran.fetch_add(1, Ordering::Relaxed);
-                    tokio::task::yield_now().await;
-                }
-            };
-            tokio::pin!(reader, other);
-            tokio::select! {
-                biased;
-                seen = &mut reader => seen,
-                _ = &mut other => unreachable!(),
-            }
-        });
-        assert_eq!(seen[per_turn - 1], 0, "a turn before {BYTES_PER_TURN} bytes");
-        assert_eq!(seen[per_turn], 1, "no turn after {per_turn} messages of 4 KiB");
     }
 }

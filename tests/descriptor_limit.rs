@@ -26,12 +26,9 @@ fn stat(json: &str, key: &str) -> u64 {
         .unwrap_or_else(|| v["peers"][0][key].as_u64().unwrap_or_else(|| panic!("no {key} in {v}")))
 }
 
+/// Polls `cond` until it holds; fails the test after `WAIT`.
 fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    testkit::wait::until(what, WAIT, cond)
 }
 
 fn open_descriptors() -> u64 {

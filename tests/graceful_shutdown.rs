@@ -18,12 +18,9 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Polls `cond` until it holds; fails the test after `WAIT`.
 fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    testkit::wait::until(what, WAIT, cond)
 }
 
 fn stats(listener: &Listener) -> Value {

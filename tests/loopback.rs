@@ -15,11 +15,7 @@ const LEASE: &[u8] = br#"{"command":"lease4-update"}"#;
 
 /// Polls `cond` until it holds; fails the test after `WAIT`.
 fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    testkit::wait::until(what, WAIT, cond)
 }
 
 /// A listener whose handler echoes the request body back wrapped in a Kea-style answer.

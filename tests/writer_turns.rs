@@ -18,19 +18,16 @@ use hamux::listener::{Handler, Listener, Request};
 use hamux::Status;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BURST: usize = 2000;
 /// Bytes out beyond which answers (follow-ups) have left: 25 or more frames.
 const LEFT: u64 = 1000;
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Polls `cond` until it holds; fails the test after `WAIT`.
 fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    testkit::wait::until(what, WAIT, cond)
 }
 
 /// A small command (the burst of 2000 is then some 80 KB, which the sockets hold

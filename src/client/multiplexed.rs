@@ -377,11 +377,6 @@ impl MultiplexedSession {
         lock(table).len() == 0 && !self.outbox.has_items() && !self.is_draining()
     }
 
-    /// Times out the transactions of this connection, every tenth of the request timeout
-    /// (at most 50 ms) while any is on the wire or queued, and not at all while none is:
-    /// the writer wakes it (`sweep`) when the first one is written. A transaction queued
-    /// while nothing is on the wire reaches the table within one writer turn, since the
-    /// writer is then idle and the push wakes it.
     /// The instant up to which deadlines have passed: now, or while the reader is still
     /// decoding a read, that read's instant (its replies count as arrived then).
     fn expiry_now(&self) -> Instant {
@@ -391,6 +386,11 @@ impl MultiplexedSession {
         }
     }
 
+    /// Times out the transactions of this connection, every tenth of the request timeout
+    /// (at most 50 ms) while any is on the wire or queued, and not at all while none is:
+    /// the writer wakes it (`sweep`) when the first one is written. A transaction queued
+    /// while nothing is on the wire reaches the table within one writer turn, since the
+    /// writer is then idle and the push wakes it.
     async fn sweep_deadlines(&self, table: &Mutex<TxnTable>) -> Ended {
         let timeout = self.target.settings.request_timeout;
         let tick = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_millis(50));

@@ -11,7 +11,8 @@
 //! - [`process`]: child processes with a time limit, tied to their starter, read in /proc;
 //! - [`peer_process`]: a `hamux listen` child process as a peer that can really die;
 //! - [`library`]: where the library this test run built lives;
-//! - [`kea_driver`]: C++ drivers comparing the hook's pieces with Kea's own code.
+//! - [`kea_driver`]: C++ drivers comparing the hook's pieces with Kea's own code;
+//! - [`wait`]: polling until a condition holds, with a time limit.
 //!
 //! It does not depend on the library: the tests link exactly one copy of `hamux`, and the
 //! tool's own modules stay in the tool. A function that can fail comes in two forms where
@@ -27,3 +28,4 @@ pub mod peer_process;
 pub mod perfdhcp;
 pub mod process;
 pub mod skip;
+pub mod wait;

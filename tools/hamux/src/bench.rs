@@ -152,14 +152,15 @@ impl Scenario {
         )
     }
 
-    /// Has a run-to-completion loop counterpart: the plain `hamux://` loads (head-of-line's
-    /// late answers are the listener's, so it has none).
+    /// Has a run-to-completion loop counterpart: the plain `hamux://` loads and `http`
+    /// (head-of-line's late answers are the listener's, so it has none).
     fn has_baseline(self) -> bool {
         matches!(
             self,
             Scenario::Pipelined
                 | Scenario::PipelinedOneConn
                 | Scenario::OneAtATime
+                | Scenario::Http
                 | Scenario::PipelinedLoaded
         )
     }
@@ -283,9 +284,13 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
         if rows.iter().any(|r| r.name == scenario.name()) {
             continue; // pipelined, already measured as pipelined-loaded's reference
         }
-        let hamux_url = url(Transport::Hamux);
-        let mut pair =
-            Pair { url: &hamux_url, load, baseline: baseline.as_mut().filter(|_| scenario.has_baseline()) };
+        let scenario_url = url(scenario.transport());
+        let mut pair = Pair {
+            url: &scenario_url,
+            wire: scenario.transport().into(),
+            load,
+            baseline: baseline.as_mut().filter(|_| scenario.has_baseline()),
+        };
         if scenario == Scenario::PipelinedLoaded {
             let unloaded = Scenario::Pipelined.name();
             let row =
@@ -327,8 +332,8 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
         }
         if let Some((leases, bad)) = looped {
             println!(
-                "loop: the same load over a run-to-completion epoll loop with hamux's frames and the \
-                 same handler work, no library; vs loop = hamux's round trips/s as a share of the \
+                "loop: the same load over a run-to-completion epoll loop with hamux's codecs (frames, \
+                 or HTTP) and the same handler work, no library; vs loop = hamux's round trips/s as a share of the \
                  loop's. Loop: {leases} leases stored, {bad} bad commands."
             );
         }
@@ -352,7 +357,7 @@ fn header(o: &BenchOptions, with_loop: bool) -> String {
     };
     let tls = if load.tls.is_some() { ", over mutual TLS (hamuxs://, https://)" } else { "" };
     let with_loop = match with_loop {
-        true => "; each hamux:// run is followed by the run-to-completion loop's (loop)",
+        true => "; each hamux:// run and the http run is followed by the run-to-completion loop's (loop)",
         false => "",
     };
     format!(

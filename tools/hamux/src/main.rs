@@ -76,10 +76,11 @@ from inside the callback; no two requests in flight update the same lease (as lo
 there are more leases than requests in flight). The listener's handler parses each
 command with serde_json and stores the lease in a sharded map.
 
-Each hamux:// scenario but head-of-line (whose late answers are the listener's) is
-followed at once by the same load over a minimal run-to-completion loop (row 'loop'):
-plain epoll, the same connections, window, frames (hamux's codec), bodies, lease choice
-and handler work (parse, store, answer; one write per batch), and no library machinery
+Each hamux:// scenario but head-of-line (whose late answers are the listener's), and
+http, is followed at once by the same load over a minimal run-to-completion loop (row
+'loop'): plain epoll, the same connections, window, messages (hamux's codecs: frames, or
+HTTP/1.1 with one request in flight per connection), bodies, lease choice and handler
+work (parse, store, answer; one write per batch), and no library machinery
 (timeouts, limits, reconnects, hand-off to handler threads). Its server has --io-threads
 threads, its client one per connection up to --io-threads. Column 'vs loop' is hamux's
 round trips/s as a share of the loop's: how far hamux is from the limit on this machine
@@ -194,7 +195,7 @@ Options:
   --idle-connections N[,N...]
                         with scenario connections (implies it): the idle connection counts
                         (default 100,1000,10000)
-  --no-baseline         skip the run-to-completion loop after each hamux:// scenario
+  --no-baseline         skip the run-to-completion loop after each scenario that has one
   --busy-processes N    competing busy processes of pipelined-loaded (default: one per
                         core)
   --target URL          drive this peer (hamux://HOST:PORT or http://HOST:PORT/, e.g. a

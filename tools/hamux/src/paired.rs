@@ -1,16 +1,18 @@
-//! A `hamux://` scenario run beside the run-to-completion loop: hamux's run, then the
-//! loop's on the same load at once, so both see the same machine. And `pipelined-loaded`,
+//! A scenario run beside the run-to-completion loop: hamux's run, then the loop's on the
+//! same load and wire at once, so both see the same machine. And `pipelined-loaded`,
 //! such a pair while busy processes compete for the CPUs, compared with the pair unloaded.
 
-use crate::baseline::Baseline;
+use crate::baseline::{Baseline, Wire};
 use crate::bench::{run_load, Load};
 use crate::busy_load::BusyLoad;
 use crate::report::{Reference, Row, UnderLoad};
 use std::time::Duration;
 
-/// Where and what to run: the `hamux://` URL, the load, and the loop if it runs.
+/// Where and what to run: hamux's URL, the wire the loop speaks (the URL's), the load,
+/// and the loop if it runs.
 pub struct Pair<'a> {
     pub url: &'a str,
+    pub wire: Wire,
     pub load: &'a Load,
     pub baseline: Option<&'a mut Baseline>,
 }
@@ -34,7 +36,7 @@ impl Pair<'_> {
         let mut row = row?;
         let mut loop_busy = 0.0;
         if let Some(b) = self.baseline.as_deref_mut() {
-            let (looped, cpus) = took(&mut || b.run(&format!("{name}/loop"), connections, window, load));
+            let (looped, cpus) = took(&mut || b.run(&format!("{name}/loop"), self.wire, shape, load));
             row.baseline = Some(Box::new(looped?));
             loop_busy = cpus;
         }

@@ -39,12 +39,12 @@ fn assert_leases_fit(store: &Value, requests: u64) {
 }
 
 #[test]
-fn every_hamux_scenario_row_has_its_loop_beside_it() {
-    let report = bench(&["--seconds", "0.3", "--scenario", "pipelined,one-at-a-time"]);
+fn every_scenario_row_has_its_loop_beside_it() {
+    let report = bench(&["--seconds", "0.3", "--scenario", "pipelined,one-at-a-time,http"]);
     let rows = scenarios(&report);
     assert_eq!(
         rows.iter().map(|r| r["name"].as_str().unwrap()).collect::<Vec<_>>(),
-        ["pipelined", "one-at-a-time"]
+        ["pipelined", "one-at-a-time", "http"]
     );
     let (mut hamux_requests, mut loop_requests) = (0, 0);
     for row in &rows {

@@ -2,15 +2,17 @@
 //! keep one request in flight, spread over the connections as evenly as they go; a
 //! reply's latency is recorded and the chain's next request encoded at once, and each
 //! read's batch of next requests goes out in one write. Bodies, lease choice and the
-//! reply check are the driver's. Each client thread owns its connections and their chains
+//! reply check are the driver's. Over HTTP each connection carries one chain, as hamux's
+//! HTTP client keeps one request in flight on a connection. Each client thread owns its connections and their chains
 //! outright, so nothing on the hot path is shared but a progress counter.
 
 use super::conn::{Conn, Filled};
 use super::epoll::{Epoll, Events};
+use super::wire::{Requests, Wire};
 use crate::body::Body;
 use crate::driver::{chain_seed, xorshift, Leases, REPLY_OK_PREFIX};
 use crate::histogram::Histogram;
-use hamux::codec::{self, FrameType};
+use hamux::codec;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,59 +40,70 @@ impl Chain {
     }
 
     /// Encodes the chain's next request (txid = the chain's index) into `out`.
-    fn send_next(&mut self, txid: u64, out: &mut Vec<u8>) {
+    fn send_next(&mut self, requests: &Requests, txid: u64, out: &mut Vec<u8>) {
         self.body.set_lease(self.leases.pick(xorshift(&mut self.rng)));
         self.sent_at = Instant::now();
-        codec::encode_frame(out, FrameType::Request, txid, self.body.bytes());
+        requests.encode(out, txid, self.body.bytes());
     }
 }
 
 /// A client connection and the chains it carries: txids `first..first + chains.len()`.
 pub struct ClientConn {
     conn: Conn,
+    requests: Requests,
     first: u64,
     chains: Vec<Chain>,
     /// Chains with a request in flight.
     in_flight: usize,
 }
 
-/// Opens connection `k`: sends the hello and two warm-up requests one at a time on the
-/// blocking socket (as the driver's warm-up does, so connecting is not timed), then
-/// readies it for the loop with chains `first..first + count`.
+/// Opens connection `k`, speaking what `requests` encode: sends (over `hamux://` after the
+/// hello) two warm-up requests one at a time on the blocking socket, as the driver's
+/// warm-up does, so connecting is not timed; then readies it for the loop with chains
+/// `first..first + count`.
 pub fn connect(
     stream: TcpStream,
     k: usize,
     template: &Body,
+    requests: Requests,
     (first, count, window): (usize, usize, usize),
 ) -> Result<ClientConn, String> {
     let fail = |e: String| format!("loop client: warm-up: {e}");
+    let wire = requests.wire();
+    if wire == Wire::Http && count != 1 {
+        return Err(format!("loop client: an HTTP connection carries one request at a time, not {count}"));
+    }
     stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| fail(e.to_string()))?;
     let mut warm = template.clone();
     let pool = template.pool();
     let mut out = Vec::new();
-    codec::encode_hello(&mut out);
+    if wire == Wire::Hamux {
+        codec::encode_hello(&mut out);
+    }
     let mut input = Vec::new();
     for j in 0..2u64 {
         warm.set_lease(pool - 1 - (k as u64 * 2 + j) % pool);
-        codec::encode_frame(&mut out, FrameType::Request, 0, warm.bytes());
+        requests.encode(&mut out, 0, warm.bytes());
         (&stream).write_all(&out).map_err(|e| fail(e.to_string()))?;
         out.clear();
-        if j == 0 {
-            read_until(&stream, &mut input, |b| Ok(codec::decode_hello(b)?.map(|v| (v, codec::HELLO_LEN))))
-                .map_err(fail)?;
+        if j == 0 && wire == Wire::Hamux {
+            read_until(&stream, &mut input, |b| {
+                Ok(codec::decode_hello(b).map_err(|e| e.to_string())?.map(|v| (v, codec::HELLO_LEN)))
+            })
+            .map_err(fail)?;
         }
-        let kind = read_until(&stream, &mut input, |b| {
-            Ok(codec::decode_frame(b, 4096)?.map(|(f, n)| (f.frame_type, n)))
+        let answered = read_until(&stream, &mut input, |b| {
+            Ok(wire.decode_reply(b, 4096)?.map(|(r, n)| (r.answered, n)))
         })
         .map_err(fail)?;
-        if kind != FrameType::Response {
-            return Err(fail(format!("got a {kind:?} frame")));
+        if !answered {
+            return Err(fail("the warm-up request was not answered".into()));
         }
     }
     stream.set_read_timeout(None).map_err(|e| fail(e.to_string()))?;
     let chains: Vec<Chain> = (first..first + count).map(|i| Chain::new(template, i, window)).collect();
-    let conn = Conn::new(stream, 0, 64 * 1024).map_err(|e| format!("loop client: {e}"))?;
-    Ok(ClientConn { conn, first: first as u64, in_flight: 0, chains })
+    let conn = Conn::new(stream, 0, wire, 64 * 1024).map_err(|e| format!("loop client: {e}"))?;
+    Ok(ClientConn { conn, requests, first: first as u64, in_flight: 0, chains })
 }
 
 /// Reads from the blocking `stream` into `input` until `decode` finds what it wants at the
@@ -98,10 +111,10 @@ pub fn connect(
 fn read_until<T>(
     mut stream: &TcpStream,
     input: &mut Vec<u8>,
-    decode: impl Fn(&[u8]) -> Result<Option<(T, usize)>, codec::DecodeError>,
+    decode: impl Fn(&[u8]) -> Result<Option<(T, usize)>, String>,
 ) -> Result<T, String> {
     loop {
-        if let Some((found, n)) = decode(input).map_err(|e| e.to_string())? {
+        if let Some((found, n)) = decode(input)? {
             input.drain(..n);
             return Ok(found);
         }
@@ -151,7 +164,7 @@ pub fn drive(mut conns: Vec<ClientConn>, stop: &AtomicBool, done: &AtomicU64) ->
             return outcome;
         }
         for (i, chain) in c.chains.iter_mut().enumerate() {
-            chain.send_next(c.first + i as u64, &mut c.conn.output);
+            chain.send_next(&c.requests, c.first + i as u64, &mut c.conn.output);
         }
         c.in_flight = c.chains.len();
         running += c.in_flight;
@@ -226,26 +239,29 @@ fn on_event(
     let max_body = c.conn.max_body;
     let mut used = 0;
     let (input, output) = c.conn.split();
-    while let Some((frame, n)) = codec::decode_frame(&input[used..], max_body).map_err(|e| e.to_string())? {
+    let wire = c.requests.wire();
+    while let Some((reply, n)) = wire.decode_reply(&input[used..], max_body)? {
         let now = Instant::now();
         used += n;
-        let Some(chain) = frame.txid.checked_sub(c.first).and_then(|i| c.chains.get_mut(i as usize)) else {
-            return Err(format!("loop client: reply for unknown txid {}", frame.txid));
+        // Over HTTP the reply is to the connection's one chain.
+        let txid = reply.txid.unwrap_or(c.first);
+        let Some(chain) = txid.checked_sub(c.first).and_then(|i| c.chains.get_mut(i as usize)) else {
+            return Err(format!("loop client: reply for unknown txid {txid}"));
         };
-        if frame.frame_type == FrameType::Response && frame.body.starts_with(REPLY_OK_PREFIX) {
+        if reply.answered && reply.body.starts_with(REPLY_OK_PREFIX) {
             outcome.latencies.record(now.saturating_duration_since(chain.sent_at).as_nanos() as u64);
             progress.replies += 1;
         } else {
             outcome.error(|| {
-                let text = String::from_utf8_lossy(&frame.body[..frame.body.len().min(300)]);
-                format!("{:?}: {text}", frame.frame_type)
+                let text = String::from_utf8_lossy(&reply.body[..reply.body.len().min(300)]);
+                format!("{} reply: {text}", if reply.answered { "an answered" } else { "a refused" })
             });
         }
         outcome.last = Some(now);
         if stopping {
             progress.finished += 1;
         } else {
-            chain.send_next(frame.txid, output);
+            chain.send_next(&c.requests, txid, output);
         }
     }
     c.conn.consume(used);

@@ -1,9 +1,9 @@
 //! One non-blocking TCP connection of the loop, either end: what was read and not yet
 //! decoded, and what was encoded and not yet written. As in `raw_bench.c`: one `read`
-//! per readiness event, every complete frame handled, then one `write` for the batch.
+//! per readiness event, every complete message handled, then one `write` for the batch.
 
 use super::epoll::Epoll;
-use hamux::codec::HEADER_LEN;
+use super::wire::Wire;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -22,27 +22,28 @@ pub struct Conn {
     /// Read bytes: `input[..len]`; its size bounds one read.
     input: Box<[u8]>,
     len: usize,
-    /// Encoded frames: `output[written..]` is still to be written.
+    /// Encoded messages: `output[written..]` is still to be written.
     pub output: Vec<u8>,
     written: usize,
     /// EPOLLOUT is armed (the socket was full).
     watching_writes: bool,
-    /// The largest frame body accepted (a longer one is a broken stream).
+    /// The largest message body accepted (a longer one is a broken stream).
     pub max_body: usize,
 }
 
-/// What one read takes at most, beyond room for a partial frame left from the last one.
+/// What one read takes at most, beyond room for a partial message left from the last one.
 const READ_CHUNK: usize = 256 * 1024;
 
 impl Conn {
-    /// Makes `stream` non-blocking, without Nagle, for frames of up to `max_body` bytes.
-    pub fn new(stream: TcpStream, token: u64, max_body: usize) -> io::Result<Conn> {
+    /// Makes `stream` non-blocking, without Nagle, for `wire`'s messages with bodies of up
+    /// to `max_body` bytes.
+    pub fn new(stream: TcpStream, token: u64, wire: Wire, max_body: usize) -> io::Result<Conn> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
         Ok(Conn {
             stream,
             token,
-            input: vec![0; READ_CHUNK + HEADER_LEN + max_body].into_boxed_slice(),
+            input: vec![0; READ_CHUNK + wire.overhead() + max_body].into_boxed_slice(),
             len: 0,
             output: Vec::with_capacity(64 * 1024),
             written: 0,
@@ -76,12 +77,12 @@ impl Conn {
         &self.input[..self.len]
     }
 
-    /// The input, and the output to encode answers into while frames borrow the input.
+    /// The input, and the output to encode answers into while messages borrow the input.
     pub fn split(&mut self) -> (&[u8], &mut Vec<u8>) {
         (&self.input[..self.len], &mut self.output)
     }
 
-    /// Drops the first `used` input bytes (the frames handled), keeping a partial frame.
+    /// Drops the first `used` input bytes (the messages handled), keeping a partial one.
     pub fn consume(&mut self, used: usize) {
         self.input.copy_within(used..self.len, 0);
         self.len -= used;

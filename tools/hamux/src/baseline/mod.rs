@@ -3,7 +3,8 @@
 //!
 //! It mirrors `raw_bench.c` of the peer comparison (../shared/peer-bench): plain epoll
 //! over non-blocking loopback sockets, client and server in this process. Server threads
-//! read, decode every complete frame with hamux's own codec, do the listener handler's
+//! read, decode every complete request with hamux's own codec (frames, or HTTP for the
+//! `http` scenario, one request in flight per connection), do the listener handler's
 //! exact work ([`LeaseStore::apply`]: serde_json parse, 64-shard store, Kea's answer) and
 //! write each batch of answers at once; client threads run the driver's closed loop
 //! (chains, bodies, lease choice, reply check, latency histogram). What it leaves out is
@@ -14,6 +15,9 @@ mod client;
 mod conn;
 mod epoll;
 mod server;
+mod wire;
+
+pub use wire::Wire;
 
 use crate::bench::Load;
 use crate::body::Body;
@@ -53,11 +57,20 @@ impl Baseline {
         &self.store
     }
 
-    /// One closed-loop run of `connections` connections carrying `window` chains, for
-    /// `load.duration`; the row is named `name`.
-    pub fn run(&mut self, name: &str, connections: usize, window: usize, load: &Load) -> Result<Row, String> {
+    /// One closed-loop run of `connections` connections speaking `wire` carrying `window`
+    /// chains, for `load.duration`; the row is named `name`.
+    pub fn run(
+        &mut self,
+        name: &str,
+        wire: Wire,
+        (connections, window): (usize, usize),
+        load: &Load,
+    ) -> Result<Row, String> {
         if connections > window {
             return Err(format!("loop: {connections} connections need a window of at least as many"));
+        }
+        if wire == Wire::Http && connections != window {
+            return Err(format!("loop: over HTTP each of the {connections} connections carries one request"));
         }
         let template = Body::new(load.body_size, &load.subnet)?;
         let address = self.listener.local_addr().map_err(|e| format!("loop: {e}"))?;
@@ -67,9 +80,16 @@ impl Baseline {
         for k in 0..connections {
             let stream = TcpStream::connect(address).map_err(|e| format!("loop: connect: {e}"))?;
             let (accepted, _) = self.listener.accept().map_err(|e| format!("loop: accept: {e}"))?;
-            self.server.adopt(accepted)?;
+            self.server.adopt(accepted, wire)?;
             let count = window / connections + usize::from(k < window % connections);
-            per_thread[k % threads].push(client::connect(stream, k, &template, (first, count, window))?);
+            let requests = wire::Requests::new(wire, &address.to_string());
+            per_thread[k % threads].push(client::connect(
+                stream,
+                k,
+                &template,
+                requests,
+                (first, count, window),
+            )?);
             first += count;
         }
 

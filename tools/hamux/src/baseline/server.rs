@@ -1,12 +1,13 @@
 //! The loop's server: `raw_bench.c`'s structure in Rust. Each thread has its own epoll
 //! and the connections given to it; it runs every request to completion where it was read
-//! (decode every complete frame, [`LeaseStore::apply`], encode the answer), then writes the
-//! batch's answers at once. No queue, no hand-off between threads, no timers, no limits.
+//! (decode every complete request, [`LeaseStore::apply`], encode the answer), then writes
+//! the batch's answers at once. No queue, no hand-off between threads, no timers, no limits.
 
 use super::conn::{Conn, Filled};
 use super::epoll::{Epoll, Event, Events};
+use super::wire::Wire;
 use crate::lease_store::{Answer, LeaseStore};
-use hamux::codec::{self, FrameType, HELLO_LEN};
+use hamux::codec::{self, HELLO_LEN};
 use std::collections::HashMap;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,8 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 /// One server thread's connections and what they read.
 struct ServerConn {
     conn: Conn,
-    /// The client's hello has been read (and ours queued).
+    wire: Wire,
+    /// The client's hello has been read (and ours queued); HTTP has none.
     greeted: bool,
 }
 
@@ -28,7 +30,7 @@ struct ServerConn {
 #[derive(Default)]
 struct Incoming {
     next_token: u64,
-    streams: Vec<(u64, TcpStream)>,
+    streams: Vec<(u64, TcpStream, Wire)>,
 }
 
 /// What the bench's thread shares with one server thread.
@@ -63,8 +65,8 @@ impl Server {
         Ok(server)
     }
 
-    /// Gives an accepted connection to the next thread, round-robin.
-    pub fn adopt(&mut self, stream: TcpStream) -> Result<(), String> {
+    /// Gives an accepted connection speaking `wire` to the next thread, round-robin.
+    pub fn adopt(&mut self, stream: TcpStream, wire: Wire) -> Result<(), String> {
         use std::os::fd::AsRawFd;
         let lane = &self.lanes[self.next_lane % self.lanes.len()];
         self.next_lane += 1;
@@ -73,7 +75,7 @@ impl Server {
             let mut incoming = lane.incoming.lock().unwrap_or_else(|p| p.into_inner());
             let token = incoming.next_token;
             incoming.next_token += 1;
-            incoming.streams.push((token, stream));
+            incoming.streams.push((token, stream, wire));
             token
         };
         // Registered after it is queued: the thread finds it when the first event comes.
@@ -117,10 +119,10 @@ fn serve(lane: &Lane, store: &LeaseStore, stop: &AtomicBool, max_body: usize) {
 /// Takes the connections the bench's thread queued for this one.
 fn pick_up(lane: &Lane, conns: &mut HashMap<u64, ServerConn>, max_body: usize) {
     let streams = std::mem::take(&mut lane.incoming.lock().unwrap_or_else(|p| p.into_inner()).streams);
-    for (token, stream) in streams {
-        match Conn::new(stream, token, max_body) {
+    for (token, stream, wire) in streams {
+        match Conn::new(stream, token, wire, max_body) {
             Ok(conn) => {
-                conns.insert(token, ServerConn { conn, greeted: false });
+                conns.insert(token, ServerConn { conn, wire, greeted: wire == Wire::Http });
             }
             Err(e) => eprintln!("hamux bench: loop server: a connection failed to set up: {e}"),
         }
@@ -153,16 +155,13 @@ fn on_event(c: &mut ServerConn, event: Event, epoll: &Epoll, store: &LeaseStore)
     }
     let max_body = c.conn.max_body;
     let (input, output) = c.conn.split();
-    while let Some((frame, n)) = codec::decode_frame(&input[used..], max_body).map_err(|e| e.to_string())? {
-        if frame.frame_type != FrameType::Request {
-            return Err(format!("unexpected {:?} frame", frame.frame_type));
-        }
-        let answer = store.apply(frame.body);
+    while let Some((request, n)) = c.wire.decode_request(&input[used..], max_body)? {
+        let answer = store.apply(request.body);
         let bytes = match &answer {
             Answer::Stored { answer, .. } => *answer,
             Answer::Refused(text) => text.as_bytes(),
         };
-        codec::encode_frame(output, FrameType::Response, frame.txid, bytes);
+        c.wire.encode_answer(output, request.txid, bytes);
         used += n;
     }
     c.conn.consume(used);

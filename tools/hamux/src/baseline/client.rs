@@ -3,8 +3,9 @@
 //! reply's latency is recorded and the chain's next request encoded at once, and each
 //! read's batch of next requests goes out in one write. Bodies, lease choice and the
 //! reply check are the driver's. Over HTTP each connection carries one chain, as hamux's
-//! HTTP client keeps one request in flight on a connection. Each client thread owns its connections and their chains
-//! outright, so nothing on the hot path is shared but a progress counter.
+//! HTTP client keeps one request in flight on a connection. Each client thread owns its
+//! connections and their chains outright, so nothing on the hot path is shared but a
+//! progress counter.
 
 use super::conn::{Conn, Filled};
 use super::epoll::{Epoll, Events};
@@ -92,12 +93,16 @@ pub fn connect(
             })
             .map_err(fail)?;
         }
-        let answered = read_until(&stream, &mut input, |b| {
-            Ok(wire.decode_reply(b, 4096)?.map(|(r, n)| (r.answered, n)))
+        let refused = read_until(&stream, &mut input, |b| {
+            Ok(wire.decode_reply(b, 4096)?.map(|(r, n)| {
+                let text = (!r.answered)
+                    .then(|| String::from_utf8_lossy(&r.body[..r.body.len().min(300)]).into_owned());
+                (text, n)
+            }))
         })
         .map_err(fail)?;
-        if !answered {
-            return Err(fail("the warm-up request was not answered".into()));
+        if let Some(text) = refused {
+            return Err(fail(format!("refused: {text}")));
         }
     }
     stream.set_read_timeout(None).map_err(|e| fail(e.to_string()))?;

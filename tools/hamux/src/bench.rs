@@ -287,7 +287,6 @@ pub fn run(o: &BenchOptions) -> Result<(), String> {
         let scenario_url = url(scenario.transport());
         let mut pair = Pair {
             url: &scenario_url,
-            wire: scenario.transport().into(),
             load,
             baseline: baseline.as_mut().filter(|_| scenario.has_baseline()),
         };

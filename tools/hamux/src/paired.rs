@@ -2,17 +2,16 @@
 //! same load and wire at once, so both see the same machine. And `pipelined-loaded`,
 //! such a pair while busy processes compete for the CPUs, compared with the pair unloaded.
 
-use crate::baseline::{Baseline, Wire};
-use crate::bench::{run_load, Load};
+use crate::baseline::Baseline;
+use crate::bench::{run_load, Load, Transport};
 use crate::busy_load::BusyLoad;
 use crate::report::{Reference, Row, UnderLoad};
 use std::time::Duration;
 
-/// Where and what to run: hamux's URL, the wire the loop speaks (the URL's), the load,
-/// and the loop if it runs.
+/// Where and what to run: hamux's URL (the loop speaks its transport), the load, and the
+/// loop if it runs.
 pub struct Pair<'a> {
     pub url: &'a str,
-    pub wire: Wire,
     pub load: &'a Load,
     pub baseline: Option<&'a mut Baseline>,
 }
@@ -36,7 +35,8 @@ impl Pair<'_> {
         let mut row = row?;
         let mut loop_busy = 0.0;
         if let Some(b) = self.baseline.as_deref_mut() {
-            let (looped, cpus) = took(&mut || b.run(&format!("{name}/loop"), self.wire, shape, load));
+            let wire = Transport::of(url).ok_or_else(|| format!("loop: no transport for {url}"))?;
+            let (looped, cpus) = took(&mut || b.run(&format!("{name}/loop"), wire, shape, load));
             row.baseline = Some(Box::new(looped?));
             loop_busy = cpus;
         }

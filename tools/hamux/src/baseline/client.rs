@@ -9,7 +9,8 @@
 
 use super::conn::{Conn, Filled};
 use super::epoll::{Epoll, Events};
-use super::wire::{Requests, Wire};
+use super::wire::Requests;
+use crate::bench::Transport;
 use crate::body::Body;
 use crate::driver::{chain_seed, xorshift, Leases, REPLY_OK_PREFIX};
 use crate::histogram::Histogram;
@@ -71,14 +72,11 @@ pub fn connect(
 ) -> Result<ClientConn, String> {
     let fail = |e: String| format!("loop client: warm-up: {e}");
     let wire = requests.wire();
-    if wire == Wire::Http && count != 1 {
-        return Err(format!("loop client: an HTTP connection carries one request at a time, not {count}"));
-    }
     stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| fail(e.to_string()))?;
     let mut warm = template.clone();
     let pool = template.pool();
     let mut out = Vec::new();
-    if wire == Wire::Hamux {
+    if wire == Transport::Hamux {
         codec::encode_hello(&mut out);
     }
     let mut input = Vec::new();
@@ -87,7 +85,7 @@ pub fn connect(
         requests.encode(&mut out, 0, warm.bytes());
         (&stream).write_all(&out).map_err(|e| fail(e.to_string()))?;
         out.clear();
-        if j == 0 && wire == Wire::Hamux {
+        if j == 0 && wire == Transport::Hamux {
             read_until(&stream, &mut input, |b| {
                 Ok(codec::decode_hello(b).map_err(|e| e.to_string())?.map(|v| (v, codec::HELLO_LEN)))
             })

@@ -3,7 +3,7 @@
 //! per readiness event, every complete message handled, then one `write` for the batch.
 
 use super::epoll::Epoll;
-use super::wire::Wire;
+use crate::bench::Transport;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -37,7 +37,7 @@ const READ_CHUNK: usize = 256 * 1024;
 impl Conn {
     /// Makes `stream` non-blocking, without Nagle, for `wire`'s messages with bodies of up
     /// to `max_body` bytes.
-    pub fn new(stream: TcpStream, token: u64, wire: Wire, max_body: usize) -> io::Result<Conn> {
+    pub fn new(stream: TcpStream, token: u64, wire: Transport, max_body: usize) -> io::Result<Conn> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
         Ok(Conn {

@@ -17,9 +17,7 @@ mod epoll;
 mod server;
 mod wire;
 
-pub use wire::Wire;
-
-use crate::bench::Load;
+use crate::bench::{Load, Transport};
 use crate::body::Body;
 use crate::cpu;
 use crate::driver::LoadResult;
@@ -62,14 +60,14 @@ impl Baseline {
     pub fn run(
         &mut self,
         name: &str,
-        wire: Wire,
+        wire: Transport,
         (connections, window): (usize, usize),
         load: &Load,
     ) -> Result<Row, String> {
         if connections > window {
             return Err(format!("loop: {connections} connections need a window of at least as many"));
         }
-        if wire == Wire::Http && connections != window {
+        if wire == Transport::Http && connections != window {
             return Err(format!("loop: over HTTP each of the {connections} connections carries one request"));
         }
         let template = Body::new(load.body_size, &load.subnet)?;

@@ -5,7 +5,7 @@
 
 use super::conn::{Conn, Filled};
 use super::epoll::{Epoll, Event, Events};
-use super::wire::Wire;
+use crate::bench::Transport;
 use crate::lease_store::{Answer, LeaseStore};
 use hamux::codec::{self, HELLO_LEN};
 use std::collections::HashMap;
@@ -21,7 +21,7 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 /// One server thread's connections and what they read.
 struct ServerConn {
     conn: Conn,
-    wire: Wire,
+    wire: Transport,
     /// The client's hello has been read (and ours queued); HTTP has none.
     greeted: bool,
 }
@@ -30,7 +30,7 @@ struct ServerConn {
 #[derive(Default)]
 struct Incoming {
     next_token: u64,
-    streams: Vec<(u64, TcpStream, Wire)>,
+    streams: Vec<(u64, TcpStream, Transport)>,
 }
 
 /// What the bench's thread shares with one server thread.
@@ -66,7 +66,7 @@ impl Server {
     }
 
     /// Gives an accepted connection speaking `wire` to the next thread, round-robin.
-    pub fn adopt(&mut self, stream: TcpStream, wire: Wire) -> Result<(), String> {
+    pub fn adopt(&mut self, stream: TcpStream, wire: Transport) -> Result<(), String> {
         use std::os::fd::AsRawFd;
         let lane = &self.lanes[self.next_lane % self.lanes.len()];
         self.next_lane += 1;
@@ -122,7 +122,7 @@ fn pick_up(lane: &Lane, conns: &mut HashMap<u64, ServerConn>, max_body: usize) {
     for (token, stream, wire) in streams {
         match Conn::new(stream, token, wire, max_body) {
             Ok(conn) => {
-                conns.insert(token, ServerConn { conn, wire, greeted: wire == Wire::Http });
+                conns.insert(token, ServerConn { conn, wire, greeted: wire == Transport::Http });
             }
             Err(e) => eprintln!("hamux bench: loop server: a connection failed to set up: {e}"),
         }

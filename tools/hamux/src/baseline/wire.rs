@@ -1,28 +1,12 @@
-//! The two wires the loop speaks, as hamux's two transports do: `hamux://` frames (many
-//! requests in flight on a connection, replies matched by txid) and Kea-style HTTP/1.1
-//! (one request in flight on a connection, its answer the next response), with hamux's own
-//! codecs, so the loop's bytes are the bytes hamux sends and parses.
+//! The loop's side of each [`Transport`]: `hamux://` frames (many requests in flight on a
+//! connection, replies matched by txid) and Kea-style HTTP/1.1 (one request in flight on
+//! a connection, its answer the next response), with hamux's own codecs, so the loop's
+//! bytes are the bytes hamux sends and parses.
 
 use crate::bench::Transport;
 use hamux::codec::http::{self, RequestHead};
 use hamux::codec::{self, FrameType, HEADER_LEN};
 use std::borrow::Cow;
-
-/// What a connection speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wire {
-    Hamux,
-    Http,
-}
-
-impl From<Transport> for Wire {
-    fn from(t: Transport) -> Wire {
-        match t {
-            Transport::Hamux => Wire::Hamux,
-            Transport::Http => Wire::Http,
-        }
-    }
-}
 
 /// Room for one HTTP head beside its body: hamux's own are under 150 bytes.
 const HTTP_HEAD_ROOM: usize = 1024;
@@ -41,25 +25,25 @@ pub struct Reply<'a> {
     pub body: Cow<'a, [u8]>,
 }
 
-impl Wire {
+impl Transport {
     /// What one message takes beyond its body, at most.
     pub fn overhead(self) -> usize {
         match self {
-            Wire::Hamux => HEADER_LEN,
-            Wire::Http => HTTP_HEAD_ROOM,
+            Transport::Hamux => HEADER_LEN,
+            Transport::Http => HTTP_HEAD_ROOM,
         }
     }
 
     /// Decodes the request at the start of `buf` and its length, if it is all there.
     pub fn decode_request(self, buf: &[u8], max_body: usize) -> Result<Option<(Request<'_>, usize)>, String> {
         match self {
-            Wire::Hamux => match codec::decode_frame(buf, max_body).map_err(|e| e.to_string())? {
+            Transport::Hamux => match codec::decode_frame(buf, max_body).map_err(|e| e.to_string())? {
                 Some((f, _)) if f.frame_type != FrameType::Request => {
                     Err(format!("unexpected {:?} frame", f.frame_type))
                 }
                 found => Ok(found.map(|(f, n)| (Request { txid: f.txid, body: f.body }, n))),
             },
-            Wire::Http => Ok(http::decode_request(buf, max_body)
+            Transport::Http => Ok(http::decode_request(buf, max_body)
                 .map_err(|e| e.to_string())?
                 .map(|(r, n)| (Request { txid: 0, body: r.body }, n))),
         }
@@ -68,21 +52,21 @@ impl Wire {
     /// Appends the answer `body` to the request `txid`.
     pub fn encode_answer(self, out: &mut Vec<u8>, txid: u64, body: &[u8]) {
         match self {
-            Wire::Hamux => codec::encode_frame(out, FrameType::Response, txid, body),
-            Wire::Http => http::encode_response(out, 200, body, false),
+            Transport::Hamux => codec::encode_frame(out, FrameType::Response, txid, body),
+            Transport::Http => http::encode_response(out, 200, body, false),
         }
     }
 
     /// Decodes the reply at the start of `buf` and its length, if it is all there.
     pub fn decode_reply(self, buf: &[u8], max_body: usize) -> Result<Option<(Reply<'_>, usize)>, String> {
         match self {
-            Wire::Hamux => {
+            Transport::Hamux => {
                 Ok(codec::decode_frame(buf, max_body).map_err(|e| e.to_string())?.map(|(f, n)| {
                     let answered = f.frame_type == FrameType::Response;
                     (Reply { txid: Some(f.txid), answered, body: Cow::Borrowed(f.body) }, n)
                 }))
             }
-            Wire::Http => Ok(http::decode_response(buf, max_body)
+            Transport::Http => Ok(http::decode_response(buf, max_body)
                 .map_err(|e| e.to_string())?
                 .map(|(r, n)| (Reply { txid: None, answered: r.status == 200, body: r.body }, n))),
         }
@@ -98,18 +82,18 @@ pub enum Requests {
 }
 
 impl Requests {
-    /// For `wire`, to the server at `host` (`address:port`).
-    pub fn new(wire: Wire, host: &str) -> Requests {
+    /// Over `wire`, to the server at `host` (`address:port`).
+    pub fn new(wire: Transport, host: &str) -> Requests {
         match wire {
-            Wire::Hamux => Requests::Hamux,
-            Wire::Http => Requests::Http(RequestHead::new(host, "/", None)),
+            Transport::Hamux => Requests::Hamux,
+            Transport::Http => Requests::Http(RequestHead::new(host, "/", None)),
         }
     }
 
-    pub fn wire(&self) -> Wire {
+    pub fn wire(&self) -> Transport {
         match self {
-            Requests::Hamux => Wire::Hamux,
-            Requests::Http(_) => Wire::Http,
+            Requests::Hamux => Transport::Hamux,
+            Requests::Http(_) => Transport::Http,
         }
     }
 

@@ -169,11 +169,11 @@ private:
     void subnetSelected(hooks::CalloutHandle& handle, const char* query_name,
                         const char* subnet_name);
 
-    /// @brief Decides by the relationship of subnet @c subnet_id (@c what names where
-    /// the id comes from, for the log); a subnet of none is dropped.
-    template<typename QueryPtr>
+    /// @brief Decides by the relationship of subnet @c subnet_id; a subnet of none is
+    /// dropped, and @c where_from() (called only then) says where the id came from.
+    template<typename QueryPtr, typename WhereFrom>
     bool decideBySubnetId(hooks::CalloutHandle& handle, const QueryPtr& query,
-                          uint32_t subnet_id, const std::string& what);
+                          uint32_t subnet_id, const WhereFrom& where_from);
 
     /// @brief Decides by @c lease's subnet.
     template<typename QueryPtr>

@@ -66,15 +66,15 @@ HamuxImpl::decideScope(CalloutHandle& handle, const QueryPtr& query, size_t rela
     return (in);
 }
 
-template<typename QueryPtr>
+template<typename QueryPtr, typename WhereFrom>
 bool
 HamuxImpl::decideBySubnetId(CalloutHandle& handle, const QueryPtr& query,
-                            uint32_t subnet_id, const std::string& what) {
+                            uint32_t subnet_id, const WhereFrom& where_from) {
     auto found = config_->subnet_relationships.find(subnet_id);
     if (found == config_->subnet_relationships.end()) {
         // As libdhcp_ha drops a query whose subnet names no relationship.
         LOG_ERROR(hamux_logger, HAMUX_NO_RELATIONSHIP).arg(query->getLabel())
-            .arg(what + " is subnet " + std::to_string(subnet_id) +
+            .arg(where_from() + " is subnet " + std::to_string(subnet_id) +
                  ", which no relationship's 'ha-server-name' names");
         stats::bump(stats::PACKETS_DROPPED);
         handle.setContext(SCOPE_CONTEXT, static_cast<int>(OUT_OF_SCOPE));
@@ -103,7 +103,9 @@ HamuxImpl::subnetSelected(CalloutHandle& handle, const char* query_name,
         return;
     }
     decided_at_subnet_.fetch_add(1, std::memory_order_relaxed);
-    if (!decideBySubnetId(handle, query, subnet->getID(), "the selected subnet")) {
+    // Every query passes here: its description is made only for the log of a refusal.
+    auto where_from = []() { return (std::string("the selected subnet")); };
+    if (!decideBySubnetId(handle, query, subnet->getID(), where_from)) {
         handle.setStatus(CalloutHandle::NEXT_STEP_DROP);
     }
 }
@@ -112,8 +114,8 @@ template<typename QueryPtr>
 bool
 HamuxImpl::decideByLease(CalloutHandle& handle, const QueryPtr& query, const Lease& lease) {
     decided_at_lease_.fetch_add(1, std::memory_order_relaxed);
-    return (decideBySubnetId(handle, query, lease.subnet_id_,
-                             "lease " + lease.addr_.toText() + "'s subnet"));
+    auto where_from = [&lease]() { return ("lease " + lease.addr_.toText() + "'s subnet"); };
+    return (decideBySubnetId(handle, query, lease.subnet_id_, where_from));
 }
 
 template<typename QueryPtr, typename LeasePtr>

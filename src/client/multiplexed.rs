@@ -42,6 +42,8 @@ pub(crate) struct DirectWire {
 
 pub(crate) struct MultiplexedSession {
     target: Arc<PeerTarget>,
+    /// Where it is in its pool (which a reply's callback's send finds it by).
+    index: usize,
     outbox: Outbox<Txn, Arc<DirectWire>>,
     /// The peer sent Goaway on the current connection: the pool hands this slot no new
     /// requests until that connection is gone.
@@ -66,9 +68,11 @@ fn protocol_broken(e: DecodeError) -> Ended {
 }
 
 impl MultiplexedSession {
-    pub(crate) fn new(target: Arc<PeerTarget>) -> MultiplexedSession {
+    /// The session at `index` of its pool.
+    pub(crate) fn new(target: Arc<PeerTarget>, index: usize) -> MultiplexedSession {
         MultiplexedSession {
             target,
+            index,
             outbox: Outbox::default(),
             draining: AtomicBool::new(false),
             heard: AtomicU64::new(0),
@@ -279,7 +283,10 @@ impl MultiplexedSession {
                     Ok(Some(HamuxMessage::Hello { .. })) => established.store(true, Ordering::Relaxed),
                     Ok(Some(HamuxMessage::Frame(frame))) => {
                         let len = frame.body.len();
-                        if let Some(ended) = self.on_frame(frame, table, now) {
+                        let replying = Replying::on(self);
+                        let ended = self.on_frame(frame, table, now);
+                        drop(replying);
+                        if let Some(ended) = ended {
                             return ended;
                         }
                         // What the callbacks of a long burst sent leaves in parts.
@@ -422,6 +429,40 @@ impl MultiplexedSession {
             }
         }
     }
+}
+
+thread_local! {
+    /// The session whose reader is completing a transaction on this IO thread, if any:
+    /// its address and its index in its pool (see [`replying`]).
+    static REPLYING: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Marks its session as the one replying on this thread while it lives (a reply's
+/// callback runs inside).
+pub(super) struct Replying;
+
+impl Replying {
+    pub(super) fn on(session: &MultiplexedSession) -> Replying {
+        REPLYING.set(Some((session as *const MultiplexedSession as usize, session.index)));
+        Replying
+    }
+}
+
+impl Drop for Replying {
+    fn drop(&mut self) {
+        REPLYING.set(None);
+    }
+}
+
+/// Which session of a pool (`session(i)`: the one at index `i`) is completing a
+/// transaction on this thread now, if one is. A send from that reply's callback belongs
+/// on that session: its writer writes it with the rest of the burst the reader is
+/// answering, as a run-to-completion loop would. Sent on another connection instead, it
+/// wakes that one's writer for a write of its own: measured, twice the `send` calls per
+/// round trip, and smaller reads on the peer.
+pub(crate) fn replying<'a>(session: impl Fn(usize) -> Option<&'a MultiplexedSession>) -> Option<usize> {
+    let (address, index) = REPLYING.get()?;
+    std::ptr::eq(session(index)?, address as *const MultiplexedSession).then_some(index)
 }
 
 thread_local! {

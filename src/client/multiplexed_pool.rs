@@ -3,10 +3,11 @@
 //! straight back, so concurrent host threads spread over the connections without a lock.
 //!
 //! A submit made on one of the client's IO threads (a response callback sending the next
-//! request) goes to a connection of that same thread when there is one: the request is
-//! then queued and written without waking another thread, run to completion.
+//! request) goes to the connection whose reply is being handled, or else to a connection
+//! of that same thread when there is one: the request is then queued and written with
+//! that connection's next batch, without waking another thread, run to completion.
 
-use super::multiplexed::MultiplexedSession;
+use super::multiplexed::{replying, MultiplexedSession};
 use super::supervisor::Supervisor;
 use super::target::PeerTarget;
 use super::transaction::Txn;
@@ -43,7 +44,7 @@ impl MultiplexedPool {
             connections.push(Arc::new(Supervisor::new(
                 target.clone(),
                 handle,
-                MultiplexedSession::new(target.clone()),
+                MultiplexedSession::new(target.clone(), i),
             )));
             slots.push(slot);
         }
@@ -54,10 +55,15 @@ impl MultiplexedPool {
         MultiplexedPool { connections, slots, pool, fallback: AtomicUsize::new(0) }
     }
 
-    /// A connection on the IO thread this runs on, if any and not avoided (round robin
-    /// over that thread's connections).
+    /// A connection on the IO thread this runs on, if any and not avoided: the one whose
+    /// reply's callback this is, else round robin over that thread's connections.
     fn local(&self) -> Option<usize> {
         let here = current_slot()?;
+        if let Some(i) = replying(|i| self.connections.get(i).map(|c| c.session())) {
+            if !self.is_avoided(i) {
+                return Some(i);
+            }
+        }
         let n = self.connections.len();
         let start = NEXT_LOCAL.with(|c| {
             let v = c.get();
@@ -121,6 +127,7 @@ impl MultiplexedPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::multiplexed::Replying;
     use crate::client::PeerSettings;
     use crate::io::IoThreads;
     use crate::PeerUrl;
@@ -157,6 +164,23 @@ mod tests {
             picked.dedup();
             assert_eq!(picked, expected, "thread {thread}");
         }
+        // A reply's callback sends on the connection whose reply it is.
+        let p = pool.clone();
+        let picked: Vec<usize> = on_thread(&io, 1, move || {
+            let _replying = Replying::on(p.connections[2].session());
+            (0..4).map(|_| p.local().unwrap()).collect()
+        });
+        assert_eq!(picked, vec![2; 4]);
+        // Not when the replying connection is another pool's: round robin again.
+        let other_pool = Arc::new(self::pool(&io, 3, 1));
+        let (p, o) = (pool.clone(), other_pool.clone());
+        let mut picked: Vec<usize> = on_thread(&io, 1, move || {
+            let _replying = Replying::on(o.connections[2].session());
+            (0..6).map(|_| p.local().unwrap()).collect()
+        });
+        picked.sort();
+        picked.dedup();
+        assert_eq!(picked, vec![0, 2]);
         // Another client's IO threads are not this pool's.
         let other = IoThreads::start(1, "t-other").unwrap();
         let p = pool.clone();

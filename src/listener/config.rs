@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 /// Kea's HA lease traffic and heartbeats: the default `parallel-commands`.
-const HA_PARALLEL_COMMANDS: [&str; 8] = [
+pub(crate) const HA_PARALLEL_COMMANDS: [&str; 8] = [
     "ha-heartbeat",
     "lease4-update",
     "lease4-del",

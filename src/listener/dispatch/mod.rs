@@ -3,6 +3,7 @@
 //! holding a pending slot until the host answers it.
 
 mod body;
+mod command_set;
 mod handlers;
 mod pending;
 mod request;
@@ -20,10 +21,10 @@ use crate::listener::config::ListenerConfig;
 use crate::listener::reply::{Replies, Route};
 use crate::listener::stats::ListenerCounters;
 use crate::{Callbacks, Error, Status};
+use command_set::CommandSet;
 use handlers::Handlers;
 use pending::PendingLimits;
 use serial::SerialLane;
-use std::collections::HashSet;
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -43,7 +44,7 @@ pub(crate) struct Dispatcher {
     handlers: Arc<Handlers>,
     serial: Arc<SerialLane>,
     /// Commands handed to the host in parallel; `None`: all of them.
-    parallel_commands: Option<HashSet<String>>,
+    parallel_commands: Option<CommandSet>,
     pending: PendingLimits,
     counters: Arc<ListenerCounters>,
 }
@@ -76,7 +77,7 @@ impl Dispatcher {
         Ok(Dispatcher {
             serial: Arc::new(SerialLane::new(handlers.clone())),
             handlers,
-            parallel_commands: config.parallel_commands.as_ref().map(|names| names.iter().cloned().collect()),
+            parallel_commands: config.parallel_commands.as_deref().map(CommandSet::new),
             pending: PendingLimits::new(config.max_pending, config.max_pending_per_connection),
             counters,
         })

@@ -107,6 +107,30 @@ fn idle_connections_are_closed_unless_the_host_still_owes_an_answer() {
     assert_eq!(stats(&listener)["idle-closed"], 2);
 }
 
+/// The idle timeout counts from a connection's last read: one that sends something every
+/// 50 ms stays open through four idle timeouts of 500 ms, and is closed once it goes quiet.
+#[test]
+fn a_connection_that_keeps_talking_is_not_idle() {
+    let listener = ok_listener(r#"{"idle-timeout-ms": 500}"#);
+    let mut s = TcpStream::connect(listener.local_addr()).unwrap();
+    let mut hello = Vec::new();
+    codec::encode_hello(&mut hello);
+    s.write_all(&hello).unwrap();
+    let talking = Instant::now();
+    let mut txid = 0;
+    while talking.elapsed() < Duration::from_secs(2) {
+        txid += 1;
+        let mut ping = Vec::new();
+        codec::encode_frame(&mut ping, codec::FrameType::Ping, txid, b"");
+        s.write_all(&ping).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stats(&listener)["idle-closed"], 0, "closed while it talked");
+    let took = time_until_closed(&mut s);
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(stats(&listener)["idle-closed"], 1);
+}
+
 #[test]
 fn a_flooding_connection_stops_at_its_share_while_another_is_served() {
     let held: Arc<Mutex<Vec<Request>>> = Arc::default();

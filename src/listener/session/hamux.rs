@@ -1,7 +1,7 @@
 //! The `hamux://` side of a listener connection: decodes frames, hands requests to the
 //! host; replies go out in whatever order the host answers.
 
-use super::context::{ReadEnd, SessionContext};
+use super::context::{idle_timer, ReadEnd, SessionContext};
 use crate::codec::{DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage};
 use crate::io::WriterTurns;
@@ -37,6 +37,8 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
     let mut reader = reader.with_decoder(HamuxFrames::new(ctx.max_frame_bytes));
     let share = ctx.dispatcher.connection_share();
     let mut turns = WriterTurns::default();
+    let timer = idle_timer();
+    tokio::pin!(timer);
     loop {
         loop {
             let frame = match reader.decode() {
@@ -66,7 +68,7 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
             // Answers of a long burst leave in parts, while the rest is being handled.
             turns.handled_one(len).await;
         }
-        if let Some(end) = turns.read(ctx.read_more(&mut reader, io, replies)).await {
+        if let Some(end) = turns.read(ctx.read_more(&mut reader, io, replies, timer.as_mut())).await {
             return end;
         }
     }

@@ -3,16 +3,13 @@
 //! Malformed, oversized or non-JSON requests get Kea's `{ "result": 400, ... }`-style
 //! answer, never reach the host, and end the connection.
 
-use super::context::{ReadEnd, SessionContext};
+use super::context::{idle_timer, ReadEnd, SessionContext};
 use crate::codec::http::HttpRequest;
 use crate::io::framed::{FramedReader, HttpRequests};
 use crate::listener::dispatch::CheckedBody;
 use crate::listener::reply::{Replies, Route};
-use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::io::AsyncRead;
-use tokio::time::{Instant, Sleep};
 
 /// Checks what Kea's HTTP listener checks before a command reaches a handler; the body
 /// itself is checked as for `hamux://`.
@@ -37,8 +34,7 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
     let mut reader = reader.with_decoder(HttpRequests::new(ctx.max_frame_bytes));
     let mut seq = 0u64;
     let share = ctx.dispatcher.connection_share();
-    // The idle timeout of every read on this connection (see `read_more`).
-    let timer = tokio::time::sleep_until(Instant::now());
+    let timer = idle_timer();
     tokio::pin!(timer);
     loop {
         loop {
@@ -71,61 +67,8 @@ pub(super) async fn read_requests<R: AsyncRead + Unpin>(
                 return ReadEnd::Draining;
             }
         }
-        if let Some(end) = read_more(ctx, &mut reader, io, replies, timer.as_mut()).await {
+        if let Some(end) = ctx.read_more(&mut reader, io, replies, timer.as_mut()).await {
             return end;
         }
-    }
-}
-
-/// [`SessionContext::read_more`] with one timer for all of a connection's reads: `Some`
-/// once the peer closed or reset the connection, or stayed silent for `idle-timeout-ms`
-/// with nothing pending.
-///
-/// An HTTP peer sends one request per round trip, so this runs once per request; a timer
-/// registered with the runtime for each read (and deregistered microseconds later, when
-/// the request arrives) would cost more than the read. The connection's `timer` is moved
-/// only when it would fire after this read's idle deadline, or when it fires for an
-/// earlier read's: about once per idle timeout, not once per request.
-async fn read_more<R: AsyncRead + Unpin>(
-    ctx: &SessionContext,
-    reader: &mut FramedReader<HttpRequests>,
-    io: &mut R,
-    replies: &Replies,
-    mut timer: Pin<&mut Sleep>,
-) -> Option<ReadEnd> {
-    let read = reader.read_more(io);
-    tokio::pin!(read);
-    let outcome = if ctx.idle_timeout.is_zero() {
-        read.await
-    } else {
-        let mut due = Instant::now() + ctx.idle_timeout;
-        if timer.deadline() > due {
-            timer.as_mut().reset(due);
-        }
-        loop {
-            tokio::select! {
-                biased;
-                outcome = &mut read => break outcome,
-                () = &mut timer => {
-                    let now = Instant::now();
-                    if now >= due {
-                        if !replies.owed() {
-                            ctx.counters.idle_closed.fetch_add(1, Relaxed);
-                            return Some(ReadEnd::Idle);
-                        }
-                        // Silent, but the host still owes answers: wait another idle timeout.
-                        due = now + ctx.idle_timeout;
-                    }
-                    timer.as_mut().reset(due);
-                }
-            }
-        }
-    };
-    match outcome {
-        Ok(n) => {
-            ctx.counters.bytes_in.fetch_add(n as u64, Relaxed);
-            None
-        }
-        Err(_) => Some(ReadEnd::PeerClosed),
     }
 }

@@ -111,6 +111,8 @@ async fn speaks_hamux<R: AsyncRead + Unpin>(
     io: &mut R,
     replies: &Replies,
 ) -> Option<bool> {
+    let timer = context::idle_timer();
+    tokio::pin!(timer);
     loop {
         let first = reader.peek();
         let have = first.len().min(MAGIC.len());
@@ -120,7 +122,7 @@ async fn speaks_hamux<R: AsyncRead + Unpin>(
         if have == MAGIC.len() {
             return Some(true);
         }
-        if ctx.read_more(reader, io, replies).await.is_some() {
+        if ctx.read_more(reader, io, replies, timer.as_mut()).await.is_some() {
             return None;
         }
     }

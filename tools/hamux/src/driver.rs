@@ -9,7 +9,7 @@
 //! counter (read by the main thread) and the count of chains still running, whose final
 //! decrements (Release) publish everything recorded to the main thread (Acquire).
 
-use crate::body::Body;
+use crate::body::{Body, RunBody};
 use crate::capi::{self, Client};
 use crate::cpu;
 use crate::histogram::Histogram;
@@ -54,6 +54,7 @@ impl LoadResult {
 struct Shared {
     client: *mut hamux_client,
     url: CString,
+    body: RunBody,
     stop: AtomicBool,
     /// Chains that still have a request in flight.
     running: AtomicUsize,
@@ -62,7 +63,6 @@ struct Shared {
 
 /// A chain's state, owned by whichever thread holds its in-flight request.
 struct ChainState {
-    body: Body,
     rng: u64,
     leases: Leases,
     /// The lease in flight is one the head-of-line handler answers late.
@@ -136,23 +136,23 @@ impl Chain {
     unsafe fn send_next(&self) -> bool {
         let shared = &*self.shared;
         let st = &mut *self.state.get();
-        let ip = st.body.set_lease(st.leases.pick(xorshift(&mut st.rng)));
-        st.slow = self.split_slow && is_slow_address(ip);
-        st.sent_at = Instant::now();
-        let body = st.body.bytes();
+        let n = st.leases.pick(xorshift(&mut st.rng));
         let user_data = self as *const Chain as *mut c_void;
-        let (ptr, len) = (body.as_ptr(), body.len());
-        // From here on the callback may run on another thread before send returns: `st`
-        // is not touched again unless the send failed.
-        let status = hamux_client_send(
-            shared.client,
-            shared.url.as_ptr(),
-            ptr,
-            len,
-            Some(on_reply),
-            user_data,
-            std::ptr::null_mut(),
-        );
+        let status = shared.body.with_lease(n, |ip, body| {
+            st.slow = self.split_slow && is_slow_address(ip);
+            st.sent_at = Instant::now();
+            // From here on the callback may run on another thread before send returns:
+            // `st` is not touched again unless the send failed.
+            hamux_client_send(
+                shared.client,
+                shared.url.as_ptr(),
+                body.as_ptr(),
+                body.len(),
+                Some(on_reply),
+                user_data,
+                std::ptr::null_mut(),
+            )
+        });
         if status == hamux_status::Ok {
             return true;
         }
@@ -311,23 +311,24 @@ impl Drive<'_> {
 /// Runs `spec` on `client` and returns what it measured.
 pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
     let url = CString::new(spec.url).map_err(|_| "URL contains NUL".to_string())?;
+    let template = Body::new(spec.body_size, &spec.subnet)?;
+    let pool = template.pool();
     let shared = Shared {
         client: client.raw(),
         url,
+        body: RunBody::new(template),
         stop: AtomicBool::new(false),
         running: AtomicUsize::new(0),
         latencies: Recorder::new(),
     };
-    let template = Body::new(spec.body_size, &spec.subnet)?;
     let start = Instant::now();
     let chains: Vec<Chain> = (0..spec.window)
         .map(|i| Chain {
             shared: &shared,
             split_slow: spec.split_slow,
             state: UnsafeCell::new(ChainState {
-                body: template.clone(),
                 rng: chain_seed(i),
-                leases: Leases::of_chain(i as u64, spec.window as u64, template.pool()),
+                leases: Leases::of_chain(i as u64, spec.window as u64, pool),
                 slow: false,
                 sent_at: start,
                 completed: 0,

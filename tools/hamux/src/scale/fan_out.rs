@@ -9,21 +9,17 @@
 //! The sends of one round happen after the state was written, and the last completer
 //! cannot run before the last send was made, so the state has one owner at a time.
 //!
-//! The body is written in a buffer of the sending thread's, not of the chain's:
-//! hamux_client_send copies it. With 64 peers and 512 updates in flight each, bodies
-//! per chain were 13 MB written on every send, cache misses that made the bench's own
-//! share of the client's CPU per update grow with the peers (a profile: the body
-//! `set_lease` 0.24 → 0.67 and the reply callback 0.11 → 0.74 samples per thousand
-//! updates from 1 to 64 peers), where a Kea primary's per-query state is Kea's.
+//! The body is written in a buffer of the sending thread's ([`RunBody`]), not of the
+//! chain's.
 
-use crate::body::Body;
+use crate::body::{Body, RunBody};
 use crate::capi::{self, Client};
 use crate::driver::{chain_seed, xorshift, Drive, Leases, Reply};
 use crate::histogram::Histogram;
 use crate::recorder::Recorder;
 use crate::subnet::Subnet;
 use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -55,10 +51,7 @@ pub struct FanOutResult {
 
 struct Shared {
     client: *mut hamux_client,
-    /// The body every send starts from, and this run's number (the sending threads'
-    /// buffers are made from the template of the run they were made for).
-    template: Body,
-    run: u64,
+    body: RunBody,
     urls: Vec<CString>,
     fan_out: usize,
     stop: AtomicBool,
@@ -95,14 +88,6 @@ struct Chain {
     done: AtomicU64,
 }
 
-thread_local! {
-    /// The sending thread's body buffer: (run, body).
-    static SCRATCH: Cell<Option<(u64, Body)>> = const { Cell::new(None) };
-}
-
-/// Runs so far, for [`Shared::run`].
-static RUNS: AtomicU64 = AtomicU64::new(0);
-
 /// Which peer lease `n` goes to first (a fixed mix, so leases spread evenly).
 fn first_peer(n: u64, peers: usize) -> usize {
     (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % peers
@@ -118,16 +103,7 @@ impl Chain {
         let st = &mut *self.state.get();
         let n = st.leases.pick(xorshift(&mut st.rng));
         st.sent_at = Instant::now();
-        // Taken out while in use: a send that completes at once on this thread (the
-        // client shutting down) and sends again finds none and makes its own.
-        let mut body = match SCRATCH.take() {
-            Some((run, body)) if run == shared.run => body,
-            _ => shared.template.clone(),
-        };
-        body.set_lease(n);
-        let sent = self.send_copies(shared, n, body.bytes());
-        SCRATCH.set(Some((shared.run, body)));
-        sent
+        shared.body.with_lease(n, |_, bytes| self.send_copies(shared, n, bytes))
     }
 
     /// Sends `bytes` to the chain's peers for lease `n`; false if the chain ended.
@@ -211,8 +187,7 @@ pub fn run(client: &Client, spec: &FanOutSpec<'_>) -> Result<FanOutResult, Strin
     let pool = template.pool();
     let shared = Shared {
         client: client.raw(),
-        template,
-        run: RUNS.fetch_add(1, Ordering::Relaxed),
+        body: RunBody::new(template),
         urls,
         fan_out: spec.fan_out.clamp(1, spec.urls.len()),
         stop: AtomicBool::new(false),

@@ -199,7 +199,7 @@ impl Client {
         if let Some(out) = txid_out {
             *out = txid;
         }
-        let now = Instant::now();
+        let now = multiplexed::reply_read_at().unwrap_or_else(Instant::now);
         let mut txn =
             Txn::new(txid, now, now + peer.settings().request_timeout, completion, peer.counters().clone());
         if let Some(queue) = &self.deferred {

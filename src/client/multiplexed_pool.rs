@@ -127,7 +127,7 @@ impl MultiplexedPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::multiplexed::Replying;
+    use crate::client::multiplexed::{reply_read_at, Replying};
     use crate::client::PeerSettings;
     use crate::io::IoThreads;
     use crate::PeerUrl;
@@ -166,16 +166,22 @@ mod tests {
         }
         // A reply's callback sends on the connection whose reply it is.
         let p = pool.clone();
-        let picked: Vec<usize> = on_thread(&io, 1, move || {
-            let _replying = Replying::on(p.connections[2].session());
-            (0..4).map(|_| p.local().unwrap()).collect()
+        let read_at = std::time::Instant::now() - std::time::Duration::from_millis(5);
+        let (picked, at, after): (Vec<usize>, _, _) = on_thread(&io, 1, move || {
+            let replying = Replying::on(p.connections[2].session(), read_at);
+            let picked = (0..4).map(|_| p.local().unwrap()).collect();
+            // A request sent from the callback starts when the reply was read.
+            let at = reply_read_at();
+            drop(replying);
+            (picked, at, reply_read_at())
         });
         assert_eq!(picked, vec![2; 4]);
+        assert_eq!((at, after), (Some(read_at), None));
         // Not when the replying connection is another pool's: round robin again.
         let other_pool = Arc::new(self::pool(&io, 3, 1));
         let (p, o) = (pool.clone(), other_pool.clone());
         let mut picked: Vec<usize> = on_thread(&io, 1, move || {
-            let _replying = Replying::on(o.connections[2].session());
+            let _replying = Replying::on(o.connections[2].session(), std::time::Instant::now());
             (0..6).map(|_| p.local().unwrap()).collect()
         });
         picked.sort();

@@ -14,6 +14,7 @@
 //!
 //! The test `reads_a_hello_then_frames_from_any_async_read` shows the usual loop.
 
+use super::spare;
 use crate::codec::{self, http, DecodeError, Frame};
 use std::fmt;
 use std::pin::Pin;
@@ -113,12 +114,8 @@ impl<D> FramedReader<D> {
     /// lost nothing, and the next call reads on.
     ///
     /// A reader with nothing left to decode holds no buffer while it waits: it gives its
-    /// buffer back to its thread's [`spare`] buffers and takes one again when the socket
-    /// has bytes. So the connections of an IO thread read through the few buffers that
-    /// thread has in cache, not each through its own: with 128 connections on two
-    /// threads, their own 64 KiB buffers were 8 MiB the kernel copied replies into cold
-    /// (a sixth of what a client's CPU per update grew by from 1 peer to 64), and an idle
-    /// connection holds no read buffer at all.
+    /// buffer back to its thread's [`spare`] buffers (which says why) and takes one again
+    /// when the socket has bytes.
     pub async fn read_more<R: AsyncRead + Unpin + ?Sized>(&mut self, io: &mut R) -> Result<usize, ReadError> {
         if self.at > 0 {
             self.buf.drain(..self.at);
@@ -136,7 +133,7 @@ impl<D> FramedReader<D> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<usize, ReadError>> {
         if self.buf.capacity() == 0 {
-            self.buf = spare::take();
+            self.buf = spare::take(self.grow);
         }
         if self.buf.capacity() - self.buf.len() < MIN_READ {
             self.buf.reserve(self.grow);
@@ -169,51 +166,6 @@ impl<D> FramedReader<D> {
                 Poll::Ready(Ok(n))
             }
         }
-    }
-}
-
-/// Each thread's read buffers not in use: taken by a reader when its socket has bytes,
-/// given back when it waits with nothing left to decode. Last given, first taken, so
-/// what is read next lands in the memory read last.
-mod spare {
-    use std::cell::RefCell;
-
-    /// Buffers a thread keeps: more than the readers of one thread that are between a
-    /// read and their next wait at once (a reader lets others run only every so many
-    /// messages).
-    const KEPT: usize = 8;
-
-    /// The largest buffer kept (one a huge message grew is freed instead).
-    const KEPT_CAPACITY: usize = 256 * 1024;
-
-    thread_local! {
-        static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// A spare buffer of this thread's, or a new empty one (allocated by its first read).
-    pub(super) fn take() -> Vec<u8> {
-        SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten().unwrap_or_default()
-    }
-
-    /// Keeps `buf` (empty) for the thread's next read, unless enough are kept.
-    pub(super) fn give(buf: Vec<u8>) {
-        debug_assert!(buf.is_empty());
-        if buf.capacity() == 0 || buf.capacity() > KEPT_CAPACITY {
-            return;
-        }
-        // A thread being torn down keeps nothing (the buffer is freed here).
-        let _ = SPARE.try_with(|s| {
-            let mut s = s.borrow_mut();
-            if s.len() < KEPT {
-                s.push(buf);
-            }
-        });
-    }
-
-    /// How many buffers this thread keeps now.
-    #[cfg(test)]
-    pub(super) fn kept() -> usize {
-        SPARE.with(|s| s.borrow().len())
     }
 }
 

@@ -6,6 +6,7 @@ mod descriptors;
 pub mod framed;
 mod outbox;
 mod poll_queue;
+mod spare;
 mod stream;
 mod threads;
 mod turns;

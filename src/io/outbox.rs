@@ -11,6 +11,7 @@
 //! rates where nothing batches, as a Kea primary's updates). One writer at a time holds
 //! the wire: the writer task with a batch it took, or a host thread with its claim.
 
+use super::spare;
 use std::sync::Mutex;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -31,6 +32,10 @@ struct Pending<T, W> {
     /// allowed (see [`Outbox::set_direct`]).
     direct: Option<W>,
 }
+
+/// A new buffer's room, when the pushing thread has no [`spare`] one: what a burst of
+/// frames fills without growing it many times.
+const FIRST_CAPACITY: usize = 64 * 1024;
 
 /// Pending bytes beyond which Pings are no longer answered (see [`Outbox::push_pong`]).
 pub const PONG_BACKLOG: usize = 64 * 1024;
@@ -92,6 +97,9 @@ impl<T, W> Outbox<T, W> {
             return Err(item);
         }
         let was_idle = p.items.is_empty() && (item.is_some() || p.bytes.is_empty());
+        if p.bytes.capacity() == 0 {
+            p.bytes = spare::take(FIRST_CAPACITY);
+        }
         let start = p.bytes.len();
         encode(&mut p.bytes);
         if let Some(item) = item {
@@ -114,7 +122,9 @@ impl<T, W> Outbox<T, W> {
     /// [`done_writing`]: Self::done_writing
     fn take_wire(&self, bytes: &mut Vec<u8>, items: &mut Vec<T>) {
         let mut p = self.lock();
-        if p.wire_busy {
+        // Nothing pending: the outbox keeps whatever buffer it has (the writer's empty
+        // hands hold none while it waits).
+        if p.wire_busy || (p.bytes.is_empty() && p.items.is_empty()) {
             return;
         }
         std::mem::swap(&mut p.bytes, bytes);
@@ -344,7 +354,9 @@ pub async fn write_until<W, T, D>(
 where
     W: AsyncWrite + Unpin,
 {
-    let mut bytes = Vec::with_capacity(64 * 1024);
+    // Empty between batches: the batch taken from the outbox brings its buffer, which
+    // goes to this thread's spares once written (the next push takes one from there).
+    let mut bytes = Vec::new();
     let mut items = Vec::new();
     loop {
         if stop() {
@@ -365,12 +377,8 @@ where
         writer.write_all(&bytes).await?;
         writer.flush().await?;
         on_written(bytes.len());
-        // Keep a moderate buffer for the next batch; give back memory after a huge burst.
-        if bytes.capacity() > 4 * 1024 * 1024 {
-            bytes = Vec::with_capacity(64 * 1024);
-        } else {
-            bytes.clear();
-        }
+        // A huge burst's buffer is freed there rather than kept.
+        spare::give(std::mem::take(&mut bytes));
     }
 }
 
@@ -406,6 +414,27 @@ mod tests {
         assert!(woken(), "the first item does");
         outbox.push(Some(2), |b| b.extend_from_slice(b"[two]")).unwrap();
         assert!(!woken(), "later items do not");
+    }
+
+    #[test]
+    fn a_written_batch_leaves_its_buffer_to_the_next_push_on_the_thread() {
+        // A thread of its own: its spare buffers are this test's alone.
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let outbox: Outbox<u8> = Outbox::default();
+            outbox.push(Some(1), |b| b.extend_from_slice(b"first")).unwrap();
+            let memory = outbox.lock().bytes.as_ptr();
+            let (mut out, written) = (Vec::new(), std::cell::Cell::new(false));
+            let end =
+                rt.block_on(write_until(&outbox, &mut out, || written.get(), |_| {}, |_| written.set(true)));
+            assert_eq!((end.unwrap(), out.as_slice()), (WriteEnd::Stopped, &b"first"[..]));
+            // Neither the outbox nor its writer holds a buffer now; the thread keeps it.
+            assert_eq!((outbox.lock().bytes.capacity(), spare::kept()), (0, 1));
+            outbox.push(Some(2), |b| b.extend_from_slice(b"second")).unwrap();
+            assert_eq!((outbox.lock().bytes.as_ptr(), spare::kept()), (memory, 0));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

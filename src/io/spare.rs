@@ -5,10 +5,11 @@
 //! nothing left to decode; an outbox takes one for the first frame pushed after its
 //! writer took the last batch, and the writer gives it back once that batch is written.
 //! Last given, first taken, so what is read or encoded next lands in the memory used last,
-//! which is in cache. With a buffer of its own for each direction, every connection kept
-//! two or three: 128 connections on two threads (64 peers) were 8 MiB and more of buffers
-//! that the kernel and the encoder met cold, for a sixth of what a client's CPU per update
-//! grew by from 1 peer to 64; and an idle connection held them all the same.
+//! which is in cache. With buffers of its own, every connection kept two or three: 128
+//! connections on two threads (64 peers) had 8 MiB and more that the kernel and the
+//! encoder met cold (sharing the read buffers alone took 0.16–0.22 µs off a client's CPU
+//! per update at 64 peers, a quarter to a third of what it grew by from 1 peer to 64); and
+//! an idle connection held them all the same.
 //!
 //! Buffers also travel between threads: a host thread pushing to an outbox whose writer
 //! took the last batch takes a buffer that the connection's IO thread, having written it,
@@ -20,8 +21,9 @@ use crossbeam_queue::ArrayQueue;
 use once_cell::sync::Lazy;
 use std::cell::RefCell;
 
-/// Buffers a thread keeps: more than its connections that are between taking a buffer
-/// and giving it back at once (a reader lets others run only every so many messages).
+/// Buffers a thread keeps of its own: enough for the few connections of a busy thread
+/// that hold one at once; with many (64 peers) more are out, and come back to the shared
+/// pool.
 const KEPT: usize = 16;
 
 /// The largest buffer kept (one a huge message grew is freed instead).

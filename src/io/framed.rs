@@ -17,9 +17,9 @@
 use super::spare;
 use crate::codec::{self, http, DecodeError, Frame};
 use std::fmt;
-use std::pin::Pin;
+use std::future::Future;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// A wire format: how one message is cut from the start of the bytes not decoded yet.
 pub trait Decoder {
@@ -138,12 +138,9 @@ impl<D> FramedReader<D> {
         if self.buf.capacity() - self.buf.len() < MIN_READ {
             self.buf.reserve(self.grow);
         }
-        let filled = self.buf.len();
-        let spare = self.buf.spare_capacity_mut();
-        let start = spare.as_ptr().cast::<u8>();
-        let mut read = ReadBuf::uninit(spare);
-        let polled = Pin::new(&mut *io).poll_read(cx, &mut read);
-        let (n, same_memory) = (read.filled().len(), std::ptr::eq(read.filled().as_ptr(), start));
+        // tokio's read_buf, one poll of it: a read that is pending has taken nothing, so
+        // its future can be dropped and made again at the next poll.
+        let polled = std::pin::pin!(io.read_buf(&mut self.buf)).poll(cx);
         match polled {
             Poll::Pending => {
                 if self.buf.is_empty() {
@@ -151,20 +148,9 @@ impl<D> FramedReader<D> {
                 }
                 Poll::Pending
             }
+            Poll::Ready(Ok(0)) => Poll::Ready(Err(ReadError::Closed { mid_message: !self.buf.is_empty() })),
+            Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
             Poll::Ready(Err(e)) => Poll::Ready(Err(ReadError::Io(e))),
-            // A stream that swapped the read's buffer for its own broke AsyncRead's contract.
-            Poll::Ready(Ok(())) if !same_memory => Poll::Ready(Err(ReadError::Io(std::io::Error::other(
-                "the stream returned bytes outside the buffer it was given",
-            )))),
-            Poll::Ready(Ok(())) if n == 0 => {
-                Poll::Ready(Err(ReadError::Closed { mid_message: !self.buf.is_empty() }))
-            }
-            Poll::Ready(Ok(())) => {
-                // SAFETY: poll_read initialised the first `n` bytes of the spare capacity
-                // (checked above to be the memory it was given).
-                unsafe { self.buf.set_len(filled + n) };
-                Poll::Ready(Ok(n))
-            }
         }
     }
 }
@@ -272,7 +258,6 @@ mod tests {
     use super::*;
     use crate::codec::FrameType;
     use std::collections::VecDeque;
-    use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 

@@ -217,7 +217,7 @@ impl HttpSlot {
             let may_resend = reused && settings.resend_after_idle_close;
             reused = true;
             let Job { txn, request } = job;
-            let deadline = txn.deadline;
+            let deadline = txn.deadline();
             let mut txn = Some(txn);
             // The reply completes its transaction while it lies in the read buffer. One
             // that closes the connection first takes the connection off the `connected`
@@ -313,7 +313,7 @@ impl Session for HttpSlot {
     }
 
     fn connect_deadline(&self) -> Option<Instant> {
-        lock(&self.mailbox().job).as_ref().map(|job| job.txn.deadline)
+        lock(&self.mailbox().job).as_ref().map(|job| job.txn.deadline())
     }
 
     fn fail_work(&self, status: Status, reason: &str) {

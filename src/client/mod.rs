@@ -13,8 +13,10 @@ mod peer_cache;
 mod stats;
 mod supervisor;
 mod target;
+mod tick;
 mod transaction;
 mod txids;
+mod txn_table;
 
 pub use config::{ClientConfig, PeerSettings};
 pub use transaction::{Callback, Completion, RawCallback, Reply};
@@ -104,6 +106,7 @@ impl Client {
     }
 
     pub fn with_config(config: ClientConfig) -> Result<Client, Error> {
+        tick::Tick::start();
         let io = IoThreads::start(config.io_threads, "hamux-client-io")?;
         let deferred = match config.callbacks {
             Callbacks::Threads => None,
@@ -201,7 +204,7 @@ impl Client {
         }
         let now = multiplexed::reply_read_at().unwrap_or_else(Instant::now);
         let mut txn =
-            Txn::new(txid, now, now + peer.settings().request_timeout, completion, peer.counters().clone());
+            Txn::new(txid, now, peer.settings().request_timeout, completion, peer.counters().clone());
         if let Some(queue) = &self.deferred {
             txn = txn.deferred_to(queue.clone());
         }

@@ -20,7 +20,8 @@
 use super::failed_write::why_write_failed;
 use super::supervisor::{Ended, Session, Up};
 use super::target::PeerTarget;
-use super::transaction::{lock, Txn, TxnTable};
+use super::transaction::{lock, Txn};
+use super::txn_table::TxnTable;
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
 use crate::io::{current_slot, write_until, Outbox, Stream, Unwritten, WriteEnd, WriteHalf, WriterTurns};
@@ -224,7 +225,7 @@ impl MultiplexedSession {
             |txns| {
                 let mut t = lock(table);
                 let was_empty = t.len() == 0;
-                let displaced: Vec<Txn> = txns.drain(..).filter_map(|txn| t.insert(txn)).collect();
+                let displaced = t.insert_all(txns);
                 // Txids are unique, so nothing is displaced; were it, it would complete
                 // (CANCELLED) here, after the table's lock.
                 drop(t);
@@ -415,7 +416,7 @@ impl MultiplexedSession {
             let now = self.expiry_now();
             lock(table).expire(now, &mut expired);
             // Requests still waiting to be written (a peer that stopped reading) expire too.
-            expired.extend(self.outbox.take_items_where(|t| t.deadline <= now));
+            expired.extend(self.outbox.take_items_where(|t| t.deadline() <= now));
             for txn in expired.drain(..) {
                 let text = format!("no reply within {} ms", timeout.as_millis());
                 txn.complete(Status::Timeout, text.as_bytes());

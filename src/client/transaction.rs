@@ -12,15 +12,14 @@
 //! loudly in every test.
 
 use super::stats::PeerCounters;
+use super::tick::Tick;
 use crate::io::PollQueue;
 use crate::Status;
-use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Deref, DerefMut};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a completion is told: the transaction, how it ended, and the reply body (for OK)
 /// or a UTF-8 description of the failure. `body` lives only for the call.
@@ -100,25 +99,48 @@ pub(crate) fn run_completion(completion: Callback, reply: Reply<'_>) {
     }
 }
 
+/// One cache line, so that a transaction table's slot is one (see
+/// [`TxnTable`](super::txn_table::TxnTable)).
+#[repr(align(64))]
 pub(crate) struct Txn {
     pub(crate) txid: u64,
-    pub(crate) deadline: Instant,
-    started: Instant,
+    started: Tick,
+    deadline: Tick,
     completion: Option<Callback>,
     counters: Arc<PeerCounters>,
     /// Poll mode: where the completion is queued instead of run.
     defer: Option<Arc<PollQueue<Deferred>>>,
 }
 
+const _: () = assert!(std::mem::size_of::<Txn>() == 64);
+
 impl Txn {
     pub(crate) fn new(
         txid: u64,
         started: Instant,
-        deadline: Instant,
+        timeout: Duration,
         completion: impl Into<Callback>,
         counters: Arc<PeerCounters>,
     ) -> Txn {
-        Txn { txid, deadline, started, completion: Some(completion.into()), counters, defer: None }
+        let started = Tick::of(started);
+        Txn {
+            txid,
+            started,
+            deadline: started.after(timeout),
+            completion: Some(completion.into()),
+            counters,
+            defer: None,
+        }
+    }
+
+    /// When it times out.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline.instant()
+    }
+
+    /// [`deadline`](Self::deadline) as the table keeps it.
+    pub(super) fn deadline_tick(&self) -> Tick {
+        self.deadline
     }
 
     /// Poll mode: the completion will be queued on `queue` rather than run.
@@ -142,7 +164,7 @@ impl Txn {
         let Some(completion) = self.completion.take() else { return };
         debug_assert!(!held::any(), "txid {}: a completion would run under a client lock", self.txid);
         // Release the in-flight slot first: a callback may send the next request at once.
-        self.counters.record_completion(status, now.saturating_duration_since(self.started));
+        self.counters.record_completion(status, Tick::of(now).since(self.started));
         let txid = self.txid;
         match &self.defer {
             None => run_completion(completion, Reply { txid, status, body }),
@@ -224,85 +246,15 @@ mod held {
     }
 }
 
-/// Txids are sequential, so a multiplicative hash spreads them well at a fraction of
-/// SipHash's cost.
-#[derive(Default)]
-pub(crate) struct TxidHasher(u64);
-
-impl Hasher for TxidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// Transactions written on one connection and not yet answered, with their deadlines in
-/// send order (one request timeout per peer, so deadlines arrive already sorted).
-#[derive(Default)]
-pub(crate) struct TxnTable {
-    by_txid: HashMap<u64, Txn, BuildHasherDefault<TxidHasher>>,
-    deadlines: VecDeque<(Instant, u64)>,
-}
-
-impl TxnTable {
-    /// Adds `txn`; returns a transaction it displaced (none: txids are unique), for the
-    /// caller to complete once its lock is gone.
-    #[must_use]
-    pub(crate) fn insert(&mut self, txn: Txn) -> Option<Txn> {
-        self.deadlines.push_back((txn.deadline, txn.txid));
-        self.by_txid.insert(txn.txid, txn)
-    }
-
-    pub(crate) fn remove(&mut self, txid: u64) -> Option<Txn> {
-        self.by_txid.remove(&txid)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.by_txid.len()
-    }
-
-    /// Removes the transactions whose deadline is at or before `now` into `expired`.
-    pub(crate) fn expire(&mut self, now: Instant, expired: &mut Vec<Txn>) {
-        while let Some(&(deadline, txid)) = self.deadlines.front() {
-            if !self.by_txid.contains_key(&txid) {
-                self.deadlines.pop_front();
-            } else if deadline <= now {
-                self.deadlines.pop_front();
-                expired.extend(self.by_txid.remove(&txid));
-            } else {
-                break;
-            }
-        }
-        // Answered transactions behind a slow one stay in the deadline queue until it
-        // goes; compact when they dominate so memory stays proportional to what is live.
-        if self.deadlines.len() > 2 * self.len() + 1024 {
-            let live = &self.by_txid;
-            self.deadlines.retain(|(_, txid)| live.contains_key(txid));
-        }
-    }
-
-    /// Empties the table (the connection is gone).
-    pub(crate) fn drain_all(&mut self) -> Vec<Txn> {
-        self.deadlines.clear();
-        self.by_txid.drain().map(|(_, t)| t).collect()
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    use super::super::txn_table::TxnTable;
     use super::*;
-    use std::time::Duration;
 
-    type Log = Arc<Mutex<Vec<(u64, Status, Vec<u8>)>>>;
+    pub(in crate::client) type Log = Arc<Mutex<Vec<(u64, Status, Vec<u8>)>>>;
 
-    fn recorder() -> (Log, impl Fn() -> Completion) {
+    /// A log of completions, and a maker of completions that write to it.
+    pub(in crate::client) fn recorder() -> (Log, impl Fn() -> Completion) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
         (log, move || {
@@ -317,8 +269,8 @@ mod tests {
         let (log, make) = recorder();
         let counters = Arc::new(PeerCounters::default());
         let now = Instant::now();
-        let a = Txn::new(1, now, now, make(), counters.clone());
-        let b = Txn::new(2, now, now, make(), counters.clone());
+        let a = Txn::new(1, now, Duration::ZERO, make(), counters.clone());
+        let b = Txn::new(2, now, Duration::ZERO, make(), counters.clone());
         a.complete(Status::Ok, b"[]");
         drop(b);
         let log = log.lock().unwrap();
@@ -336,7 +288,7 @@ mod tests {
         let t = Txn::new(
             1,
             now,
-            now,
+            Duration::ZERO,
             Box::new(|_: Reply<'_>| panic!("host bug")) as Completion,
             counters.clone(),
         );
@@ -345,58 +297,12 @@ mod tests {
     }
 
     #[test]
-    fn table_expires_in_deadline_order() {
-        let (log, make) = recorder();
-        let counters = Arc::new(PeerCounters::default());
-        let t0 = Instant::now();
-        let mut table = TxnTable::default();
-        for id in 1..=20u64 {
-            assert!(table
-                .insert(Txn::new(id, t0, t0 + Duration::from_millis(id), make(), counters.clone()))
-                .is_none());
-        }
-        for id in (2..=20u64).step_by(2) {
-            table.remove(id).unwrap().complete(Status::Ok, b"");
-        }
-        let mut expired = Vec::new();
-        table.expire(t0 + Duration::from_millis(10), &mut expired);
-        let ids: Vec<u64> = expired.iter().map(|t| t.txid).collect();
-        assert_eq!(ids, vec![1, 3, 5, 7, 9]);
-        assert_eq!(table.len(), 5);
-        drop(expired);
-        drop(table.drain_all());
-        assert_eq!(log.lock().unwrap().len(), 20);
-        assert_eq!(counters.completed(Status::Cancelled), 10);
-    }
-
-    #[test]
-    fn answered_entries_behind_a_slow_one_are_compacted() {
-        let (_log, make) = recorder();
-        let counters = Arc::new(PeerCounters::default());
-        let t0 = Instant::now();
-        let mut table = TxnTable::default();
-        assert!(table
-            .insert(Txn::new(1, t0, t0 + Duration::from_secs(60), make(), counters.clone()))
-            .is_none());
-        for id in 2..=5000u64 {
-            assert!(table
-                .insert(Txn::new(id, t0, t0 + Duration::from_secs(60), make(), counters.clone()))
-                .is_none());
-            table.remove(id).unwrap().complete(Status::Ok, b"");
-        }
-        let mut expired = Vec::new();
-        table.expire(t0, &mut expired);
-        assert!(expired.is_empty());
-        assert_eq!((table.len(), table.deadlines.len()), (1, 1));
-    }
-
-    #[test]
     fn completions_wait_until_the_lock_is_gone() {
         let (log, make) = recorder();
         let counters = Arc::new(PeerCounters::default());
         let now = Instant::now();
         let table = Mutex::new(TxnTable::default());
-        assert!(lock(&table).insert(Txn::new(7, now, now, make(), counters.clone())).is_none());
+        assert!(lock(&table).insert(Txn::new(7, now, Duration::ZERO, make(), counters.clone())).is_none());
         let txn = lock(&table).remove(7).unwrap();
         txn.complete(Status::Ok, b"");
         assert_eq!(log.lock().unwrap().len(), 1);
@@ -410,7 +316,7 @@ mod tests {
         let counters = Arc::new(PeerCounters::default());
         let now = Instant::now();
         let table = Mutex::new(TxnTable::default());
-        assert!(lock(&table).insert(Txn::new(7, now, now, make(), counters.clone())).is_none());
+        assert!(lock(&table).insert(Txn::new(7, now, Duration::ZERO, make(), counters.clone())).is_none());
         let mut held = lock(&table);
         held.remove(7).unwrap().complete(Status::Ok, b"");
     }

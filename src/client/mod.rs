@@ -10,6 +10,7 @@ mod multiplexed;
 mod multiplexed_pool;
 mod peer;
 mod peer_cache;
+mod prefetch;
 mod stats;
 mod supervisor;
 mod target;

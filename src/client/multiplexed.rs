@@ -64,6 +64,10 @@ pub(crate) struct MultiplexedSession {
     sweep: Notify,
 }
 
+/// Replies whose transactions a reader fetches into cache at a time: enough for their
+/// misses to overlap, few enough that what is fetched is still there when it is used.
+const PREFETCHED_REPLIES: usize = 32;
+
 fn protocol_broken(e: DecodeError) -> Ended {
     Ended::new(Status::Protocol, format!("peer broke the protocol: {e}"))
 }
@@ -279,10 +283,16 @@ impl MultiplexedSession {
                 Err(ReadError::Io(e)) => return Ended::io(e),
                 Err(_) => return Ended::new(Status::Connect, "peer closed the connection"),
             }
+            // Frames of this read whose transactions are fetched into cache, not yet decoded.
+            let mut fetched = 0;
             loop {
+                if fetched == 0 {
+                    fetched = self.prefetch_replies(frames.peek(), table);
+                }
                 match frames.decode() {
                     Ok(Some(HamuxMessage::Hello { .. })) => established.store(true, Ordering::Relaxed),
                     Ok(Some(HamuxMessage::Frame(frame))) => {
+                        fetched = fetched.saturating_sub(1);
                         let len = frame.body.len();
                         let replying = Replying::on(self, now);
                         let ended = self.on_frame(frame, table, now);
@@ -298,6 +308,32 @@ impl MultiplexedSession {
                 }
             }
         }
+    }
+
+    /// Has the table fetch into cache the transactions of the next complete frames in
+    /// `buffered` (up to [`PREFETCHED_REPLIES`]); returns how many frames it looked at. At
+    /// many peers a connection's transactions are cold, and a read brings dozens of
+    /// replies: their misses then overlap instead of coming one reply at a time.
+    fn prefetch_replies(&self, buffered: &[u8], table: &Mutex<TxnTable>) -> usize {
+        let mut txids = [0u64; PREFETCHED_REPLIES];
+        let (mut frames, mut replies, mut at) = (0, 0, 0);
+        while frames < PREFETCHED_REPLIES {
+            let Some(rest) = buffered.get(at..) else { break };
+            let Ok(Some((frame, used))) = codec::decode_frame(rest, self.target.settings.max_frame_bytes)
+            else {
+                break;
+            };
+            if frame.frame_type == FrameType::Response {
+                txids[replies] = frame.txid;
+                replies += 1;
+            }
+            frames += 1;
+            at += used;
+        }
+        if replies > 0 {
+            lock(table).prefetch(&txids[..replies]);
+        }
+        frames
     }
 
     /// Handles one frame from the peer, read at `now`; `Some` ends the connection.

@@ -11,6 +11,7 @@
 //! locked through [`lock`], which debug builds track, so a completion run under it fails
 //! loudly in every test.
 
+use super::prefetch::prefetch;
 use super::stats::PeerCounters;
 use super::tick::Tick;
 use crate::io::PollQueue;
@@ -141,6 +142,17 @@ impl Txn {
     /// [`deadline`](Self::deadline) as the table keeps it.
     pub(super) fn deadline_tick(&self) -> Tick {
         self.deadline
+    }
+
+    /// Fetches into cache what the completion reads first: a C host's context (for the
+    /// bench, the chain of the update; for Kea, its parked query's state) or a closure's
+    /// captures.
+    pub(super) fn prefetch_context(&self) {
+        match &self.completion {
+            Some(Callback::Raw(raw)) => prefetch(raw.user_data as *const u8),
+            Some(Callback::Closure(closure)) => prefetch(&**closure as *const (dyn FnOnce(Reply<'_>) + Send)),
+            None => {}
+        }
     }
 
     /// Poll mode: the completion will be queued on `queue` rather than run.

@@ -245,3 +245,45 @@ fn an_answer_given_as_the_idle_timer_fires_is_delivered() {
     assert_eq!(lost, 0, "answers lost to the idle close");
     assert_eq!(stats(&listener)["idle-closed"], CONNECTIONS as u64);
 }
+
+/// The accept queue of the listening socket with local port `port` in this process, as
+/// the kernel reports it (TCP_INFO of a listening socket: `tcpi_sacked` is its maximum).
+fn accept_queue_of_listening_port(port: u16) -> Option<u32> {
+    use std::os::fd::RawFd;
+    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<RawFd>() else { continue };
+        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        // SAFETY: getsockname into a sockaddr_in of `len` bytes; a descriptor that is not
+        // an IPv4 socket fails or reports another family.
+        let named = unsafe { libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len) };
+        if named != 0
+            || addr.sin_family != libc::AF_INET as libc::sa_family_t
+            || u16::from_be(addr.sin_port) != port
+        {
+            continue;
+        }
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: TCP_INFO into a tcp_info of `len` bytes.
+        let got = unsafe {
+            libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info as *mut _ as *mut _, &mut len)
+        };
+        if got == 0 && info.tcpi_state == 10 {
+            // TCP_LISTEN
+            return Some(info.tcpi_sacked);
+        }
+    }
+    None
+}
+
+#[test]
+fn the_accept_queue_holds_a_reconnect_storm_not_std_s_128() {
+    let listener = ok_listener("{}");
+    let queue = accept_queue_of_listening_port(listener.local_addr().port()).expect("the listening socket");
+    let somaxconn: u32 =
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn").unwrap().trim().parse().unwrap();
+    assert_eq!(queue, somaxconn.min(65_535), "the accept queue is {queue}");
+    assert!(queue > 128 || somaxconn <= 128);
+    assert_eq!(round_trip(&listener), Status::Ok);
+}

@@ -44,6 +44,23 @@ pub struct Listener {
     drain: Arc<Drain>,
 }
 
+/// Connections the kernel queues for accept: std listens with 128, and a central backup's
+/// primaries reconnecting at once after its restart (thousands of connections: see the
+/// README's Sizing) overflowed that queue, their connects reset or retried a second later.
+/// The kernel caps it at `net.core.somaxconn` (4096 by default).
+const LISTEN_BACKLOG: libc::c_int = 65_535;
+
+/// Listens again on the bound `socket`, with [`LISTEN_BACKLOG`] (Linux resizes the queue
+/// of a socket that already listens).
+fn listen_with_full_backlog(socket: &std::net::TcpListener) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen(2) on a descriptor `socket` owns and keeps open for the call.
+    if unsafe { libc::listen(socket.as_raw_fd(), LISTEN_BACKLOG) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 impl Listener {
     /// Parses `config_json` (see [`ListenerConfig`]), binds and starts serving.
     pub fn new(config_json: &str, handler: Handler) -> Result<Listener, Error> {
@@ -53,6 +70,8 @@ impl Listener {
     pub fn with_config(config: ListenerConfig, handler: Handler) -> Result<Listener, Error> {
         let addr = SocketAddr::new(config.address, config.port);
         let socket = std::net::TcpListener::bind(addr)
+            .map_err(|e| Error::new(Status::Connect, format!("cannot listen on {addr}: {e}")))?;
+        listen_with_full_backlog(&socket)
             .map_err(|e| Error::new(Status::Connect, format!("cannot listen on {addr}: {e}")))?;
         socket.set_nonblocking(true).map_err(|e| Error::new(Status::Internal, e.to_string()))?;
         let local_addr = socket.local_addr().map_err(|e| Error::new(Status::Internal, e.to_string()))?;

@@ -156,12 +156,14 @@ Scenarios:
                    process (io-threads --io-threads, max-connections N + 64+) and, for
                    each N of --idle-connections, the pipelined load (--connections,
                    --window) alone, then again beside N idle connections (opened by
-                   clients of 1,000 connections each, 2 requests per connection, then
-                   only keep-alive pings); prints both round trips/s and their ratio,
-                   CPU µs/rt of both processes, and the resident memory per idle
-                   connection of the client and of the listener process (VmRSS with
-                   them minus before, over N). Raises RLIMIT_NOFILE to its hard limit
-                   and refuses to start if that is too low
+                   child processes, as many as their clients' two descriptors per
+                   connection take, with clients of 1,000 connections each, 2 requests
+                   per connection, then only keep-alive pings); prints both round
+                   trips/s and their ratio, CPU µs/rt of both processes, and the
+                   resident memory per idle connection of its clients (the child
+                   processes') and of the listener process (VmRSS with them minus
+                   before, over N). Raises RLIMIT_NOFILE to its hard limit and refuses
+                   to start if that is too low for the listener
 
 Options:
   --seconds S           run time per scenario (default 3; fractions allowed)
@@ -275,6 +277,13 @@ const BUSY_LOOP_HELP: &str = "\
 hamux busy-loop --parent PID [--seconds S]: spins on one core for S seconds (default 60),
 or until process PID exits; started by 'hamux bench' as the competing load of the
 pipelined-loaded scenario (not meant to be run by hand).
+";
+
+const HOLD_IDLE_HELP: &str = "\
+hamux hold-idle --url URL --connections N [--body-size B]: opens N idle hamux:// connections
+to URL (two requests each, then only keep-alive pings), prints 'ready <RSS before> <RSS
+after>' in bytes (or 'error <why>'), and holds them until stdin closes; started by 'hamux
+bench --scenario connections' (not meant to be run by hand).
 ";
 
 const BENCH_FLAGS: &[&str] = &[
@@ -565,6 +574,15 @@ fn busy_loop(flags: &Flags) -> Result<(), Fail> {
     busy_load::spin(parent, seconds).map_err(Fail::Run)
 }
 
+/// `hamux hold-idle`: idle connections of `bench --scenario connections`, in a process
+/// of their own.
+fn hold_idle(flags: &Flags) -> Result<(), Fail> {
+    let url = flags.last("--url").ok_or_else(|| Fail::Usage("--url is required".into()))?;
+    let n = usage(flags.number("--connections", 0usize, 1, 100_000))?;
+    let body_size = usage(flags.number("--body-size", 350usize, 1, 1 << 20))?;
+    scale::idle_holders::hold(url, n, body_size).map_err(Fail::Run)
+}
+
 type Command = fn(&Flags) -> Result<(), Fail>;
 
 fn command(name: &str) -> Option<(Spec, &'static str, Command)> {
@@ -580,6 +598,12 @@ fn command(name: &str) -> Option<(Spec, &'static str, Command)> {
         "busy-loop" => {
             (Spec { valued: &["--parent", "--seconds"], switches: &[] }, BUSY_LOOP_HELP, busy_loop)
         }
+        // Not in the usage text either: the idle connections `connections` opens.
+        "hold-idle" => (
+            Spec { valued: &["--url", "--connections", "--body-size"], switches: &[] },
+            HOLD_IDLE_HELP,
+            hold_idle,
+        ),
         _ => return None,
     })
 }

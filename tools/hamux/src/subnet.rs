@@ -19,7 +19,6 @@ pub struct Subnet {
 
 impl Subnet {
     /// 10.0.0.0/8 with subnet-id 1 (the `--subnet` default is the same, written out).
-    #[cfg(test)]
     pub const DEFAULT: Subnet = Subnet { base: 10 << 24, prefix: 8, id: 1 };
 
     /// `a.b.c.d/len` (len 1 to 30, host bits zero) with Kea subnet-id `id`.

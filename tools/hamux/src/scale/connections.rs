@@ -1,13 +1,14 @@
 //! `--scenario connections`: one listener (in a child process) holding N idle `hamux://`
 //! connections while an active client runs the pipelined load (`--connections`,
 //! `--window`) beside them. Per N, in one go: the active load alone, then N idle
-//! connections opened (each carried two requests, then nothing but the client's
-//! keep-alive pings), the same load again, and what the idle connections cost each
-//! process in resident memory. Each N gets a fresh listener process, so its memory
+//! connections opened by child processes ([`IdleHolders`]; each connection carried two
+//! requests, then nothing but its client's keep-alive pings), the same load again, and
+//! what the idle connections cost their clients and the listener in resident memory. Each N gets a fresh listener process, so its memory
 //! baseline is not what an earlier N left behind.
 
+use super::idle_holders::IdleHolders;
 use super::listeners::{ListenerProcess, ListenerSpec};
-use super::process_stats::{self, bytes};
+use super::process_stats::bytes;
 use crate::bench::{client_config, Load};
 use crate::capi::Client;
 use crate::driver::{self, LoadSpec};
@@ -16,9 +17,6 @@ use crate::report::Row;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Idle connections per idle client: `connections-per-peer` allows up to 1024.
-const PER_IDLE_CLIENT: usize = 1000;
-
 pub struct ConnectionRow {
     pub idle: usize,
     /// The active load without the idle connections, then with them.
@@ -26,8 +24,9 @@ pub struct ConnectionRow {
     pub beside_idle: Row,
     /// The listener process's CPU during each of the two runs.
     pub listener_cpu: (Duration, Duration),
-    /// Resident memory of the client (this) and the listener process, before the idle
-    /// connections were opened and with them open.
+    /// Resident memory of the idle connections' clients (the holder processes, summed)
+    /// and of the listener process, before the idle connections were opened and with
+    /// them open.
     pub client_rss: (u64, u64),
     pub listener_rss: (u64, u64),
     /// How long opening them took.
@@ -82,44 +81,8 @@ fn active_run(
     Ok((Row::new(label, load.connections, load.window, result), peer.cpu().saturating_sub(before)))
 }
 
-/// Opens `n` idle connections to `url` over as many clients as it takes; returns them
-/// once every connection is up.
-fn open_idle(url: &str, n: usize, load: &Load) -> Result<Vec<Client>, String> {
-    let mut clients = Vec::new();
-    let mut left = n;
-    while left > 0 {
-        let count = left.min(PER_IDLE_CLIENT);
-        left -= count;
-        let client = Client::new(&json!({ "io-threads": 1, "connections-per-peer": count }).to_string())?;
-        let spec = LoadSpec {
-            label: "idle",
-            url,
-            window: 1,
-            duration: Duration::ZERO,
-            body_size: load.body_size,
-            subnet: load.subnet,
-            split_slow: false,
-        };
-        // Two requests per connection: the pool hands them round robin, so every
-        // connection is opened and carries two.
-        driver::warm_up(&client, &spec, count)?;
-        let connected =
-            client.stats().and_then(|s| s["peers"][0]["connected"].as_u64()).unwrap_or(0) as usize;
-        if connected != count {
-            return Err(format!("{connected} of {count} idle connections are up (descriptor limit?)"));
-        }
-        clients.push(client);
-    }
-    Ok(clients)
-}
-
-/// Gives freed heap back to the system, so the next resident-memory baseline is real.
-fn trim_heap() {
-    // SAFETY: malloc_trim has no preconditions.
-    unsafe { libc::malloc_trim(0) };
-}
-
-pub fn run(load: &Load, counts: &[usize]) -> Result<Vec<ConnectionRow>, String> {
+/// Per N of `counts`; `limit` is the descriptor limit (see [`IdleHolders`]).
+pub fn run(load: &Load, counts: &[usize], limit: u64) -> Result<Vec<ConnectionRow>, String> {
     let mut rows = Vec::new();
     for &n in counts {
         let peer = ListenerProcess::start(&ListenerSpec {
@@ -141,16 +104,14 @@ pub fn run(load: &Load, counts: &[usize]) -> Result<Vec<ConnectionRow>, String> 
         driver::warm_up(&client, &warm, load.connections)?;
         let (alone, alone_cpu) =
             active_run(&client, &url, load, &format!("{} idle: without", group(n as u64)), &peer)?;
-        trim_heap();
-        let before = (process_stats::rss("self").unwrap_or(0), peer.rss());
+        let listener_before = peer.rss();
         let opening = Instant::now();
-        let idle = open_idle(&url, n, load)?;
+        let idle = IdleHolders::open(&url, n, load.body_size, limit)?;
         let open_time = opening.elapsed();
-        // Let the last replies and pongs settle before reading memory.
-        std::thread::sleep(Duration::from_millis(500));
-        let after = (process_stats::rss("self").unwrap_or(0), peer.rss());
+        let listener_after = peer.rss();
         let (beside_idle, beside_cpu) =
             active_run(&client, &url, load, &format!("{} idle: with", group(n as u64)), &peer)?;
+        let client_rss = idle.rss;
         drop(idle);
         drop(client);
         rows.push(ConnectionRow {
@@ -158,8 +119,8 @@ pub fn run(load: &Load, counts: &[usize]) -> Result<Vec<ConnectionRow>, String> 
             alone,
             beside_idle,
             listener_cpu: (alone_cpu, beside_cpu),
-            client_rss: (before.0, after.0),
-            listener_rss: (before.1, after.1),
+            client_rss,
+            listener_rss: (listener_before, listener_after),
             open_time,
         });
     }
@@ -206,7 +167,7 @@ pub fn table(rows: &[ConnectionRow]) -> String {
         }
     }
     out += "client/idle, listener/idle: resident memory (VmRSS) with the idle connections open minus \
-            before, per idle connection, in the client (this) process and the listener process.\n";
+            before, per idle connection, in the processes holding their clients and in the listener process.\n";
     out
 }
 

@@ -7,6 +7,7 @@
 mod connections;
 mod fan_out;
 pub mod hub;
+pub mod idle_holders;
 mod listeners;
 mod peers;
 mod process_stats;
@@ -37,14 +38,15 @@ const SPARE_DESCRIPTORS: u64 = 256;
 
 pub fn run(o: &ScaleOptions) -> Result<(), String> {
     let limit = process_stats::raise_descriptor_limit()?;
-    // Each process (client here, listener in the child) holds one descriptor per connection.
+    // The listener process holds one descriptor per connection (the idle ones' clients are
+    // spread over as many holder processes as their two descriptors each take).
     let most_idle = o.idle.iter().flatten().copied().max().unwrap_or(0) as u64;
     let needed = most_idle + o.load.connections as u64 + SPARE_DESCRIPTORS;
     if most_idle > 0 && limit < needed {
         return Err(format!(
-            "{most_idle} idle connections need about {needed} descriptors in the client and in the \
-             listener process, but RLIMIT_NOFILE allows {limit} (its hard limit): raise it (ulimit -Hn, \
-             limits.conf, systemd's LimitNOFILE) or ask for fewer with --idle-connections"
+            "{most_idle} idle connections need about {needed} descriptors in the listener process, but \
+             RLIMIT_NOFILE allows {limit} (its hard limit): raise it (ulimit -Hn, limits.conf, systemd's \
+             LimitNOFILE) or ask for fewer with --idle-connections"
         ));
     }
     let load = &o.load;
@@ -88,7 +90,7 @@ pub fn run(o: &ScaleOptions) -> Result<(), String> {
                 load.io_threads, load.connections, load.window
             );
         }
-        let rows = connections::run(load, counts)?;
+        let rows = connections::run(load, counts, limit)?;
         errors += rows.iter().map(|r| r.alone.result.errors + r.beside_idle.result.errors).sum::<u64>();
         if o.json {
             out["connections"] = connections::json(&rows);

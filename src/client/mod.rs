@@ -32,6 +32,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use transaction::{Deferred, Txn};
 
+fn url_hash(url: &str) -> u64 {
+    let mut hasher = UrlHasher::default();
+    hasher.write(url.as_bytes());
+    hasher.finish()
+}
+
 /// Peers by URL, looked up on a thread's first send to each (then [`peer_cache`]).
 type PeerMap = HashMap<String, Arc<Peer>, BuildHasherDefault<UrlHasher>>;
 
@@ -145,11 +151,7 @@ impl Client {
     /// The peer for `url`, created with the default settings on first use. Found in the
     /// thread's [`peer_cache`] but for the first send of a thread to a peer.
     fn peer(&self, url: &str) -> Result<&Peer, Error> {
-        let hash = {
-            let mut hasher = UrlHasher::default();
-            hasher.write(url.as_bytes());
-            hasher.finish()
-        };
+        let hash = url_hash(url);
         // SAFETY: this client remembers only peers of its map, which holds each (an Arc,
         // never removed) until the client is dropped; `&self` outlives the reference.
         if let Some(peer) = unsafe { peer_cache::find(self.id, hash, url) } {
@@ -311,6 +313,28 @@ mod tests {
         let from_map =
             std::thread::scope(|s| s.spawn(|| a.peer(url).unwrap() as *const Peer as usize).join());
         assert_eq!(from_map.unwrap(), first as usize);
+    }
+
+    #[test]
+    fn a_thread_keeps_a_hubs_64_peers_in_its_cache() {
+        let client = Client::new("{}").unwrap();
+        let urls: Vec<String> = (0..64).map(|i| format!("hamux://10.0.{i}.1:8001")).collect();
+        // A fresh thread: its cache holds only what this test puts there.
+        let missed: Vec<String> = std::thread::scope(|s| {
+            s.spawn(|| {
+                for url in &urls {
+                    client.peer(url).unwrap();
+                }
+                urls.iter()
+                    // SAFETY: the peers are the client's, alive while it is.
+                    .filter(|url| unsafe { peer_cache::find(client.id, url_hash(url), url) }.is_none())
+                    .cloned()
+                    .collect()
+            })
+            .join()
+            .unwrap()
+        });
+        assert!(missed.is_empty(), "not in the cache after one send each: {missed:?}");
     }
 
     #[test]

@@ -2,18 +2,23 @@
 //!
 //! At 64 peers with 512 requests each in flight, 32,768 transactions wait in 128 tables,
 //! megabytes no cache holds, and every reply finds its transaction cold. A table is built
-//! so that this is the only miss of a lookup, and an insert has none it must wait for:
+//! for as few misses as a lookup can have, and for fetching them ahead ([`prefetch`],
+//! [`insert_all`]):
 //! - the transactions lie in a slab, each in a slot of one cache line (a [`Txn`] is 64
-//!   bytes, aligned to 64); a freed slot is the next one taken, while it is still warm;
+//!   bytes, aligned to 64); a freed slot is the next one taken, and is written without
+//!   being read;
 //! - they are found through a dense index of 8 bytes an entry (a txid's hash and its
 //!   slot), open addressing with linear probing, at most half full: 4 KiB for 256 in
-//!   flight, which stays in cache where the transactions do not;
+//!   flight, 16 times less than the transactions;
 //! - a removal shifts the index entries after it back instead of leaving tombstones, so
 //!   a long-lived connection's probes stay as short as a fresh one's, and it moves only
 //!   index entries, never a transaction.
 //!
-//! `std`'s map kept its control bytes dense too, but a slot of 88 bytes (two lines), and
-//! an insert wrote to a slot picked by the hash, cold.
+//! `std`'s map kept its control bytes dense too, but its slots were 88 bytes (two lines)
+//! at a place picked by the hash, and could not be fetched ahead.
+//!
+//! [`prefetch`]: TxnTable::prefetch
+//! [`insert_all`]: TxnTable::insert_all
 
 use super::prefetch::prefetch;
 use super::tick::Tick;

@@ -21,7 +21,7 @@ use super::failed_write::why_write_failed;
 use super::supervisor::{Ended, Session, Up};
 use super::target::PeerTarget;
 use super::transaction::{lock, Txn};
-use super::txn_table::TxnTable;
+use super::txn_table::{TxnTable, PREFETCHED_AT_ONCE};
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
 use crate::io::{current_slot, write_until, Outbox, Stream, Unwritten, WriteEnd, WriteHalf, WriterTurns};
@@ -63,10 +63,6 @@ pub(crate) struct MultiplexedSession {
     /// second, half the active connections' throughput on two cores).
     sweep: Notify,
 }
-
-/// Replies whose transactions a reader fetches into cache at a time: enough for their
-/// misses to overlap, few enough that what is fetched is still there when it is used.
-const PREFETCHED_REPLIES: usize = 32;
 
 fn protocol_broken(e: DecodeError) -> Ended {
     Ended::new(Status::Protocol, format!("peer broke the protocol: {e}"))
@@ -311,13 +307,13 @@ impl MultiplexedSession {
     }
 
     /// Has the table fetch into cache the transactions of the next complete frames in
-    /// `buffered` (up to [`PREFETCHED_REPLIES`]); returns how many frames it looked at. At
+    /// `buffered` (up to [`PREFETCHED_AT_ONCE`]); returns how many frames it looked at. At
     /// many peers a connection's transactions are cold, and a read brings dozens of
     /// replies: their misses then overlap instead of coming one reply at a time.
     fn prefetch_replies(&self, buffered: &[u8], table: &Mutex<TxnTable>) -> usize {
-        let mut txids = [0u64; PREFETCHED_REPLIES];
+        let mut txids = [0u64; PREFETCHED_AT_ONCE];
         let (mut frames, mut replies, mut at) = (0, 0, 0);
-        while frames < PREFETCHED_REPLIES {
+        while frames < PREFETCHED_AT_ONCE {
             let Some(rest) = buffered.get(at..) else { break };
             let Ok(Some((frame, used))) = codec::decode_frame(rest, self.target.settings.max_frame_bytes)
             else {

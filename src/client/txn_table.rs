@@ -28,6 +28,11 @@ use std::time::Instant;
 
 const _: () = assert!(std::mem::size_of::<Option<Txn>>() == 64 && std::mem::align_of::<Option<Txn>>() == 64);
 
+/// Replies whose transactions [`TxnTable::prefetch`] fetches at a time (a reader hands it
+/// as many): enough for their misses to overlap, few enough that what is fetched is still
+/// there when it is used.
+pub(crate) const PREFETCHED_AT_ONCE: usize = 32;
+
 /// Index entries a table starts with at its first insert (an idle connection's table has
 /// none).
 const FIRST_ENTRIES: usize = 16;
@@ -69,13 +74,13 @@ impl TxnTable {
     pub(crate) fn insert(&mut self, txn: Txn) -> Option<Txn> {
         let txid = txn.txid;
         self.deadlines.push_back((txn.deadline_tick(), txid));
-        if let Some(at) = self.find(txid) {
-            let slot = self.index[at].slot as usize;
-            return self.slab[slot].replace(txn);
-        }
         if (self.len + 1) * 2 > self.index.len() {
             self.grow();
         }
+        let at = match self.probe(txid) {
+            Ok(held) => return self.slab[self.index[held].slot as usize].replace(txn),
+            Err(empty) => empty,
+        };
         let slot = match self.free.pop() {
             Some(slot) => {
                 let place = &mut self.slab[slot as usize];
@@ -92,7 +97,7 @@ impl TxnTable {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.place(Entry { hash: hash(txid), slot });
+        self.index[at] = Entry { hash: hash(txid), slot };
         self.len += 1;
         None
     }
@@ -126,16 +131,18 @@ impl TxnTable {
             return;
         }
         let mask = self.index.len() - 1;
-        for &txid in txids {
-            prefetch(&self.index[hash(txid) as usize & mask]);
-        }
-        for &txid in txids {
-            if let Some(slot) = self.slot_by_hash(hash(txid)) {
-                prefetch(&self.slab[slot]);
+        for txids in txids.chunks(PREFETCHED_AT_ONCE) {
+            for &txid in txids {
+                prefetch(&self.index[hash(txid) as usize & mask]);
             }
-        }
-        for &txid in txids {
-            if let Some(Some(txn)) = self.slot_by_hash(hash(txid)).map(|slot| &self.slab[slot]) {
+            let mut slots = [None; PREFETCHED_AT_ONCE];
+            for (slot, &txid) in slots.iter_mut().zip(txids) {
+                *slot = self.slot_by_hash(hash(txid));
+                if let Some(at) = *slot {
+                    prefetch(&self.slab[at]);
+                }
+            }
+            for txn in slots.iter().flatten().filter_map(|&at| self.slab[at].as_ref()) {
                 txn.prefetch_context();
             }
         }
@@ -181,15 +188,21 @@ impl TxnTable {
         if self.len == 0 {
             return None;
         }
+        self.probe(txid).ok()
+    }
+
+    /// Where `txid`'s probe ends (the index must not be empty): `Ok` at its entry, `Err`
+    /// at the empty entry where it would go.
+    fn probe(&self, txid: u64) -> Result<usize, usize> {
         let (h, mask) = (hash(txid), self.index.len() - 1);
         let mut i = h as usize & mask;
         loop {
             let entry = self.index[i];
             if entry.slot == EMPTY.slot {
-                return None;
+                return Err(i);
             }
             if entry.hash == h && self.slab[entry.slot as usize].as_ref().is_some_and(|t| t.txid == txid) {
-                return Some(i);
+                return Ok(i);
             }
             i = (i + 1) & mask;
         }
@@ -229,11 +242,11 @@ impl TxnTable {
     pub(crate) fn expire(&mut self, now: Instant, expired: &mut Vec<Txn>) {
         let now = Tick::of(now);
         while let Some(&(deadline, txid)) = self.deadlines.front() {
-            if self.find(txid).is_none() {
-                self.deadlines.pop_front();
-            } else if deadline <= now {
+            if deadline <= now {
                 self.deadlines.pop_front();
                 expired.extend(self.remove(txid));
+            } else if self.find(txid).is_none() {
+                self.deadlines.pop_front();
             } else {
                 break;
             }
@@ -260,69 +273,75 @@ impl TxnTable {
 #[cfg(test)]
 mod tests {
     use super::super::stats::PeerCounters;
-    use super::super::transaction::tests::recorder;
+    use super::super::transaction::tests::{recorder, Log};
+    use super::super::transaction::Completion;
     use super::*;
     use crate::Status;
     use std::collections::HashMap;
     use std::sync::Arc;
     use std::time::Duration;
 
-    /// Now, once ticks have their origin: an instant taken before it would be the origin.
-    fn origin_fixed_then_now() -> Instant {
-        Tick::start();
-        Instant::now()
+    /// An empty table, and transactions for it that complete into `log`.
+    struct Fixture {
+        log: Log,
+        make: Box<dyn Fn() -> Completion>,
+        counters: Arc<PeerCounters>,
+        /// When every transaction starts (taken once ticks have their origin: an instant
+        /// before it would be the origin).
+        t0: Instant,
+        table: TxnTable,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let (log, make) = recorder();
+            Tick::start();
+            let (counters, t0) = (Arc::new(PeerCounters::default()), Instant::now());
+            Fixture { log, make: Box::new(make), counters, t0, table: TxnTable::default() }
+        }
+
+        fn txn(&self, txid: u64, timeout: Duration) -> Txn {
+            Txn::new(txid, self.t0, timeout, (self.make)(), self.counters.clone())
+        }
     }
 
     #[test]
     fn table_expires_in_deadline_order() {
-        let (log, make) = recorder();
-        let counters = Arc::new(PeerCounters::default());
-        let t0 = origin_fixed_then_now();
-        let mut table = TxnTable::default();
+        let mut f = Fixture::new();
         for id in 1..=20u64 {
-            assert!(table
-                .insert(Txn::new(id, t0, Duration::from_millis(id), make(), counters.clone()))
-                .is_none());
+            assert!(f.table.insert(f.txn(id, Duration::from_millis(id))).is_none());
         }
         for id in (2..=20u64).step_by(2) {
-            table.remove(id).unwrap().complete(Status::Ok, b"");
+            f.table.remove(id).unwrap().complete(Status::Ok, b"");
         }
         let mut expired = Vec::new();
-        table.expire(t0 + Duration::from_millis(10), &mut expired);
+        f.table.expire(f.t0 + Duration::from_millis(10), &mut expired);
         let ids: Vec<u64> = expired.iter().map(|t| t.txid).collect();
         assert_eq!(ids, vec![1, 3, 5, 7, 9]);
-        assert_eq!(table.len(), 5);
+        assert_eq!(f.table.len(), 5);
         drop(expired);
-        drop(table.drain_all());
-        assert_eq!(log.lock().unwrap().len(), 20);
-        assert_eq!(counters.completed(Status::Cancelled), 10);
+        drop(f.table.drain_all());
+        assert_eq!(f.log.lock().unwrap().len(), 20);
+        assert_eq!(f.counters.completed(Status::Cancelled), 10);
     }
 
     #[test]
     fn answered_entries_behind_a_slow_one_are_compacted() {
-        let (_log, make) = recorder();
-        let counters = Arc::new(PeerCounters::default());
-        let t0 = origin_fixed_then_now();
-        let mut table = TxnTable::default();
-        assert!(table.insert(Txn::new(1, t0, Duration::from_secs(60), make(), counters.clone())).is_none());
+        let mut f = Fixture::new();
+        assert!(f.table.insert(f.txn(1, Duration::from_secs(60))).is_none());
         for id in 2..=5000u64 {
-            assert!(table
-                .insert(Txn::new(id, t0, Duration::from_secs(60), make(), counters.clone()))
-                .is_none());
-            table.remove(id).unwrap().complete(Status::Ok, b"");
+            assert!(f.table.insert(f.txn(id, Duration::from_secs(60))).is_none());
+            f.table.remove(id).unwrap().complete(Status::Ok, b"");
         }
         let mut expired = Vec::new();
-        table.expire(t0, &mut expired);
+        f.table.expire(f.t0, &mut expired);
         assert!(expired.is_empty());
-        assert_eq!((table.len(), table.deadlines.len()), (1, 1));
+        assert_eq!((f.table.len(), f.table.deadlines.len()), (1, 1));
     }
 
     #[test]
     fn the_table_finds_what_a_map_would_through_growth_wrap_around_removals_and_prefetches() {
-        let (log, make) = recorder();
-        let counters = Arc::new(PeerCounters::default());
-        let t0 = origin_fixed_then_now();
-        let mut table = TxnTable::default();
+        let mut f = Fixture::new();
         let mut model: HashMap<u64, ()> = HashMap::new();
         let mut rng = 0x2545_f491_4f6c_dd1du64;
         let mut step = || {
@@ -340,32 +359,32 @@ mod tests {
                 let run = (r >> 8) as usize % next_id.len();
                 let txid = next_id[run];
                 next_id[run] += 1;
-                assert!(table.insert(Txn::new(txid, t0, Duration::ZERO, make(), counters.clone())).is_none());
+                assert!(f.table.insert(f.txn(txid, Duration::ZERO)).is_none());
                 model.insert(txid, ());
             } else {
                 let victim = *model.keys().nth((r >> 8) as usize % model.len()).unwrap();
                 model.remove(&victim);
-                let txn = table.remove(victim).expect("a txid the table holds");
+                let txn = f.table.remove(victim).expect("a txid the table holds");
                 assert_eq!(txn.txid, victim);
                 txn.complete(Status::Ok, b"");
-                assert!(table.remove(victim).is_none(), "round {round}: {victim} removed twice");
+                assert!(f.table.remove(victim).is_none(), "round {round}: {victim} removed twice");
             }
             // A reader's prefetch, of txids held and not, changes nothing.
-            table.prefetch(&[r, r >> 8, next_id[0] - 1, next_id[1]]);
-            assert_eq!(table.len(), model.len());
+            f.table.prefetch(&[r, r >> 8, next_id[0] - 1, next_id[1]]);
+            assert_eq!(f.table.len(), model.len());
             if round % 997 == 0 {
                 for &txid in model.keys() {
-                    assert!(table.find(txid).is_some(), "round {round}: {txid} lost");
+                    assert!(f.table.find(txid).is_some(), "round {round}: {txid} lost");
                 }
             }
         }
-        let mut left: Vec<u64> = table.drain_all().iter().map(|t| t.txid).collect();
+        let mut left: Vec<u64> = f.table.drain_all().iter().map(|t| t.txid).collect();
         left.sort_unstable();
         let mut want: Vec<u64> = model.keys().copied().collect();
         want.sort_unstable();
         assert_eq!(left, want);
-        assert_eq!(table.len(), 0);
-        let completed = counters.completed(Status::Ok) + counters.completed(Status::Cancelled);
-        assert_eq!(completed as usize, log.lock().unwrap().len());
+        assert_eq!(f.table.len(), 0);
+        let completed = f.counters.completed(Status::Ok) + f.counters.completed(Status::Cancelled);
+        assert_eq!(completed as usize, f.log.lock().unwrap().len());
     }
 }

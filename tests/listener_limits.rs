@@ -278,12 +278,13 @@ fn accept_queue_of_listening_port(port: u16) -> Option<u32> {
 }
 
 #[test]
-fn the_accept_queue_holds_a_reconnect_storm_not_std_s_128() {
+fn the_accept_queue_is_the_kernels_largest_not_std_s_128() {
     let listener = ok_listener("{}");
     let queue = accept_queue_of_listening_port(listener.local_addr().port()).expect("the listening socket");
     let somaxconn: u32 =
         std::fs::read_to_string("/proc/sys/net/core/somaxconn").unwrap().trim().parse().unwrap();
+    // Room for a reconnect storm of many peers: std's 128 only where the kernel allows no
+    // more.
     assert_eq!(queue, somaxconn.min(65_535), "the accept queue is {queue}");
-    assert!(queue > 128 || somaxconn <= 128);
     assert_eq!(round_trip(&listener), Status::Ok);
 }

@@ -5,20 +5,17 @@
 //! the hard limit of many machines (this one's too). Each holder opens its share, reports
 //! its resident memory before and with them, and keeps them until its stdin closes.
 
-use super::process_stats;
+use super::{child, process_stats, SPARE_DESCRIPTORS};
 use crate::capi::Client;
 use crate::driver::{self, LoadSpec};
 use crate::subnet::Subnet;
 use serde_json::json;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::Duration;
 
 /// Idle connections per client: `connections-per-peer` allows up to 1024.
 const PER_CLIENT: usize = 1000;
-
-/// Descriptors a holder keeps for itself beyond its connections' (runtimes, pipes).
-const SPARE_DESCRIPTORS: u64 = 256;
 
 /// Idle connections a holder can take with `limit` descriptors.
 pub fn per_holder(limit: u64) -> usize {
@@ -35,24 +32,14 @@ impl IdleHolders {
     /// Opens `n` idle connections to `url` over as few holders as the descriptor limit
     /// `limit` allows; returns once every connection is up.
     pub fn open(url: &str, n: usize, body_size: usize, limit: u64) -> Result<IdleHolders, String> {
-        let hamux = std::env::current_exe().map_err(|e| format!("cannot find the hamux binary: {e}"))?;
         let count = n.div_ceil(per_holder(limit)).max(1);
         let mut holders = IdleHolders { holders: Vec::with_capacity(count), rss: (0, 0) };
         // One after the other, each once the one before has all its connections up: the
         // listener then has at most one client's burst of connects to accept at a time.
         for i in 0..count {
-            let share = n / count + usize::from(i < n % count);
-            let mut command = Command::new(&hamux);
-            testkit::process::die_with_starter(&mut command);
-            let mut child = command
-                .args(["hold-idle", "--url", url])
-                .args(["--connections", &share.to_string(), "--body-size", &body_size.to_string()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("cannot start {} hold-idle: {e}", hamux.display()))?;
-            let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+            let (share, body) = ((n / count + usize::from(i < n % count)).to_string(), body_size.to_string());
+            let args = ["hold-idle", "--url", url, "--connections", &share, "--body-size", &body];
+            let (child, mut stdout) = child::start(&args, Stdio::piped())?;
             let mut line = String::new();
             stdout.read_line(&mut line).unwrap_or(0);
             let ready = parse_ready(&line);
@@ -87,20 +74,10 @@ impl Drop for IdleHolders {
 /// keep-alive pings), prints `ready <rss before> <rss after>` (or `error <why>`), and
 /// holds them until stdin closes.
 pub fn hold(url: &str, n: usize, body_size: usize) -> Result<(), String> {
-    let report = match open(url, n, body_size) {
-        Ok((clients, before)) => {
-            // Let the last replies and pongs settle before reading memory.
-            std::thread::sleep(Duration::from_millis(500));
-            let after = process_stats::rss("self").unwrap_or(0);
-            println!("ready {before} {after}");
-            Ok(clients)
-        }
-        Err(e) => {
-            println!("error {e}");
-            Err(e)
-        }
-    };
-    let _clients = report?;
+    let (_clients, before) = open(url, n, body_size).inspect_err(|e| println!("error {e}"))?;
+    // Let the last replies and pongs settle before reading memory.
+    std::thread::sleep(Duration::from_millis(500));
+    println!("ready {before} {}", process_stats::rss("self").unwrap_or(0));
     // The bench closes stdin (or kills this process) when the measurement is over.
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     Ok(())

@@ -3,9 +3,9 @@
 //! the child's, so each side's cost per update and per idle connection can be read
 //! apart.
 
-use super::process_stats;
+use super::{child, process_stats};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::Duration;
 
 pub struct ListenerProcess {
@@ -26,22 +26,27 @@ pub struct ListenerSpec {
 impl ListenerProcess {
     /// Starts `hamux listen` (this binary) and waits until every listener listens.
     pub fn start(spec: &ListenerSpec) -> Result<ListenerProcess, String> {
-        let hamux = std::env::current_exe().map_err(|e| format!("cannot find the hamux binary: {e}"))?;
-        let mut command = Command::new(&hamux);
-        testkit::process::die_with_starter(&mut command);
-        let mut child = command
-            .args(["listen", "--address", "127.0.0.1", "--port", "0"])
-            .args(["--listeners", &spec.listeners.to_string()])
-            .args(["--io-threads", &spec.io_threads.to_string()])
-            // The handler never blocks: inline, as in the other bench scenarios.
-            .args(["--handler-threads", "0"])
-            .args(["--max-connections", &spec.max_connections.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {} listen: {e}", hamux.display()))?;
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let (listeners, io_threads, max_connections) =
+            (spec.listeners.to_string(), spec.io_threads.to_string(), spec.max_connections.to_string());
+        let (mut child, mut stdout) = child::start(
+            &[
+                "listen",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--listeners",
+                &listeners,
+                "--io-threads",
+                &io_threads,
+                // The handler never blocks: inline, as in the other bench scenarios.
+                "--handler-threads",
+                "0",
+                "--max-connections",
+                &max_connections,
+            ],
+            Stdio::null(),
+        )?;
         let mut urls = Vec::with_capacity(spec.listeners);
         while urls.len() < spec.listeners {
             let mut line = String::new();

@@ -4,6 +4,7 @@
 //! how a real Kea backup's cost grows with the number of its primaries. Not in the
 //! default run: they start child processes and open up to 10,000 connections.
 
+mod child;
 mod connections;
 mod fan_out;
 pub mod hub;

@@ -28,6 +28,7 @@ mod io;
 pub mod lease;
 pub mod listener;
 mod log;
+mod prefetch;
 mod status;
 mod tls;
 mod url;

@@ -10,7 +10,7 @@ mod multiplexed;
 mod multiplexed_pool;
 mod peer;
 mod peer_cache;
-mod prefetch;
+mod reply_lookahead;
 mod stats;
 mod supervisor;
 mod target;

@@ -18,10 +18,11 @@
 //! opened at once — a drained connection is not a failure.
 
 use super::failed_write::why_write_failed;
+use super::reply_lookahead::ReplyLookahead;
 use super::supervisor::{Ended, Session, Up};
 use super::target::PeerTarget;
 use super::transaction::{lock, Txn};
-use super::txn_table::{TxnTable, PREFETCHED_AT_ONCE};
+use super::txn_table::TxnTable;
 use crate::codec::{self, DecodeError, FrameType};
 use crate::io::framed::{FramedReader, HamuxFrames, HamuxMessage, ReadError};
 use crate::io::{current_slot, write_until, Outbox, Stream, Unwritten, WriteEnd, WriteHalf, WriterTurns};
@@ -266,6 +267,8 @@ impl MultiplexedSession {
         // When the frames being decoded were read: their replies' latencies end then.
         let mut now;
         let mut turns = WriterTurns::default();
+        let mut lookahead = ReplyLookahead::default();
+        let max_frame = self.target.settings.max_frame_bytes;
         loop {
             self.decoding_read_at.store(0, Ordering::Relaxed);
             match turns.read(frames.read_more(reader)).await {
@@ -279,16 +282,15 @@ impl MultiplexedSession {
                 Err(ReadError::Io(e)) => return Ended::io(e),
                 Err(_) => return Ended::new(Status::Connect, "peer closed the connection"),
             }
-            // Frames of this read whose transactions are fetched into cache, not yet decoded.
-            let mut fetched = 0;
             loop {
-                if fetched == 0 {
-                    fetched = self.prefetch_replies(frames.peek(), table);
-                }
+                lookahead.before_decode(frames.peek(), max_frame, table);
                 match frames.decode() {
-                    Ok(Some(HamuxMessage::Hello { .. })) => established.store(true, Ordering::Relaxed),
+                    Ok(Some(HamuxMessage::Hello { .. })) => {
+                        lookahead.reset();
+                        established.store(true, Ordering::Relaxed)
+                    }
                     Ok(Some(HamuxMessage::Frame(frame))) => {
-                        fetched = fetched.saturating_sub(1);
+                        lookahead.handled_one();
                         let len = frame.body.len();
                         let replying = Replying::on(self, now);
                         let ended = self.on_frame(frame, table, now);
@@ -304,32 +306,6 @@ impl MultiplexedSession {
                 }
             }
         }
-    }
-
-    /// Has the table fetch into cache the transactions of the next complete frames in
-    /// `buffered` (up to [`PREFETCHED_AT_ONCE`]); returns how many frames it looked at. At
-    /// many peers a connection's transactions are cold, and a read brings dozens of
-    /// replies: their misses then overlap instead of coming one reply at a time.
-    fn prefetch_replies(&self, buffered: &[u8], table: &Mutex<TxnTable>) -> usize {
-        let mut txids = [0u64; PREFETCHED_AT_ONCE];
-        let (mut frames, mut replies, mut at) = (0, 0, 0);
-        while frames < PREFETCHED_AT_ONCE {
-            let Some(rest) = buffered.get(at..) else { break };
-            let Ok(Some((frame, used))) = codec::decode_frame(rest, self.target.settings.max_frame_bytes)
-            else {
-                break;
-            };
-            if frame.frame_type == FrameType::Response {
-                txids[replies] = frame.txid;
-                replies += 1;
-            }
-            frames += 1;
-            at += used;
-        }
-        if replies > 0 {
-            lock(table).prefetch(&txids[..replies]);
-        }
-        frames
     }
 
     /// Handles one frame from the peer, read at `now`; `Some` ends the connection.

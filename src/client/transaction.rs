@@ -11,10 +11,10 @@
 //! locked through [`lock`], which debug builds track, so a completion run under it fails
 //! loudly in every test.
 
-use super::prefetch::prefetch;
 use super::stats::PeerCounters;
 use super::tick::Tick;
 use crate::io::PollQueue;
+use crate::prefetch::prefetch;
 use crate::Status;
 use std::ffi::c_void;
 use std::ops::{Deref, DerefMut};

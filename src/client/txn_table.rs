@@ -2,8 +2,8 @@
 //!
 //! At 64 peers with 512 requests each in flight, 32,768 transactions wait in 128 tables,
 //! megabytes no cache holds, and every reply finds its transaction cold. A table is built
-//! for as few misses as a lookup can have, and for fetching them ahead ([`prefetch`],
-//! [`insert_all`]):
+//! for as few misses as a lookup can have, and for fetching them ahead ([`prefetch_entries`]
+//! and the stages after it, [`insert_all`]):
 //! - the transactions lie in a slab, each in a slot of one cache line (a [`Txn`] is 64
 //!   bytes, aligned to 64); a freed slot is the next one taken, and is written without
 //!   being read;
@@ -17,21 +17,19 @@
 //! `std`'s map kept its control bytes dense too, but its slots were 88 bytes (two lines)
 //! at a place picked by the hash, and could not be fetched ahead.
 //!
-//! [`prefetch`]: TxnTable::prefetch
+//! [`prefetch_entries`]: TxnTable::prefetch_entries
 //! [`insert_all`]: TxnTable::insert_all
 
-use super::prefetch::prefetch;
 use super::tick::Tick;
 use super::transaction::Txn;
+use crate::prefetch::prefetch;
 use std::collections::VecDeque;
 use std::time::Instant;
 
 const _: () = assert!(std::mem::size_of::<Option<Txn>>() == 64 && std::mem::align_of::<Option<Txn>>() == 64);
 
-/// Replies whose transactions [`TxnTable::prefetch`] fetches at a time (a reader hands it
-/// as many): enough for their misses to overlap, few enough that what is fetched is still
-/// there when it is used.
-pub(crate) const PREFETCHED_AT_ONCE: usize = 32;
+/// What [`TxnTable::prefetch_slots`] gives for a txid it does not hold.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// Index entries a table starts with at its first insert (an idle connection's table has
 /// none).
@@ -122,29 +120,35 @@ impl TxnTable {
         txns.drain(..).filter_map(|txn| self.insert(txn)).collect()
     }
 
-    /// Fetches into cache what removing `txids` (replies just read) and completing them
-    /// will touch: their index entries, then, once those are there, their transactions'
-    /// slots, then what each completion reads first (the host's context). Each stage's
-    /// misses overlap, where the replies one by one would wait for every one in turn.
-    pub(crate) fn prefetch(&self, txids: &[u64]) {
-        if self.len == 0 {
-            return;
+    /// The first stage of fetching ahead what handling the replies `txids` will touch
+    /// (see `ReplyLookahead`): their index entries.
+    pub(crate) fn prefetch_entries(&self, txids: &[u64]) {
+        let Some(mask) = self.index.len().checked_sub(1) else { return };
+        for &txid in txids {
+            prefetch(&self.index[hash(txid) as usize & mask]);
         }
-        let mask = self.index.len() - 1;
-        for txids in txids.chunks(PREFETCHED_AT_ONCE) {
-            for &txid in txids {
-                prefetch(&self.index[hash(txid) as usize & mask]);
+    }
+
+    /// The second stage, once the index entries are in: the slots they name, written to
+    /// `slots` ([`NO_SLOT`] for a txid the table does not hold) for the third.
+    pub(crate) fn prefetch_slots(&self, txids: &[u64], slots: &mut [u32]) {
+        for (slot, &txid) in slots.iter_mut().zip(txids) {
+            *slot = match self.len {
+                0 => NO_SLOT,
+                _ => self.slot_by_hash(hash(txid)).map_or(NO_SLOT, |at| at as u32),
+            };
+            if let Some(txn) = self.slab.get(*slot as usize) {
+                prefetch(txn);
             }
-            let mut slots = [None; PREFETCHED_AT_ONCE];
-            for (slot, &txid) in slots.iter_mut().zip(txids) {
-                *slot = self.slot_by_hash(hash(txid));
-                if let Some(at) = *slot {
-                    prefetch(&self.slab[at]);
-                }
-            }
-            for txn in slots.iter().flatten().filter_map(|&at| self.slab[at].as_ref()) {
-                txn.prefetch_context();
-            }
+        }
+    }
+
+    /// The third stage, once the slots are in: what each completion reads first (the
+    /// host's context). `slots` are hints from [`prefetch_slots`](Self::prefetch_slots):
+    /// one freed or taken since only makes a wasted fetch.
+    pub(crate) fn prefetch_contexts(&self, slots: &[u32]) {
+        for txn in slots.iter().filter_map(|&at| self.slab.get(at as usize)?.as_ref()) {
+            txn.prefetch_context();
         }
     }
 
@@ -370,7 +374,14 @@ mod tests {
                 assert!(f.table.remove(victim).is_none(), "round {round}: {victim} removed twice");
             }
             // A reader's prefetch, of txids held and not, changes nothing.
-            f.table.prefetch(&[r, r >> 8, next_id[0] - 1, next_id[1]]);
+            let ahead = [r, r >> 8, next_id[0] - 1, next_id[1]];
+            let mut slots = [0; 4];
+            f.table.prefetch_entries(&ahead);
+            f.table.prefetch_slots(&ahead, &mut slots);
+            f.table.prefetch_contexts(&slots);
+            for (txid, slot) in ahead.iter().zip(slots) {
+                assert_eq!(slot != NO_SLOT, model.contains_key(txid), "round {round}: slot of {txid}");
+            }
             assert_eq!(f.table.len(), model.len());
             if round % 997 == 0 {
                 for &txid in model.keys() {

@@ -19,7 +19,7 @@ use crate::subnet::{is_slow_address, Subnet};
 use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
 use std::cell::UnsafeCell;
 use std::ffi::{c_void, CString};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// One closed-loop run.
@@ -79,8 +79,6 @@ struct Chain {
     shared: *const Shared,
     split_slow: bool,
     state: UnsafeCell<ChainState>,
-    /// Responses so far, for the progress line.
-    done: AtomicU64,
 }
 
 /// The next number of a chain's xorshift64 generator (cheap, and good enough to spread
@@ -247,7 +245,6 @@ unsafe extern "C" fn on_reply(
         st.record_error(|| reply.describe());
         shared.latencies.with(|l| l.last = Some(now));
     }
-    chain.done.store(st.completed + st.errors, Ordering::Relaxed);
     if shared.stop.load(Ordering::Relaxed) || !chain.send_next() {
         shared.running.fetch_sub(1, Ordering::Release);
     }
@@ -274,9 +271,8 @@ impl Drive<'_> {
         running: &AtomicUsize,
         stop: &AtomicBool,
         start: impl Fn(&C) -> bool,
-        done: impl Fn(&C) -> u64,
+        completed: impl Fn() -> u64,
     ) -> (Instant, Duration) {
-        let completed = || chains.iter().map(&done).sum::<u64>();
         let mut progress = Progress::new(self.label, self.duration);
         let cpu_start = cpu::used();
         let began = Instant::now();
@@ -342,7 +338,6 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
                 errors: 0,
                 first_error: None,
             }),
-            done: AtomicU64::new(0),
         })
         .collect();
 
@@ -354,7 +349,7 @@ pub fn run(client: &Client, spec: &LoadSpec<'_>) -> Result<LoadResult, String> {
         &shared.running,
         &shared.stop,
         |c| unsafe { c.send_next() },
-        |c| c.done.load(Ordering::Relaxed),
+        || shared.latencies.recorded(),
     );
 
     // SAFETY: no chain runs any more, and each callback's recording happened-before its

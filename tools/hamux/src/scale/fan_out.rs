@@ -86,8 +86,6 @@ struct Chain {
     left: AtomicU32,
     /// A send of this round failed: the chain ends when its other copies are answered.
     ended: AtomicBool,
-    /// Updates completed, for the progress line.
-    done: AtomicU64,
 }
 
 const _: () = assert!(std::mem::size_of::<Chain>() == 64);
@@ -174,7 +172,6 @@ unsafe extern "C" fn on_reply(
         l.fast.record(latency);
         l.last = Some(now);
     });
-    chain.done.fetch_add(1, Ordering::Relaxed);
     if shared.stop.load(Ordering::Relaxed) || chain.ended.load(Ordering::Relaxed) || !chain.send_next() {
         shared.running.fetch_sub(1, Ordering::Release);
     }
@@ -212,7 +209,6 @@ pub fn run(client: &Client, spec: &FanOutSpec<'_>) -> Result<FanOutResult, Strin
             }),
             left: AtomicU32::new(0),
             ended: AtomicBool::new(false),
-            done: AtomicU64::new(0),
         })
         .collect();
     let drive = Drive { label: spec.label, duration: spec.duration, what: "updates" };
@@ -223,7 +219,7 @@ pub fn run(client: &Client, spec: &FanOutSpec<'_>) -> Result<FanOutResult, Strin
         &shared.running,
         &shared.stop,
         |c| unsafe { c.send_next() },
-        |c| c.done.load(Ordering::Relaxed),
+        || shared.latencies.recorded(),
     );
     // SAFETY: no chain runs any more; every recording happened-before the final Release
     // decrement of `running` its chain made, which the Acquire load above saw.

@@ -23,7 +23,7 @@ use hamux::ffi::{hamux_client, hamux_client_send, hamux_status};
 use serde_json::json;
 use std::cell::UnsafeCell;
 use std::ffi::{c_void, CString};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Leases the chains own in all, whatever N and the updates in flight (1,000 each with
@@ -163,8 +163,6 @@ struct Chain {
     client: *mut hamux_client,
     primary: usize,
     walk: UnsafeCell<Walk>,
-    /// Replies so far, for the progress line.
-    done: AtomicU64,
 }
 
 impl Chain {
@@ -219,7 +217,6 @@ unsafe extern "C" fn on_reply(
         }
         l.last = Some(now);
     });
-    chain.done.store(w.acked + w.errors, Ordering::Relaxed);
     let done = shared.once && w.sent >= w.leases.owned();
     if shared.stop.load(Ordering::Relaxed) || done || !chain.send_next() {
         shared.running.fetch_sub(1, Ordering::Release);
@@ -264,7 +261,6 @@ pub fn run(
                     errors: 0,
                     first_error: None,
                 }),
-                done: AtomicU64::new(0),
             });
         }
     }
@@ -276,7 +272,7 @@ pub fn run(
         &shared.running,
         &shared.stop,
         |c| unsafe { c.send_next() },
-        |c| c.done.load(Ordering::Relaxed),
+        || shared.latencies.recorded(),
     );
     // SAFETY: no chain runs any more; every recording happened-before the final Release
     // decrement of `running` its chain made, which the Acquire load in `drive` saw.

@@ -20,14 +20,16 @@ pub(crate) fn prefetch<T: ?Sized>(what: *const T) {
 
 /// As [`prefetch`], for the lines of `len` bytes from `what`, which are about to be
 /// written: a store to a cold line waits for it like a load does, and a lock's release
-/// waits for every store before it.
+/// waits for every store before it. The hint asks for the lines to write them (PREFETCHW)
+/// where the build targets CPUs that have it; otherwise the compiler emits PREFETCHT0,
+/// which brings them in all the same.
 #[inline(always)]
 pub(crate) fn prefetch_for_write(what: *const u8, len: usize) {
     let mut at = what as usize & !63;
-    let end = what as usize + len;
+    let end = (what as usize).saturating_add(len);
     while at < end {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `prefetch`; PREFETCHW, where the CPU lacks it, is a NOP.
+        // SAFETY: as in `prefetch`: a prefetch of either kind dereferences nothing.
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
             _mm_prefetch::<_MM_HINT_ET0>(at as *const i8);

@@ -47,7 +47,10 @@ impl<T, W> Pending<T, W> {
             self.items.as_ptr().wrapping_add(self.items.len()) as *const u8,
             std::mem::size_of::<T>(),
         );
-        prefetch_for_write(self.spans.as_ptr().wrapping_add(self.spans.len()) as *const u8, 16);
+        prefetch_for_write(
+            self.spans.as_ptr().wrapping_add(self.spans.len()) as *const u8,
+            std::mem::size_of::<std::ops::Range<usize>>(),
+        );
     }
 }
 

@@ -5,9 +5,9 @@
 //! callback. A chain is touched by one thread at a time — whoever sent its request, then
 //! the IO thread running its callback — so its state needs no lock; hamux's own hand-over
 //! of the request orders the accesses. Latencies go to the callback thread's own
-//! histograms ([`Recorder`]). The only other shared writes are the per-chain progress
-//! counter (read by the main thread) and the count of chains still running, whose final
-//! decrements (Release) publish everything recorded to the main thread (Acquire).
+//! histograms ([`Recorder`]), which also count them for the progress line. The only other
+//! shared write is the count of chains still running, whose final decrements (Release)
+//! publish everything recorded to the main thread (Acquire).
 
 use crate::body::{Body, RunBody};
 use crate::capi::{self, Client};

@@ -106,6 +106,11 @@ impl TxnTable {
     /// overlap instead of coming one after the other.
     #[must_use]
     pub(crate) fn insert_all(&mut self, txns: &mut Vec<Txn>) -> Vec<Txn> {
+        // A batch of untracked bytes only (a Ping, a Pong) has none, and a table that
+        // never held one has no index to fetch from.
+        if txns.is_empty() {
+            return Vec::new();
+        }
         // Room for the whole batch first: a growth would move what was fetched.
         while (self.len + txns.len()) * 2 > self.index.len() {
             self.grow();
@@ -306,6 +311,23 @@ mod tests {
 
         fn txn(&self, txid: u64, timeout: Duration) -> Txn {
             Txn::new(txid, self.t0, timeout, (self.make)(), self.counters.clone())
+        }
+    }
+
+    #[test]
+    fn a_batch_without_transactions_leaves_a_new_table_as_it_was_and_a_batch_with_some_is_held() {
+        let mut f = Fixture::new();
+        // A fresh connection's first write can carry a Ping alone: no transaction, and no
+        // index yet.
+        assert!(f.table.insert_all(&mut Vec::new()).is_empty());
+        assert_eq!((f.table.len(), f.table.index.len()), (0, 0));
+        let mut batch: Vec<Txn> = (1..=40u64).map(|id| f.txn(id, Duration::from_secs(1))).collect();
+        assert!(f.table.insert_all(&mut batch).is_empty());
+        assert!(batch.is_empty());
+        assert_eq!(f.table.len(), 40);
+        assert!((1..=40u64).all(|id| f.table.find(id).is_some()));
+        for txn in f.table.drain_all() {
+            txn.complete(Status::Ok, b"");
         }
     }
 

@@ -27,13 +27,17 @@
 use super::backoff::Backoff;
 use super::stats::PeerCounters;
 use super::target::PeerTarget;
-use crate::io::Stream;
+use crate::io::{panic_message, CatchPanic, Stream};
 use crate::Status;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
+
+/// How long a connection's task whose last run panicked waits before it starts again: a
+/// panic that comes back at once costs a log line per this, not a spinning thread.
+const PANIC_RESTART_DELAY: Duration = Duration::from_millis(100);
 
 /// How often an avoided connection with nothing to do looks whether the peer is up again
 /// (another connection to it is), to rejoin.
@@ -139,7 +143,24 @@ impl<S: Session> Supervisor<S> {
     /// Starts the slot's task on its IO thread, once (connections start on first use).
     pub(crate) fn start(self: &Arc<Self>) {
         if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
-            self.io.spawn(self.clone().supervise());
+            self.io.spawn(self.clone().supervise_through_panics());
+        }
+    }
+
+    /// [`supervise`](Self::supervise), started again after a panic in it (a bug in
+    /// hamux), a moment later. Left to tokio, a panic would end the task for good: the
+    /// slot would never connect again, and what the host sent to it would wait for ever
+    /// without a callback. The panicked connection's transactions complete (Cancelled)
+    /// as its state is dropped; what waits in the outbox goes out on the next connection.
+    async fn supervise_through_panics(self: Arc<Self>) {
+        loop {
+            let Err(payload) = CatchPanic::new(self.clone().supervise()).await else { return };
+            tracing::error!(
+                peer = %self.target.url,
+                panic = panic_message(&*payload),
+                "a connection's task panicked (a bug in hamux); it starts again"
+            );
+            tokio::time::sleep(PANIC_RESTART_DELAY).await;
         }
     }
 
@@ -245,5 +266,68 @@ impl<S: Session> Supervisor<S> {
         if aside {
             self.session.back_in_line();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::PeerSettings;
+    use crate::io::IoThreads;
+    use crate::PeerUrl;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A session whose first connection panics (a bug) and whose second ends its work.
+    #[derive(Default)]
+    struct PanicsOnce {
+        runs: AtomicUsize,
+    }
+
+    impl Session for PanicsOnce {
+        fn has_work(&self) -> bool {
+            self.runs.load(Ordering::SeqCst) < 2
+        }
+        async fn work_arrived(&self) {
+            tokio::time::sleep(Duration::from_millis(10)).await
+        }
+        fn is_closed(&self) -> bool {
+            !self.has_work()
+        }
+        fn connect_deadline(&self) -> Option<Instant> {
+            None
+        }
+        fn fail_work(&self, _: Status, _: &str) {}
+        fn step_aside(&self) -> bool {
+            false
+        }
+        fn back_in_line(&self) {}
+        async fn run(&self, _: Stream, _: Up<'_>) -> Ended {
+            if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a bug in a connection's task");
+            }
+            Ended { status: Status::Ok, reason: "done".into(), established: true }
+        }
+    }
+
+    #[test]
+    fn a_connection_whose_task_panicked_connects_again() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = PeerUrl::parse(&format!("hamux://{}", listener.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().take(2).flatten() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_secs(10));
+        });
+        let io = IoThreads::start(1, "t-io").unwrap();
+        let target = Arc::new(PeerTarget::new(url, PeerSettings::default()).unwrap());
+        let supervisor = Arc::new(Supervisor::new(target, io.handle(0), PanicsOnce::default()));
+        supervisor.start();
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while supervisor.session().runs.load(Ordering::SeqCst) < 2 && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(supervisor.session().runs.load(Ordering::SeqCst), 2, "the slot never ran again");
     }
 }
